@@ -1,0 +1,99 @@
+/*
+ * The C boundary between the web-server connectors and the core.
+ *
+ * The connectors are plain C (nginx and httpd headers do not compile as C++),
+ * so the core offers this small C ABI. Every function is noexcept on the C++
+ * side: failures come back as error strings or as a response, never as an
+ * exception crossing into server frames.
+ *
+ * Life cycle, the same on every server:
+ *   1. configuration time (nginx master / `nginx -t`, httpd parent / configtest):
+ *        scepter_service_load() parses the YAML, loads keys and templates and
+ *        precomputes the GetCACert/GetCACaps answers. No threads, no database
+ *        handles, nothing per-process is created here.
+ *   2. in each worker/child after fork: scepter_service_worker_init().
+ *   3. per HTTP request: scepter_handle(). With allow_blocking = 0 it answers
+ *      only what is cheap (GetCACaps, GetCACert, errors) and returns NULL when
+ *      the request needs slow work (RSA, store writes); the connector then
+ *      calls it again with allow_blocking = 1 from a worker thread.
+ *   4. scepter_service_free() when the configuration generation is dropped.
+ */
+#ifndef SCEPTER_CAPI_H
+#define SCEPTER_CAPI_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct scepter_service scepter_service;
+
+typedef struct {
+    const char *data;
+    size_t len;
+} scepter_str;
+
+typedef struct {
+    scepter_str method;       /* "GET", "POST", ... */
+    scepter_str query;        /* raw query string, still percent-encoded, no '?' */
+    scepter_str content_type; /* may be empty */
+    scepter_str client_ip;
+    scepter_str user_agent;   /* may be empty */
+    scepter_str profile;      /* the location's profile name; empty = "default" */
+    const unsigned char *body;
+    size_t body_len;
+} scepter_request;
+
+/* Severity of a record the connector writes to the server's error log. */
+typedef enum {
+    SCEPTER_LOG_DEBUG = 0,
+    SCEPTER_LOG_INFO = 1,
+    SCEPTER_LOG_WARN = 2,
+    SCEPTER_LOG_ERROR = 3
+} scepter_log_level;
+
+typedef struct {
+    scepter_log_level level;
+    const char *text; /* NUL-terminated, starts with the stable message ID */
+} scepter_log_record;
+
+typedef struct {
+    int status;                /* HTTP status */
+    const char *content_type;  /* NUL-terminated; may be NULL for no body */
+    const unsigned char *body;
+    size_t body_len;
+    const scepter_log_record *logs; /* to be written to the server error log */
+    size_t log_count;
+} scepter_response;
+
+/* Loads a configuration generation. Returns NULL and writes a one-line
+ * message ("FILE:LINE: key 'x': why") into err on failure. */
+scepter_service *scepter_service_load(const char *yaml_path, char *err, size_t err_len);
+
+/* Returns 1 if the configuration defines the profile, else 0 and a message. */
+int scepter_service_check_profile(const scepter_service *svc, const char *profile, char *err,
+                                  size_t err_len);
+
+/* Per-process start-up, called after fork in every worker/child.
+ * Returns 0 on success, -1 with a message in err. */
+int scepter_service_worker_init(scepter_service *svc, char *err, size_t err_len);
+
+/* Releases everything the generation holds (per-process resources included). */
+void scepter_service_free(scepter_service *svc);
+
+/* One entry point per HTTP request. Thread-safe. See the header comment for
+ * allow_blocking. The response is owned by the caller. */
+scepter_response *scepter_handle(scepter_service *svc, const scepter_request *req,
+                                 int allow_blocking);
+
+void scepter_response_free(scepter_response *resp);
+
+/* The core's version string, for the server's start-up log line. */
+const char *scepter_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SCEPTER_CAPI_H */

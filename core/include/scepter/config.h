@@ -1,0 +1,98 @@
+// The parsed, validated configuration: plain data, immutable once loaded.
+// examples/scepter.yaml documents every key.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace scepter {
+
+// A configuration mistake, with the place it was found.
+class ConfigError : public std::runtime_error {
+   public:
+    ConfigError(const std::string& file, int line, const std::string& key, const std::string& why);
+};
+
+enum class ContentCipher { des, des3, aes128, aes192, aes256 };
+enum class Digest { md5, sha1, sha256, sha384, sha512 };
+
+struct KeyPairFiles {
+    std::string cert;
+    std::string key;
+};
+
+struct SubjectRules {
+    std::set<std::string> allowed;   // short names: CN, O, OU, ...
+    std::set<std::string> required;
+};
+
+struct Template {
+    std::string name;
+    int validity_days = 365;
+    int max_validity_days = 365;
+    std::vector<std::string> key_usage;           // digitalSignature, keyEncipherment, ...
+    std::vector<std::string> extended_key_usage;  // clientAuth, serverAuth, or dotted OIDs
+    SubjectRules subject;
+    std::set<std::string> san_allowed;            // dns, email, uri, ip, upn
+    std::set<std::string> key_types{"rsa", "ec"};
+    int min_rsa_bits = 2048;
+    bool template_name_extension = true;
+    bool reject_excess = true;                    // on_excess_request: reject | drop
+};
+
+struct TemplateByKeyUsage {
+    std::string signature;
+    std::string encryption;
+    std::string general_purpose;
+};
+
+struct ChallengeConfig {
+    // SHA-256 of the static password; empty means no static challenge.
+    std::string static_sha256;
+};
+
+struct Profile {
+    std::string name;
+    std::string template_name;                 // used when by_key_usage is empty
+    std::optional<TemplateByKeyUsage> by_key_usage;
+    ChallengeConfig challenge;
+    std::set<ContentCipher> ciphers{ContentCipher::aes128, ContentCipher::aes192,
+                                    ContentCipher::aes256};
+    std::set<Digest> digests{Digest::sha256, Digest::sha384, Digest::sha512};
+    bool allow_legacy_clients = false;
+    Digest response_digest = Digest::sha256;
+};
+
+struct Config {
+    std::string path;            // the YAML file itself
+    std::string audit_log;       // empty: the web server's error log
+    std::string sqlite_path;
+    int busy_timeout_ms = 5000;
+    KeyPairFiles ca;
+    std::vector<std::string> ca_chain;
+    std::optional<KeyPairFiles> ra_signing;     // absent: the CA acts as RA
+    std::optional<KeyPairFiles> ra_encryption;  // absent: ra_signing also decrypts
+    std::size_t max_message_bytes = 65536;
+    std::map<std::string, Template> templates;
+    std::map<std::string, Profile> profiles;
+    // Line of each dotted key ("ca.key", "profiles.default.template"), so that
+    // later checks (a key file that does not parse) can still point at it.
+    std::map<std::string, int> lines;
+
+    int line_of(const std::string& dotted_key) const;
+};
+
+// Parses and validates a configuration file. Throws ConfigError.
+Config load_config(const std::string& path);
+
+const char* to_string(ContentCipher c) noexcept;
+const char* to_string(Digest d) noexcept;
+
+}  // namespace scepter

@@ -1,0 +1,51 @@
+/*
+ * Stable message IDs: every warning and error line (and every audit step)
+ * carries one. Each ID is defined here once; a unit test checks that no ID
+ * appears twice. Admins grep for them, tests declare the ones they expect,
+ * so an ID never changes meaning once released.
+ *
+ * Plain C macros so that the C connectors can use them too.
+ * Ranges: 1xxx configuration, 2xxx audit steps, 3xxx request failures,
+ *         4xxx store and files, 5xxx nginx connector, 6xxx Apache connector.
+ */
+#ifndef SCEPTER_LOG_IDS_H
+#define SCEPTER_LOG_IDS_H
+
+/* configuration */
+#define SCEPTER_ID_CONFIG_LOADED        "SCP1001" /* info: a generation is ready */
+#define SCEPTER_ID_CONFIG_INVALID       "SCP1002" /* error: the YAML or a file it names is wrong */
+#define SCEPTER_ID_WORKER_INIT_FAILED   "SCP1003" /* error: a worker could not open its store */
+
+/* audit steps (one JSON line each) */
+#define SCEPTER_ID_GETCACAPS            "SCP2001"
+#define SCEPTER_ID_GETCACERT            "SCP2002"
+#define SCEPTER_ID_MESSAGE_PARSED       "SCP2003"
+#define SCEPTER_ID_SIGNATURE_VERIFIED   "SCP2004"
+#define SCEPTER_ID_ENVELOPE_DECRYPTED   "SCP2005"
+#define SCEPTER_ID_CSR_CHECKED          "SCP2006"
+#define SCEPTER_ID_CHALLENGE_CHECKED    "SCP2007"
+#define SCEPTER_ID_TEMPLATE_CHOSEN      "SCP2008"
+#define SCEPTER_ID_CERT_ISSUED          "SCP2009"
+#define SCEPTER_ID_RESPONSE_SENT        "SCP2010"
+#define SCEPTER_ID_REQUEST_RECEIVED     "SCP2011"
+
+/* request failures (warn: the client's mistake; error: ours) */
+#define SCEPTER_ID_BAD_HTTP_REQUEST     "SCP3001" /* warn: not SCEP at all, answered 4xx */
+#define SCEPTER_ID_MESSAGE_UNREADABLE   "SCP3002" /* warn: PKIOperation body is not a pkiMessage */
+#define SCEPTER_ID_STEP_FAILED          "SCP3003" /* warn: an enrollment step failed, CertRep FAILURE */
+#define SCEPTER_ID_BODY_TOO_LARGE       "SCP3004" /* warn: 413 */
+#define SCEPTER_ID_INTERNAL_ERROR       "SCP3005" /* error: a bug or resource failure, 500 */
+#define SCEPTER_ID_UNKNOWN_PROFILE      "SCP3006" /* error: the location names no profile we have */
+
+/* store and files */
+#define SCEPTER_ID_STORE_FAILED         "SCP4001" /* error: the store could not record */
+#define SCEPTER_ID_AUDIT_WRITE_FAILED   "SCP4002" /* error: the audit log could not be written */
+
+/* nginx connector */
+#define SCEPTER_ID_NGX_THREAD_POST      "SCP5001" /* error: a task could not be posted */
+#define SCEPTER_ID_NGX_BODY_READ        "SCP5002" /* error: the request body could not be read */
+#define SCEPTER_ID_NGX_LOADED           "SCP5003" /* notice: module generation loaded */
+#define SCEPTER_ID_NGX_NO_CONFIG        "SCP5004" /* emerg: a `scepter` location has no scepter_config */
+#define SCEPTER_ID_NGX_NO_RESPONSE      "SCP5005" /* error: the core returned no response from a thread */
+
+#endif /* SCEPTER_LOG_IDS_H */

@@ -1,0 +1,73 @@
+// The store: issued certificates and SCEP transactions.
+//
+// An interface so that a server database can stand beside the embedded
+// SQLite store later (several nodes sharing one state). Implementations are
+// safe to call from many threads of one process; every process opens its own.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace scepter {
+
+class StoreError : public std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+struct IssuedCert {
+    std::string serial_hex;      // upper-case hex, no leading zeros beyond one byte
+    std::string subject;         // RFC 2253 one-line form
+    std::string sans;            // comma-separated "DNS:x, email:y"
+    std::string sha1_hex;        // thumbprints of the DER certificate, lower-case hex
+    std::string sha256_hex;
+    std::int64_t not_before = 0; // unix seconds
+    std::int64_t not_after = 0;
+    std::string template_name;
+    std::string profile;
+    std::string transaction_id;
+    std::string requester_ip;
+    std::int64_t issued_at = 0;
+    std::string status = "issued";
+    std::vector<unsigned char> der;
+};
+
+struct TransactionRecord {
+    std::string transaction_id;
+    std::string profile;
+    int message_type = 0;
+    std::string status;          // "success", "failure", "pending"
+    std::string fail_info;       // badRequest, ... (empty on success)
+    std::string fail_text;
+    std::string serial_hex;      // set on success
+    std::string requester_ip;
+    std::int64_t updated_at = 0;
+};
+
+class Store {
+   public:
+    virtual ~Store() = default;
+
+    // Records an issued certificate and its transaction atomically. Throws
+    // DuplicateSerial when the serial exists (the caller draws a new one).
+    virtual void record_issuance(const IssuedCert& cert, const TransactionRecord& tx) = 0;
+    // Records a transaction that ended without a certificate.
+    virtual void record_transaction(const TransactionRecord& tx) = 0;
+
+    virtual std::vector<IssuedCert> list_certs(std::size_t limit) = 0;
+    // By serial (hex) or by SHA-1 / SHA-256 thumbprint (hex, any case, colons allowed).
+    virtual std::optional<IssuedCert> find_cert(const std::string& serial_or_thumbprint) = 0;
+    virtual std::optional<TransactionRecord> find_transaction(const std::string& id) = 0;
+};
+
+class DuplicateSerial : public StoreError {
+    using StoreError::StoreError;
+};
+
+// Opens (creating if needed) the SQLite store: WAL mode, busy timeout.
+std::unique_ptr<Store> open_sqlite_store(const std::string& path, int busy_timeout_ms);
+
+}  // namespace scepter

@@ -1,0 +1,47 @@
+// The CA and RA certificates and keys of one configuration generation,
+// loaded once at configuration time and shared read-only by all requests.
+#pragma once
+
+#include "scepter/config.h"
+#include "scepter/ossl.h"
+#include "scepter/pki_message.h"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace scepter {
+
+struct KeyPair {
+    ossl::X509Ptr cert;
+    ossl::PKey key;
+};
+
+struct CaMaterial {
+    KeyPair ca;
+    std::vector<ossl::X509Ptr> chain;  // above the CA, up to the root
+    KeyPair ra_signing;                // the CA's own pair when the CA acts as RA
+    KeyPair ra_encryption;             // ra_signing's pair when there is one RA pair
+    bool ca_is_ra = true;
+    // Private library context with the legacy provider, created only when a
+    // profile accepts single DES; the process's default context (and so the
+    // web server's TLS) never sees the legacy provider.
+    ossl::LibCtx legacy_ctx;
+    ossl::Provider legacy_provider;
+    ossl::Provider legacy_default_provider;
+
+    // The keys that may open a request envelope, the encryption pair first.
+    std::vector<std::pair<X509*, EVP_PKEY*>> decryption_keys() const;
+    // GetCACert: content type and body, computed once.
+    std::string getcacert_type;
+    Bytes getcacert_body;
+};
+
+// Loads and cross-checks every certificate and key the configuration names.
+// Throws ConfigError pointing at the offending key.
+CaMaterial load_ca_material(const Config& cfg);
+
+// Lower-case hex SHA-1 / SHA-256 of a certificate's DER.
+std::string thumbprint(X509* cert, const EVP_MD* md);
+
+}  // namespace scepter

@@ -1,0 +1,47 @@
+// What a PKCS#10 request asks for, read once and checked against templates.
+#pragma once
+
+#include "scepter/config.h"
+#include "scepter/ossl.h"
+#include "scepter/pki_message.h"
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace scepter {
+
+struct SubjectAttribute {
+    std::string short_name;  // CN, O, ... (or the dotted OID)
+    int nid;
+    std::string value;       // UTF-8
+};
+
+struct SanEntry {
+    std::string type;   // dns, email, uri, ip, upn, or "other"
+    std::string value;  // printable form
+    int index = 0;      // position in the CSR's subjectAltName, to copy it exactly
+};
+
+struct CsrInfo {
+    ossl::X509Req req;
+    std::vector<SubjectAttribute> subject;
+    std::string subject_text;               // RFC 2253 one-line form
+    std::optional<std::string> challenge;   // challengePassword attribute
+    std::optional<uint32_t> key_usage;      // KU_* bits requested, if any
+    std::vector<std::string> extended_key_usage;  // dotted OIDs requested
+    std::vector<SanEntry> sans;
+    bool requests_ca = false;               // basicConstraints CA:TRUE requested
+    std::string key_type;                   // "rsa", "ec", or the OpenSSL name
+    int key_bits = 0;
+    Digest signature_digest = Digest::sha256;
+};
+
+// The CSR's subjectAltName extension as requested (null when absent).
+ossl::GeneralNames requested_sans(X509_REQ* req);
+
+// Parses and verifies the CSR's self-signature. Throws ScepFailure.
+CsrInfo read_csr(const Bytes& der);
+
+}  // namespace scepter

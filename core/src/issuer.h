@@ -1,0 +1,36 @@
+// Certificates from templates: the template decides every extension; the
+// CSR only proposes a subject, SANs and a key, and the template filters them.
+#pragma once
+
+#include "ca_material.h"
+#include "csr.h"
+#include "scepter/config.h"
+#include "scepter/store.h"
+
+namespace scepter {
+
+// NDES's choice by the CSR's key usage (MSCEP SignatureTemplate,
+// EncryptionTemplate, GeneralPurposeTemplate), or the profile's one template.
+const Template& choose_template(const Config& cfg, const Profile& profile, const CsrInfo& csr);
+
+// What the template lets through from the CSR. Throws ScepFailure(bad_request)
+// for what it forbids, or silently drops it when the template says `drop`.
+struct GrantedNames {
+    std::vector<SubjectAttribute> subject;
+    std::vector<SanEntry> sans;
+};
+GrantedNames grant_names(const Template& t, const CsrInfo& csr);
+
+// Checks the CSR's key against the template. Throws ScepFailure(bad_request).
+void check_key(const Template& t, const CsrInfo& csr);
+
+struct Issued {
+    ossl::X509Ptr cert;
+    IssuedCert record;  // certificate fields; the caller adds the transaction
+};
+
+// Signs a new certificate with a fresh 128-bit random serial.
+Issued issue_certificate(const Template& t, const CsrInfo& csr, const GrantedNames& names,
+                         const KeyPair& ca);
+
+}  // namespace scepter

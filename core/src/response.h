@@ -1,0 +1,43 @@
+// The core's side of one HTTP exchange: what the connector hands in and what
+// it writes back. Plain data; the C boundary (capi.cc) translates.
+#pragma once
+
+#include "scepter/capi.h"
+#include "scepter/pki_message.h"
+
+#include <string>
+#include <vector>
+
+namespace scepter {
+
+struct Request {
+    std::string method;
+    std::string query;
+    std::string content_type;
+    std::string client_ip;
+    std::string user_agent;
+    std::string profile;
+    const unsigned char* body = nullptr;
+    std::size_t body_len = 0;
+};
+
+struct LogLine {
+    scepter_log_level level;
+    std::string text;  // begins with the message ID
+};
+
+struct Response {
+    int status = 200;
+    std::string content_type;
+    Bytes body;
+    std::vector<LogLine> logs;
+
+    void log(scepter_log_level level, const char* id, const std::string& text) {
+        logs.push_back({level, std::string(id) + " " + text});
+    }
+};
+
+// A plain-text answer (GetCACaps, HTTP errors).
+Response text_response(int status, const std::string& text);
+
+}  // namespace scepter

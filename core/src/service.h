@@ -1,0 +1,57 @@
+// One configuration generation: the parsed config, the loaded keys, the
+// precomputed GetCACaps/GetCACert answers, the audit log and (after fork)
+// the store. handle() is the single entry point for every HTTP request.
+#pragma once
+
+#include "audit.h"
+#include "ca_material.h"
+#include "response.h"
+#include "scepter/config.h"
+#include "scepter/store.h"
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+namespace scepter {
+
+class Service {
+   public:
+    // Configuration time: parses, loads and checks everything. Throws
+    // ConfigError (or std::runtime_error) with a message for the admin.
+    static std::unique_ptr<Service> load(const std::string& path);
+
+    bool has_profile(const std::string& name) const { return cfg_.profiles.count(name) != 0; }
+
+    // In each worker after fork: opens the store. Throws on failure.
+    void worker_init();
+
+    // Thread-safe. nullopt when the request needs slow work and
+    // allow_blocking is false (the connector then retries on a worker thread).
+    std::optional<Response> handle(const Request& req, bool allow_blocking) noexcept;
+
+    const Config& config() const { return cfg_; }
+    const CaMaterial& ca() const { return ca_; }
+    Store& store();
+
+   private:
+    Service(Config cfg, CaMaterial ca);
+    std::optional<Response> dispatch(const Request& req, bool allow_blocking);
+    Response get_ca_caps(const Profile& profile, AuditContext& ctx) const;
+    Response get_ca_cert(AuditContext& ctx) const;
+    Response pki_operation(const Bytes& message, const Profile& profile, AuditContext& ctx);
+
+    Config cfg_;
+    CaMaterial ca_;
+    AuditLog audit_;
+    std::map<std::string, std::string> caps_;  // per profile, computed at load
+    std::mutex store_mutex_;                   // guards opening store_
+    std::unique_ptr<Store> store_;
+};
+
+// The GetCACaps text for a profile: only what is enforced and implemented.
+std::string capabilities_of(const Profile& p);
+
+}  // namespace scepter

@@ -1,0 +1,21 @@
+// The canonical spelling of the store's lookup keys, so that a serial or a
+// thumbprint copied from openssl, Windows certmgr or a browser finds its row
+// whatever the case and separators.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace scepter {
+
+// Serial: upper-case hex, even length, redundant leading zero bytes removed
+// (BN_bn2hex's form). "0a:1b" -> "0A1B", "000A1B" -> "0A1B", "a" -> "0A".
+// Empty optional when the text is not hex (colons allowed) or is empty.
+std::optional<std::string> canonical_serial(std::string_view text);
+
+// Thumbprint: lower-case hex without separators. Empty optional when the text
+// is not hex (colons and spaces allowed) or is empty.
+std::optional<std::string> canonical_thumbprint(std::string_view text);
+
+}  // namespace scepter
