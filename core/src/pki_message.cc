@@ -90,7 +90,11 @@ Bytes verify_and_extract(CMS_ContentInfo* cms, X509* signer) {
     // The signer certificate is usually self-signed: its chain is not ours to
     // check here (the challenge or, for renewals, the issuing CA authenticates).
     int flags = CMS_NO_SIGNER_CERT_VERIFY | CMS_BINARY;
-    if (CMS_verify(cms, signers.get(), nullptr, nullptr, out.get(), flags) != 1) {
+    // An omitted content (FAILURE, PENDING) was signed as empty. A read-only
+    // memory BIO reports end of data; a fresh writable one would say "retry".
+    static const unsigned char nothing = 0;
+    ossl::Bio empty(CMS_is_detached(cms) ? BIO_new_mem_buf(&nothing, 0) : nullptr);
+    if (CMS_verify(cms, signers.get(), nullptr, empty.get(), out.get(), flags) != 1) {
         clear_openssl_errors();
         throw ScepFailure(FailInfo::bad_message_check, "the message signature does not verify");
     }
@@ -192,7 +196,8 @@ Bytes write_signed_message(const Bytes& content, const ScepAttributes& attrs, X5
     add_attributes(si, attrs);
     for (X509* c : certs)
         if (X509_cmp(c, signer) != 0) check(CMS_add1_cert(cms.get(), c) == 1, "CMS_add1_cert");
-    ossl::Bio in(BIO_new_mem_buf(content.data(), int(content.size())));
+    static const unsigned char nothing = 0;  // BIO_new_mem_buf refuses a null pointer
+    ossl::Bio in(BIO_new_mem_buf(omitted ? &nothing : content.data(), int(content.size())));
     check(in != nullptr, "BIO_new_mem_buf");
     check(CMS_final(cms.get(), in.get(), nullptr, flags & ~CMS_PARTIAL) == 1, "CMS_final");
     return to_der(cms.get());

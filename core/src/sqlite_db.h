@@ -75,7 +75,8 @@ class Connection {
     void exec(const char* sql);
     // A single-value query (PRAGMA journal_mode, SELECT version ...).
     std::string query_text(const char* sql);
-    // Prepared once per connection, then reused: the statement cache.
+    // Prepared once per connection, then reused: the statement cache. A given
+    // SQL text has one live Statement at a time (the cache holds one handle).
     Statement prepare(const char* sql);
 
    private:

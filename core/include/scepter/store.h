@@ -21,7 +21,7 @@ class StoreError : public std::runtime_error {
 struct IssuedCert {
     std::string serial_hex;      // upper-case hex, no leading zeros beyond one byte
     std::string subject;         // RFC 2253 one-line form
-    std::string sans;            // comma-separated "DNS:x, email:y"
+    std::string sans;            // comma-separated "dns:x, email:y"
     std::string sha1_hex;        // thumbprints of the DER certificate, lower-case hex
     std::string sha256_hex;
     std::int64_t not_before = 0; // unix seconds

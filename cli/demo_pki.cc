@@ -1,0 +1,205 @@
+#include "demo_pki.h"
+
+#include "files.h"
+#include "scepter/ossl.h"
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/rsa.h>
+
+#include <cmath>
+#include <filesystem>
+#include <stdexcept>
+
+namespace scepter::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int kRsaBits = 2048;
+constexpr int kSerialBytes = 16;  // 128 random bits (CA/B Forum asks for >= 64)
+constexpr long kCaDays = 3650;
+constexpr long kRaDays = 730;
+// Back-date notBefore a little so a client whose clock lags still accepts.
+constexpr long kBackdateSeconds = 300;
+
+// Throws with the drained OpenSSL error queue when ok is false.
+void ossl_check(bool ok, const std::string& what) {
+    if (ok) return;
+    std::string why;
+    while (unsigned long code = ERR_get_error()) {
+        char buf[256];
+        ERR_error_string_n(code, buf, sizeof buf);
+        why += why.empty() ? buf : std::string("; ") + buf;
+    }
+    throw std::runtime_error(what + (why.empty() ? "" : " (" + why + ")"));
+}
+
+ossl::PKey generate_rsa_key() {
+    ossl::PKey key(EVP_RSA_gen(kRsaBits));
+    ossl_check(key != nullptr, "generating an RSA key");
+    return key;
+}
+
+void set_random_serial(X509* cert) {
+    unsigned char bytes[kSerialBytes];
+    ossl::Bignum bn;
+    // All 128 bits random; DER adds a zero byte when the top bit is set,
+    // still well under RFC 5280's 20 octets. Zero is not a valid serial.
+    do {
+        ossl_check(RAND_bytes(bytes, sizeof bytes) == 1, "drawing a serial number");
+        bn.reset(BN_bin2bn(bytes, sizeof bytes, nullptr));
+        ossl_check(bn != nullptr, "converting the serial number");
+    } while (BN_is_zero(bn.get()));
+    ossl::Asn1Integer serial(BN_to_ASN1_INTEGER(bn.get(), nullptr));
+    ossl_check(serial != nullptr && X509_set_serialNumber(cert, serial.get()) == 1,
+               "setting the serial number");
+}
+
+void set_subject(X509* cert, const std::string& common_name) {
+    X509_NAME* name = X509_get_subject_name(cert);  // owned by cert
+    const auto* o = reinterpret_cast<const unsigned char*>("Scepter Demo");
+    const auto* cn = reinterpret_cast<const unsigned char*>(common_name.c_str());
+    ossl_check(X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8, o, -1, -1, 0) == 1 &&
+                   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, cn, -1, -1, 0) == 1,
+               "setting the subject of " + common_name);
+}
+
+// value in openssl.cnf syntax ("critical,CA:TRUE"); issuer == cert when
+// self-signed, which is what lets authorityKeyIdentifier find the SKI.
+void add_extension(X509* cert, X509* issuer, int nid, const char* value) {
+    X509V3_CTX ctx;
+    X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
+    ossl::X509Ext ext(X509V3_EXT_conf_nid(nullptr, &ctx, nid, value));
+    ossl_check(ext != nullptr && X509_add_ext(cert, ext.get(), -1) == 1,
+               std::string("adding ") + OBJ_nid2sn(nid) + " = " + value);
+}
+
+struct CertSpec {
+    std::string common_name;
+    long days;
+    bool is_ca;
+    const char* key_usage;  // openssl.cnf syntax
+};
+
+// issuer/issuer_key null: self-signed with subject_key.
+ossl::X509Ptr issue(const CertSpec& spec, EVP_PKEY* subject_key, X509* issuer,
+                    EVP_PKEY* issuer_key) {
+    ossl::X509Ptr cert(X509_new());
+    ossl_check(cert != nullptr && X509_set_version(cert.get(), X509_VERSION_3) == 1,
+               "creating a certificate");
+    set_random_serial(cert.get());
+    set_subject(cert.get(), spec.common_name);
+    X509* signer = issuer != nullptr ? issuer : cert.get();
+    ossl_check(X509_set_issuer_name(cert.get(), X509_get_subject_name(signer)) == 1 &&
+                   X509_gmtime_adj(X509_getm_notBefore(cert.get()), -kBackdateSeconds) != nullptr &&
+                   X509_gmtime_adj(X509_getm_notAfter(cert.get()), spec.days * 86400) != nullptr &&
+                   X509_set_pubkey(cert.get(), subject_key) == 1,
+               "filling in " + spec.common_name);
+    add_extension(cert.get(), signer, NID_basic_constraints,
+                  spec.is_ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
+    add_extension(cert.get(), signer, NID_key_usage, spec.key_usage);
+    add_extension(cert.get(), signer, NID_subject_key_identifier, "hash");
+    if (issuer != nullptr) add_extension(cert.get(), signer, NID_authority_key_identifier, "keyid:always");
+    EVP_PKEY* signing_key = issuer_key != nullptr ? issuer_key : subject_key;
+    ossl_check(X509_sign(cert.get(), signing_key, EVP_sha256()) > 0, "signing " + spec.common_name);
+    return cert;
+}
+
+std::string bio_contents(BIO* bio) {
+    char* data = nullptr;
+    long len = BIO_get_mem_data(bio, &data);
+    return std::string(data, std::size_t(len));
+}
+
+std::string cert_pem(X509* cert) {
+    ossl::Bio bio(BIO_new(BIO_s_mem()));
+    ossl_check(bio != nullptr && PEM_write_bio_X509(bio.get(), cert) == 1, "encoding a certificate");
+    return bio_contents(bio.get());
+}
+
+// PKCS#8, unencrypted: the web server has to read it unattended.
+void write_key(const fs::path& path, EVP_PKEY* key) {
+    ossl::Bio bio(BIO_new(BIO_s_secmem()));
+    ossl_check(bio != nullptr && PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0,
+                                                          nullptr, nullptr) == 1,
+               "encoding a private key");
+    std::string pem = bio_contents(bio.get());
+    write_new_file(path.string(), pem, 0600);
+    OPENSSL_cleanse(pem.data(), pem.size());
+}
+
+void refuse_existing_files(const fs::path& dir) {
+    for (const auto& name : demo_pki_files()) {
+        if (fs::exists(fs::symlink_status(dir / name))) {
+            throw std::runtime_error((dir / name).string() +
+                                     " already exists (use --force to replace the demo PKI)");
+        }
+    }
+}
+
+struct Issued {
+    ossl::PKey key;
+    ossl::X509Ptr cert;
+};
+
+void write_pair(const fs::path& dir, const Issued& pair, const char* cert_file, const char* key_file) {
+    write_key(dir / key_file, pair.key.get());
+    write_new_file((dir / cert_file).string(), cert_pem(pair.cert.get()), 0644);
+}
+
+}  // namespace
+
+std::vector<std::string> demo_pki_files() {
+    return {kConfigFile,     kCaCertFile,    kCaKeyFile,     kRaSignCertFile,
+            kRaSignKeyFile,  kRaEncCertFile, kRaEncKeyFile};
+}
+
+std::string random_challenge(int min_bits) {
+    static const char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    constexpr unsigned kSize = sizeof kAlphabet - 1;  // 62
+    // Each character carries log2(62) ~ 5.95 bits.
+    std::size_t length = std::size_t(std::ceil(min_bits / std::log2(double(kSize))));
+    std::string out;
+    while (out.size() < length) {
+        unsigned char byte = 0;
+        ossl_check(RAND_bytes(&byte, 1) == 1, "drawing the challenge");
+        // Rejection sampling: 248 = 4 * 62, so the accepted bytes map evenly.
+        if (byte < 4 * kSize) out += kAlphabet[byte % kSize];
+    }
+    return out;
+}
+
+DemoPkiResult write_demo_pki(const DemoPkiOptions& options) {
+    ERR_clear_error();
+    const fs::path dir = fs::absolute(options.dir);
+    fs::create_directories(dir);
+    if (!options.force) refuse_existing_files(dir);
+    make_directory((dir / kStateDir).string(), 0750);
+
+    Issued ca{generate_rsa_key(), nullptr};
+    ca.cert = issue({options.ca_common_name, kCaDays, true, "critical,keyCertSign,cRLSign"},
+                    ca.key.get(), nullptr, nullptr);
+    // NDES's "Enrollment Agent (Offline request)": signs CertReps.
+    Issued ra_sign{generate_rsa_key(), nullptr};
+    ra_sign.cert = issue({options.ca_common_name + " RA Signing", kRaDays, false,
+                          "critical,digitalSignature"},
+                         ra_sign.key.get(), ca.cert.get(), ca.key.get());
+    // NDES's "CEP Encryption": clients encrypt their requests to it.
+    Issued ra_enc{generate_rsa_key(), nullptr};
+    ra_enc.cert = issue({options.ca_common_name + " RA Encryption", kRaDays, false,
+                         "critical,digitalSignature,keyEncipherment"},
+                        ra_enc.key.get(), ca.cert.get(), ca.key.get());
+
+    write_pair(dir, ca, kCaCertFile, kCaKeyFile);
+    write_pair(dir, ra_sign, kRaSignCertFile, kRaSignKeyFile);
+    write_pair(dir, ra_enc, kRaEncCertFile, kRaEncKeyFile);
+    // Last, so a failure above never leaves a config naming missing files.
+    DemoPkiResult result{(dir / kConfigFile).string(), (dir / kCaCertFile).string(),
+                         random_challenge()};
+    write_new_file(result.config_path, demo_config_yaml(result.challenge), 0600);
+    return result;
+}
+
+}  // namespace scepter::cli

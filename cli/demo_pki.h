@@ -1,0 +1,49 @@
+// `scepter init`: a demo PKI in one directory, laid out like NDES (a CA, an
+// RA signing certificate, an RA encryption certificate) plus a scepter.yaml
+// that uses it. For tests and first steps, not for production keys.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace scepter::cli {
+
+// File names inside the init directory; the YAML refers to them relatively.
+inline constexpr const char* kConfigFile = "scepter.yaml";
+inline constexpr const char* kCaCertFile = "ca.pem";
+inline constexpr const char* kCaKeyFile = "ca.key";
+inline constexpr const char* kRaSignCertFile = "ra-sign.pem";
+inline constexpr const char* kRaSignKeyFile = "ra-sign.key";
+inline constexpr const char* kRaEncCertFile = "ra-enc.pem";
+inline constexpr const char* kRaEncKeyFile = "ra-enc.key";
+inline constexpr const char* kStateDir = "state";
+inline constexpr const char* kStoreFile = "state/scepter.db";
+inline constexpr const char* kAuditLogFile = "audit.log";
+
+struct DemoPkiOptions {
+    std::string dir;
+    std::string ca_common_name = "Scepter Demo CA";
+    bool force = false;  // replace the files of an earlier init
+};
+
+struct DemoPkiResult {
+    std::string config_path;  // absolute
+    std::string ca_cert_path; // absolute
+    std::string challenge;
+};
+
+// Writes keys (0600), certificates (0644), state/ (0750) and scepter.yaml
+// (0600: it holds the challenge). Without force, refuses when any of the
+// files exists. Throws std::runtime_error.
+DemoPkiResult write_demo_pki(const DemoPkiOptions& options);
+
+// The files write_demo_pki would create, relative to the directory.
+std::vector<std::string> demo_pki_files();
+
+// A random password of [A-Za-z0-9] carrying at least min_bits of entropy.
+std::string random_challenge(int min_bits = 128);
+
+// The commented scepter.yaml for the demo PKI (demo_config.cc).
+std::string demo_config_yaml(const std::string& challenge);
+
+}  // namespace scepter::cli

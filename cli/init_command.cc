@@ -1,0 +1,50 @@
+// scepter init DIR [--force] [--cn NAME]
+#include "cli.h"
+#include "demo_pki.h"
+
+#include <iostream>
+
+namespace scepter::cli {
+namespace {
+
+constexpr const char* kInitHelp =
+    "Usage: scepter init DIR [--force] [--cn NAME]\n"
+    "\n"
+    "Writes a demo PKI into DIR (created if missing): a self-signed CA (ca.pem,\n"
+    "ca.key), an RA signing pair (ra-sign.pem/.key) and an RA encryption pair\n"
+    "(ra-enc.pem/.key), all RSA-2048 with SHA-256; keys are 0600. Also state/\n"
+    "for the store and a commented scepter.yaml with a random challenge and the\n"
+    "profiles `default` (AES, SHA-2) and `legacy` (adds DES and SHA-1).\n"
+    "\n"
+    "Options:\n"
+    "  --force      replace the files of an earlier init (the store is kept)\n"
+    "  --cn NAME    common name of the CA (default: Scepter Demo CA)\n"
+    "\n"
+    "Prints, one per line, for scripts:\n"
+    "  CONFIG=/abs/DIR/scepter.yaml\n"
+    "  CA_CERT=/abs/DIR/ca.pem\n"
+    "  CHALLENGE=<the static challenge>\n";
+
+}  // namespace
+
+int run_init(const std::vector<std::string>& args) {
+    ParsedArgs parsed = parse_args(args, {"--cn"}, {"--force"}, "init");
+    if (parsed.help) {
+        std::cout << kInitHelp;
+        return kExitOk;
+    }
+    if (parsed.positionals.size() != 1) throw UsageError("init takes exactly one DIR", "init");
+    DemoPkiOptions options;
+    options.dir = parsed.positionals[0];
+    options.force = parsed.has("--force");
+    if (parsed.has("--cn")) options.ca_common_name = parsed.options["--cn"];
+    if (options.ca_common_name.empty()) throw UsageError("--cn must not be empty", "init");
+
+    DemoPkiResult result = write_demo_pki(options);
+    std::cout << "CONFIG=" << result.config_path << "\n"
+              << "CA_CERT=" << result.ca_cert_path << "\n"
+              << "CHALLENGE=" << result.challenge << "\n";
+    return kExitOk;
+}
+
+}  // namespace scepter::cli

@@ -1,0 +1,69 @@
+// `scepter`: the administration tool. Dispatches to one command group per
+// file and is the only place that turns exceptions into exit codes.
+#include "cli.h"
+#include "scepter/capi.h"
+
+#include <cstdio>
+#include <exception>
+#include <iostream>
+
+namespace {
+
+constexpr const char* kUsage =
+    "Usage: scepter COMMAND [ARGS...]\n"
+    "\n"
+    "Commands:\n"
+    "  init DIR [--force] [--cn NAME]        write a demo CA, RA certificates and scepter.yaml\n"
+    "  certs list --config FILE [--limit N]  list issued certificates, newest first\n"
+    "  certs show --config FILE KEY          show one certificate (serial or SHA-1/SHA-256\n"
+    "                                        thumbprint) with its PEM\n"
+    "  config check FILE                     load FILE as the web server would (nginx -t)\n"
+    "\n"
+    "Options:\n"
+    "  -h, --help      show help (also after a command: scepter certs --help)\n"
+    "  --version       show the version\n"
+    "\n"
+    "Exit status: 0 success, 1 failure, 2 usage error.\n";
+
+int dispatch(const std::string& command, const std::vector<std::string>& rest) {
+    using namespace scepter::cli;
+    if (command == "init") return run_init(rest);
+    if (command == "certs") return run_certs(rest);
+    if (command == "config") return run_config(rest);
+    throw UsageError("unknown command '" + command + "'", "");
+}
+
+int run(int argc, char** argv) {
+    using namespace scepter::cli;
+    std::vector<std::string> words(argv + (argc > 0 ? 1 : 0), argv + argc);
+    if (words.empty()) throw UsageError("no command given", "");
+    const std::string& command = words[0];
+    if (command == "-h" || command == "--help" || command == "help") {
+        std::cout << kUsage;
+        return kExitOk;
+    }
+    if (command == "--version") {
+        std::cout << "scepter " << scepter_version() << "\n";
+        return kExitOk;
+    }
+    return dispatch(command, std::vector<std::string>(words.begin() + 1, words.end()));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    using namespace scepter::cli;
+    try {
+        return run(argc, argv);
+    } catch (const UsageError& e) {
+        std::string help = e.command().empty() ? "scepter --help" : "scepter " + e.command() + " --help";
+        std::cerr << "scepter: " << e.what() << "\nTry '" << help << "'.\n";
+        return kExitUsage;
+    } catch (const std::exception& e) {
+        std::cerr << "scepter: error: " << e.what() << "\n";
+        return kExitFailure;
+    } catch (...) {
+        std::cerr << "scepter: error: unexpected failure\n";
+        return kExitFailure;
+    }
+}

@@ -1,0 +1,115 @@
+// Configuration errors name the file, the line and the key; capabilities
+// list only what a profile enforces.
+#include "scepter/config.h"
+
+#include "service.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <string>
+
+namespace scepter {
+namespace {
+
+class ConfigFile : public ::testing::Test {
+   protected:
+    void SetUp() override {
+        char tmpl[] = "/tmp/scepter-config-XXXXXX";
+        dir_ = mkdtemp(tmpl);
+        for (const char* f : {"ca.pem", "ca.key"}) std::ofstream(dir_ + "/" + f) << "x";
+    }
+    void TearDown() override { std::system(("rm -rf " + dir_).c_str()); }
+
+    std::string write(const std::string& yaml) {
+        std::string path = dir_ + "/scepter.yaml";
+        std::ofstream(path) << yaml;
+        return path;
+    }
+
+    std::string error_of(const std::string& yaml) {
+        try {
+            load_config(write(yaml));
+        } catch (const ConfigError& e) {
+            return e.what();
+        }
+        return "no error";
+    }
+
+    static std::string minimal(const std::string& profile_extra = "", const std::string& top_extra = "") {
+        return "store: {sqlite: db}\n"
+               "ca: {cert: ca.pem, key: ca.key}\n" + top_extra +
+               "templates:\n"
+               "  t: {key_usage: [digitalSignature]}\n"
+               "profiles:\n"
+               "  default:\n"
+               "    template: t\n"
+               "    challenge: {static: s3cret}\n" + profile_extra;
+    }
+
+    std::string dir_;
+};
+
+TEST_F(ConfigFile, MinimalFileLoadsWithStrictDefaults) {
+    Config cfg = load_config(write(minimal()));
+    const Profile& p = cfg.profiles.at("default");
+    EXPECT_FALSE(p.allow_legacy_clients);
+    EXPECT_EQ(p.ciphers.count(ContentCipher::des3), 0u);
+    EXPECT_EQ(p.digests.count(Digest::sha1), 0u);
+    EXPECT_EQ(cfg.sqlite_path, dir_ + "/db");
+    EXPECT_EQ(p.challenge.static_sha256.size(), 64u);
+    EXPECT_EQ(cfg.templates.at("t").min_rsa_bits, 2048);
+}
+
+TEST_F(ConfigFile, SyntaxErrorNamesFileAndLine) {
+    std::string e = error_of("store: {sqlite: db}\nca: [unclosed\n");
+    EXPECT_NE(e.find(dir_ + "/scepter.yaml:"), std::string::npos) << e;
+    EXPECT_NE(e.find("YAML syntax error"), std::string::npos) << e;
+}
+
+TEST_F(ConfigFile, UnknownKeyNamesLineAndDottedKey) {
+    std::string e = error_of(minimal("    ciphres: [aes128]\n"));
+    EXPECT_NE(e.find("scepter.yaml:9: key 'profiles.default.ciphres': unknown key"), std::string::npos) << e;
+}
+
+TEST_F(ConfigFile, MissingFileIsReportedAtItsKey) {
+    std::string e = error_of("store: {sqlite: db}\nca: {cert: ca.pem, key: missing.key}\ntemplates: {}\n");
+    EXPECT_NE(e.find("scepter.yaml:2: key 'ca.key': cannot read"), std::string::npos) << e;
+}
+
+TEST_F(ConfigFile, UnknownTemplateReference) {
+    std::string e = error_of(minimal().replace(minimal().find("template: t"), 11, "template: nope"));
+    EXPECT_NE(e.find("key 'profiles.default.template': names no template 'nope'"), std::string::npos) << e;
+}
+
+TEST_F(ConfigFile, SingleDesAndMd5NeedLegacyOptIn) {
+    EXPECT_NE(error_of(minimal("    ciphers: [des, aes128]\n")).find("single DES needs allow_legacy_clients"),
+              std::string::npos);
+    EXPECT_NE(error_of(minimal("    digests: [md5, sha256]\n")).find("MD5 needs allow_legacy_clients"),
+              std::string::npos);
+    EXPECT_NO_THROW(load_config(write(minimal("    ciphers: [des]\n    allow_legacy_clients: true\n"))));
+}
+
+TEST_F(ConfigFile, BadValuesAreExplained) {
+    EXPECT_NE(error_of(minimal("", "limits: {max_message_bytes: 5}\n")).find("must be between"), std::string::npos);
+    EXPECT_NE(error_of(minimal("    ciphers: [rc4]\n")).find("unknown cipher 'rc4'"), std::string::npos);
+    std::string ku = minimal();
+    ku.replace(ku.find("[digitalSignature]"), 18, "[signEverything]");
+    EXPECT_NE(error_of(ku).find("unknown key usage 'signEverything'"), std::string::npos);
+}
+
+TEST(Capabilities, StrictProfileListsNoLegacy) {
+    Profile p;
+    EXPECT_EQ(capabilities_of(p), "POSTPKIOperation\nAES\nSHA-256\nSHA-512\nSCEPStandard\n");
+}
+
+TEST(Capabilities, LegacyProfileListsWhatItAccepts) {
+    Profile p;
+    p.ciphers = {ContentCipher::des3};
+    p.digests = {Digest::sha1, Digest::sha256};
+    EXPECT_EQ(capabilities_of(p), "POSTPKIOperation\nDES3\nSHA-1\nSHA-256\n");
+}
+
+}  // namespace
+}  // namespace scepter

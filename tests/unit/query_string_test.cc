@@ -1,0 +1,48 @@
+// Query strings and base64 as SCEP clients really send them.
+#include "query_string.h"
+
+#include "audit.h"
+
+#include <gtest/gtest.h>
+
+namespace scepter {
+namespace {
+
+TEST(QueryString, SplitsAndPercentDecodes) {
+    auto q = parse_query("operation=GetCACert&message=CA%20one&flag");
+    EXPECT_EQ(q["operation"], "GetCACert");
+    EXPECT_EQ(q["message"], "CA one");
+    EXPECT_EQ(q.count("flag"), 1u);
+}
+
+TEST(QueryString, KeepsUnescapedPlusAndSlash) {
+    // macOS sends the base64 message without escaping '+' and '/'.
+    auto q = parse_query("operation=PKIOperation&message=ab+/cd==");
+    EXPECT_EQ(q["message"], "ab+/cd==");
+}
+
+TEST(Base64, DecodesWithPaddingLineBreaksAndSpacesForPlus) {
+    EXPECT_EQ(decode_base64("aGk="), (Bytes{'h', 'i'}));
+    EXPECT_EQ(decode_base64("aGVs\nbG8="), (Bytes{'h', 'e', 'l', 'l', 'o'}));
+    EXPECT_EQ(decode_base64("+/8="), decode_base64(" /8="));
+}
+
+TEST(Base64, RejectsWhatIsNotBase64) {
+    EXPECT_FALSE(decode_base64("").has_value());
+    EXPECT_FALSE(decode_base64("abc").has_value());
+    EXPECT_FALSE(decode_base64("ab!d").has_value());
+}
+
+TEST(ClientOs, GuessesFromUserAgent) {
+    EXPECT_EQ(guess_client_os("Dalvik/2.1.0 (Linux; U; Android 13)"), "Android");
+    EXPECT_EQ(guess_client_os("mdmclient (unknown version) CFNetwork/1410 Darwin/22.6.0"), "iOS/macOS");
+    EXPECT_EQ(guess_client_os("Mozilla/4.0 (compatible; Win32; NDES client; Windows NT 10.0)"), "Windows");
+    EXPECT_EQ(guess_client_os("Mozilla/5.0 (X11; Linux x86_64) Chrome/120"), "browser");
+    EXPECT_EQ(guess_client_os("Go-http-client/1.1"), "other");
+    EXPECT_EQ(guess_client_os(""), "unknown");
+}
+
+TEST(Json, EscapesQuotesAndControls) { EXPECT_EQ(json_escape("a\"b\\c\n\x01"), "a\\\"b\\\\c\\n\\u0001"); }
+
+}  // namespace
+}  // namespace scepter

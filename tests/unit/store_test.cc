@@ -1,0 +1,295 @@
+// The SQLite store: round trips, duplicate serials, lookups, and several
+// Store objects (standing in for nginx worker processes) writing one file.
+#include "scepter/store.h"
+#include "store_keys.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <set>
+#include <thread>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace scepter {
+namespace {
+
+namespace fs = std::filesystem;
+
+class StoreTest : public ::testing::Test {
+   protected:
+    void SetUp() override {
+        char tmpl[] = "/tmp/scepter-store-test-XXXXXX";
+        ASSERT_NE(mkdtemp(tmpl), nullptr);
+        dir_ = tmpl;
+        path_ = (dir_ / "scepter.db").string();
+    }
+    void TearDown() override { fs::remove_all(dir_); }
+
+    fs::path dir_;
+    std::string path_;
+};
+
+IssuedCert make_cert(int n) {
+    char serial[40];
+    std::snprintf(serial, sizeof serial, "7F%030X", unsigned(n));
+    char sha1[41];
+    std::snprintf(sha1, sizeof sha1, "%040x", unsigned(n) + 0x1000000u);
+    char sha256[65];
+    std::snprintf(sha256, sizeof sha256, "%064x", unsigned(n) + 0x2000000u);
+    IssuedCert c;
+    c.serial_hex = serial;
+    c.subject = "CN=device-" + std::to_string(n) + ",O=Example";
+    c.sans = "DNS:device-" + std::to_string(n) + ".example.com";
+    c.sha1_hex = sha1;
+    c.sha256_hex = sha256;
+    c.not_before = 1700000000 + n;
+    c.not_after = 1731536000 + n;
+    c.template_name = "general_purpose";
+    c.profile = "default";
+    c.transaction_id = "tx-" + std::to_string(n);
+    c.requester_ip = "192.0.2.7";
+    c.issued_at = 1700000000 + n;
+    c.der = {0x30, 0x82, 0x01, static_cast<unsigned char>(n & 0xff)};
+    return c;
+}
+
+TransactionRecord make_tx(const IssuedCert& c) {
+    TransactionRecord t;
+    t.transaction_id = c.transaction_id;
+    t.profile = c.profile;
+    t.message_type = 19;
+    t.status = "success";
+    t.serial_hex = c.serial_hex;
+    t.requester_ip = c.requester_ip;
+    t.updated_at = c.issued_at;
+    return t;
+}
+
+void expect_same(const IssuedCert& a, const IssuedCert& b) {
+    EXPECT_EQ(a.serial_hex, b.serial_hex);
+    EXPECT_EQ(a.subject, b.subject);
+    EXPECT_EQ(a.sans, b.sans);
+    EXPECT_EQ(a.sha1_hex, b.sha1_hex);
+    EXPECT_EQ(a.sha256_hex, b.sha256_hex);
+    EXPECT_EQ(a.not_before, b.not_before);
+    EXPECT_EQ(a.not_after, b.not_after);
+    EXPECT_EQ(a.template_name, b.template_name);
+    EXPECT_EQ(a.profile, b.profile);
+    EXPECT_EQ(a.transaction_id, b.transaction_id);
+    EXPECT_EQ(a.requester_ip, b.requester_ip);
+    EXPECT_EQ(a.issued_at, b.issued_at);
+    EXPECT_EQ(a.status, b.status);
+    EXPECT_EQ(a.der, b.der);
+}
+
+TEST(StoreKeys, CanonicalSerial) {
+    EXPECT_EQ(canonical_serial("0a:1b").value(), "0A1B");
+    EXPECT_EQ(canonical_serial("000A1B").value(), "0A1B");
+    EXPECT_EQ(canonical_serial("a").value(), "0A");
+    EXPECT_EQ(canonical_serial("7fAB").value(), "7FAB");
+    EXPECT_FALSE(canonical_serial("xyz").has_value());
+    EXPECT_FALSE(canonical_serial("").has_value());
+    EXPECT_FALSE(canonical_serial(":").has_value());
+}
+
+TEST(StoreKeys, CanonicalThumbprint) {
+    EXPECT_EQ(canonical_thumbprint("AB:cd:0F").value(), "abcd0f");
+    EXPECT_EQ(canonical_thumbprint("ab cd").value(), "abcd");
+    EXPECT_FALSE(canonical_thumbprint("ab-cd").has_value());
+}
+
+TEST_F(StoreTest, RoundTripAndSchema) {
+    auto store = open_sqlite_store(path_, 5000);
+    IssuedCert cert = make_cert(1);
+    store->record_issuance(cert, make_tx(cert));
+
+    auto listed = store->list_certs(10);
+    ASSERT_EQ(listed.size(), 1u);
+    expect_same(listed[0], cert);
+
+    auto tx = store->find_transaction(cert.transaction_id);
+    ASSERT_TRUE(tx.has_value());
+    EXPECT_EQ(tx->status, "success");
+    EXPECT_EQ(tx->serial_hex, cert.serial_hex);
+    EXPECT_EQ(tx->message_type, 19);
+    EXPECT_FALSE(store->find_transaction("nope").has_value());
+
+    // Reopening an existing file keeps its rows (the schema is not recreated).
+    store.reset();
+    auto again = open_sqlite_store(path_, 5000);
+    EXPECT_EQ(again->list_certs(10).size(), 1u);
+}
+
+TEST_F(StoreTest, DuplicateSerialLeavesNothingHalfWritten) {
+    auto store = open_sqlite_store(path_, 5000);
+    IssuedCert first = make_cert(1);
+    store->record_issuance(first, make_tx(first));
+
+    IssuedCert clash = make_cert(2);
+    clash.serial_hex = first.serial_hex;
+    // Spelled differently: still the same serial.
+    for (char& ch : clash.serial_hex) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+    EXPECT_THROW(store->record_issuance(clash, make_tx(clash)), DuplicateSerial);
+    // The transaction of the failed issuance was rolled back with it.
+    EXPECT_FALSE(store->find_transaction(clash.transaction_id).has_value());
+    EXPECT_EQ(store->list_certs(10).size(), 1u);
+}
+
+TEST_F(StoreTest, FailedTransactionInsertRollsBackTheCertificate) {
+    auto store = open_sqlite_store(path_, 5000);
+    IssuedCert cert = make_cert(3);
+    TransactionRecord tx = make_tx(cert);
+    tx.serial_hex = "zz";  // not hex: the second insert of the pair fails
+    EXPECT_THROW(store->record_issuance(cert, tx), StoreError);
+    EXPECT_FALSE(store->find_cert(cert.serial_hex).has_value());
+}
+
+TEST_F(StoreTest, TransactionWithoutCertificate) {
+    auto store = open_sqlite_store(path_, 5000);
+    TransactionRecord t;
+    t.transaction_id = "failed-1";
+    t.profile = "default";
+    t.message_type = 19;
+    t.status = "failure";
+    t.fail_info = "badRequest";
+    t.fail_text = "challenge password wrong";
+    t.updated_at = 10;
+    store->record_transaction(t);
+    t.status = "pending";
+    t.fail_info.clear();
+    t.updated_at = 20;
+    store->record_transaction(t);  // same ID again: history, latest wins
+    auto found = store->find_transaction("failed-1");
+    ASSERT_TRUE(found.has_value());
+    EXPECT_EQ(found->status, "pending");
+    EXPECT_EQ(found->serial_hex, "");
+}
+
+TEST_F(StoreTest, FindBySerialAndThumbprints) {
+    auto store = open_sqlite_store(path_, 5000);
+    IssuedCert cert = make_cert(0xabc);
+    store->record_issuance(cert, make_tx(cert));
+    IssuedCert other = make_cert(0xdef);
+    store->record_issuance(other, make_tx(other));
+
+    auto colons = [](const std::string& hex) {
+        std::string out;
+        for (std::size_t i = 0; i < hex.size(); i += 2) out += (i ? ":" : "") + hex.substr(i, 2);
+        return out;
+    };
+    auto lower = [](std::string s) {
+        for (char& ch : s) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+        return s;
+    };
+    auto upper = [](std::string s) {
+        for (char& ch : s) ch = char(std::toupper(static_cast<unsigned char>(ch)));
+        return s;
+    };
+    for (const std::string& key :
+         {cert.serial_hex, lower(cert.serial_hex), colons(lower(cert.serial_hex)),
+          "00" + cert.serial_hex, cert.sha1_hex, upper(colons(cert.sha1_hex)), cert.sha256_hex,
+          upper(cert.sha256_hex), colons(cert.sha256_hex)}) {
+        auto found = store->find_cert(key);
+        ASSERT_TRUE(found.has_value()) << key;
+        expect_same(*found, cert);
+    }
+    EXPECT_FALSE(store->find_cert("not-hex").has_value());
+    EXPECT_FALSE(store->find_cert("").has_value());
+    EXPECT_FALSE(store->find_cert("0123456789").has_value());
+}
+
+TEST_F(StoreTest, ListIsNewestFirstAndLimited) {
+    auto store = open_sqlite_store(path_, 5000);
+    for (int i = 0; i < 5; ++i) {
+        IssuedCert c = make_cert(i);
+        store->record_issuance(c, make_tx(c));
+    }
+    auto listed = store->list_certs(3);
+    ASSERT_EQ(listed.size(), 3u);
+    EXPECT_EQ(listed[0].transaction_id, "tx-4");
+    EXPECT_EQ(listed[2].transaction_id, "tx-2");
+}
+
+TEST_F(StoreTest, TwoProcessesManyThreadsOneFile) {
+    // Two Store objects have separate connection pools, as two nginx workers
+    // would; each is hammered by several threads at once.
+    auto worker_a = open_sqlite_store(path_, 10000);
+    auto worker_b = open_sqlite_store(path_, 10000);
+    constexpr int kThreads = 8;
+    constexpr int kRows = 500;
+    std::atomic<int> next{0};
+    std::atomic<int> errors{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+        Store* store = (t % 2 == 0) ? worker_a.get() : worker_b.get();
+        threads.emplace_back([store, &next, &errors] {
+            for (int n = next++; n < kRows; n = next++) {
+                try {
+                    IssuedCert c = make_cert(n);
+                    store->record_issuance(c, make_tx(c));
+                    if (!store->find_cert(c.sha256_hex)) ++errors;
+                } catch (const std::exception& e) {
+                    ADD_FAILURE() << "row " << n << ": " << e.what();
+                    ++errors;
+                }
+            }
+        });
+    }
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(errors.load(), 0);
+
+    auto all = worker_a->list_certs(kRows + 10);
+    ASSERT_EQ(all.size(), std::size_t(kRows));
+    std::set<std::string> serials;
+    for (const auto& c : all) serials.insert(c.serial_hex);
+    EXPECT_EQ(serials.size(), std::size_t(kRows));
+    for (int n = 0; n < kRows; ++n) {
+        EXPECT_TRUE(worker_b->find_transaction("tx-" + std::to_string(n)).has_value()) << n;
+    }
+}
+
+// Real processes this time: a forked child writes through its own Store
+// while the parent writes through another.
+TEST_F(StoreTest, ForkedProcessesWriteOneFile) {
+    constexpr int kPerProcess = 250;
+    auto insert_range = [this](int from, int to) {
+        auto store = open_sqlite_store(path_, 10000);
+        std::vector<std::thread> threads;
+        std::atomic<int> next{from};
+        std::atomic<int> failures{0};
+        for (int t = 0; t < 4; ++t) {
+            threads.emplace_back([&] {
+                for (int n = next++; n < to; n = next++) {
+                    try {
+                        IssuedCert c = make_cert(n);
+                        store->record_issuance(c, make_tx(c));
+                    } catch (const std::exception&) {
+                        ++failures;
+                    }
+                }
+            });
+        }
+        for (auto& th : threads) th.join();
+        return failures.load();
+    };
+    // Create the file first so both processes find the schema in place.
+    open_sqlite_store(path_, 10000);
+    pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) _exit(insert_range(0, kPerProcess) == 0 ? 0 : 1);
+    EXPECT_EQ(insert_range(kPerProcess, 2 * kPerProcess), 0);
+    int status = 0;
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    EXPECT_EQ(open_sqlite_store(path_, 10000)->list_certs(1000).size(), std::size_t(2 * kPerProcess));
+}
+
+TEST_F(StoreTest, UnopenablePathThrowsStoreError) {
+    EXPECT_THROW(open_sqlite_store((dir_ / "missing" / "x.db").string(), 100), StoreError);
+}
+
+}  // namespace
+}  // namespace scepter
