@@ -1,0 +1,193 @@
+// The whole core through its one entry point, as a device would drive it:
+// GetCACaps, GetCACert and PKIOperation against the demo PKI, no server.
+#include "service.h"
+
+#include "../../cli/demo_pki.h"
+#include "scepter/log_ids.h"
+#include "test_keys.h"
+
+#include <gtest/gtest.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include <cstdlib>
+
+namespace scepter {
+namespace {
+
+struct Device {
+    ossl::PKey key;
+    ossl::X509Ptr signer;
+};
+
+ossl::X509Req make_csr(EVP_PKEY* key, const std::string& cn, const std::string& challenge,
+                       const std::string& key_usage, bool ask_for_ca, const EVP_MD* md = EVP_sha256()) {
+    ossl::X509Req req(X509_REQ_new());
+    X509_REQ_set_version(req.get(), 0);
+    X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req.get()), "CN", MBSTRING_UTF8,
+                               reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
+    X509_REQ_set_pubkey(req.get(), key);
+    if (!challenge.empty())
+        X509_REQ_add1_attr_by_NID(req.get(), NID_pkcs9_challengePassword, MBSTRING_UTF8,
+                                  reinterpret_cast<const unsigned char*>(challenge.c_str()), -1);
+    ossl::ExtStack exts(sk_X509_EXTENSION_new_null());
+    X509V3_CTX ctx;
+    X509V3_set_ctx(&ctx, nullptr, nullptr, req.get(), nullptr, 0);
+    if (!key_usage.empty())
+        sk_X509_EXTENSION_push(exts.get(), X509V3_EXT_conf_nid(nullptr, &ctx, NID_key_usage, key_usage.c_str()));
+    if (ask_for_ca)
+        sk_X509_EXTENSION_push(exts.get(), X509V3_EXT_conf_nid(nullptr, &ctx, NID_basic_constraints, "critical,CA:TRUE"));
+    if (sk_X509_EXTENSION_num(exts.get()) > 0) X509_REQ_add_extensions(req.get(), exts.get());
+    X509_REQ_sign(req.get(), key, md);
+    return req;
+}
+
+Bytes der_of(X509_REQ* req) {
+    unsigned char* p = nullptr;
+    int len = i2d_X509_REQ(req, &p);
+    ossl::Buffer<unsigned char> owned(p);
+    return Bytes(p, p + len);
+}
+
+class ServiceTest : public ::testing::Test {
+   protected:
+    static void SetUpTestSuite() {
+        char tmpl[] = "/tmp/scepter-service-XXXXXX";
+        dir_ = mkdtemp(tmpl);
+        auto pki = cli::write_demo_pki({dir_ + "/pki"});
+        challenge_ = pki.challenge;
+        service_ = Service::load(pki.config_path).release();
+    }
+    static void TearDownTestSuite() {
+        delete service_;
+        std::system(("rm -rf " + dir_).c_str());
+    }
+
+    static Response call(const std::string& method, const std::string& query, const Bytes& body = {},
+                         const std::string& profile = "") {
+        Request r{method, query, "", "127.0.0.1", "Dalvik/2.1.0 (Linux; U; Android 14)", profile, body.data(),
+                  body.size()};
+        auto resp = service_->handle(r, true);
+        EXPECT_TRUE(resp.has_value());
+        return std::move(*resp);
+    }
+
+    struct Sent {
+        Bytes message;
+        Bytes nonce;
+        Device device;
+    };
+
+    static Sent pkcs_req(const std::string& challenge, const std::string& key_usage = "digitalSignature",
+                         bool ask_for_ca = false, ContentCipher cipher = ContentCipher::aes128) {
+        Sent s;
+        s.device.key = test::rsa_key();
+        s.device.signer = test::self_signed(s.device.key.get(), "device");
+        Bytes csr = der_of(make_csr(s.device.key.get(), "device-1", challenge, key_usage, ask_for_ca).get());
+        Bytes env = seal_envelope(csr, {service_->ca().ra_encryption.cert.get()}, cipher, false, nullptr);
+        ScepAttributes a;
+        a.transaction_id = "tx-" + std::to_string(++counter_);
+        a.message_type = int(MessageType::pkcs_req);
+        a.sender_nonce = s.nonce = make_nonce();
+        s.message = write_signed_message(env, a, s.device.signer.get(), s.device.key.get(), Digest::sha256);
+        return s;
+    }
+
+    static SignedMessage reply_of(const Response& r) {
+        EXPECT_EQ(r.status, 200);
+        EXPECT_EQ(r.content_type, "application/x-pki-message");
+        return read_signed_message(r.body);
+    }
+
+    static inline std::string dir_, challenge_;
+    static inline Service* service_ = nullptr;
+    static inline int counter_ = 0;
+};
+
+TEST_F(ServiceTest, GetCACapsAndGetCACert) {
+    Response caps = call("GET", "operation=GetCACaps");
+    EXPECT_EQ(caps.status, 200);
+    std::string text(caps.body.begin(), caps.body.end());
+    EXPECT_NE(text.find("SCEPStandard"), std::string::npos);
+    EXPECT_EQ(text.find("DES3"), std::string::npos);
+    Response certs = call("GET", "operation=GetCACert");
+    EXPECT_EQ(certs.content_type, "application/x-x509-ca-ra-cert");
+    EXPECT_EQ(read_certs_only(certs.body).size(), 3u);  // RA signing, RA encryption, CA
+}
+
+TEST_F(ServiceTest, PkcsReqIssuesFromTheKeyUsageTemplate) {
+    Sent s = pkcs_req(challenge_, "digitalSignature");
+    SignedMessage rep = reply_of(call("POST", "operation=PKIOperation", s.message));
+    ASSERT_EQ(rep.attrs.status, PkiStatus::success) << rep.attrs.fail_info_text;
+    EXPECT_EQ(rep.attrs.recipient_nonce, s.nonce);
+    EXPECT_EQ(rep.attrs.message_type, int(MessageType::cert_rep));
+    Bytes inner = open_envelope(rep.content, {{s.device.signer.get(), s.device.key.get()}}, nullptr);
+    auto certs = read_certs_only(inner);
+    ASSERT_EQ(certs.size(), 1u);
+    X509* cert = certs[0].get();
+    EXPECT_EQ(X509_verify(cert, X509_get0_pubkey(service_->ca().ca.cert.get())), 1);
+    EXPECT_EQ(X509_get_key_usage(cert), uint32_t(KU_DIGITAL_SIGNATURE));
+    ossl::Asn1Object oid(OBJ_txt2obj("1.3.6.1.4.1.311.20.2", 1));
+    int pos = X509_get_ext_by_OBJ(cert, oid.get(), -1);
+    ASSERT_GE(pos, 0);
+    ASN1_OCTET_STRING* v = X509_EXTENSION_get_data(X509_get_ext(cert, pos));
+    std::string raw(reinterpret_cast<char*>(v->data), v->length);
+    EXPECT_NE(raw.find(std::string("s\0i\0g", 5)), std::string::npos);  // BMPString "signature"
+    ossl::Bignum serial(ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr));
+    ossl::Buffer<char> serial_hex(BN_bn2hex(serial.get()));
+    EXPECT_GE(BN_num_bits(serial.get()), 100);  // 128 random bits, leading zeros aside
+    EXPECT_TRUE(service_->store().find_cert(serial_hex.get()).has_value());
+}
+
+TEST_F(ServiceTest, WrongChallengeIsBadRequestNamingThePhase) {
+    SignedMessage rep = reply_of(call("POST", "operation=PKIOperation", pkcs_req("not-it").message));
+    EXPECT_EQ(rep.attrs.status, PkiStatus::failure);
+    EXPECT_EQ(rep.attrs.fail_info, FailInfo::bad_request);
+    EXPECT_NE(rep.attrs.fail_info_text.find("challenge_checked: ChallengePasswordMismatch"), std::string::npos);
+}
+
+TEST_F(ServiceTest, CsrAskingForCaIsRefused) {
+    SignedMessage rep = reply_of(call("POST", "operation=PKIOperation", pkcs_req(challenge_, "digitalSignature", true).message));
+    EXPECT_EQ(rep.attrs.fail_info, FailInfo::bad_request);
+    EXPECT_NE(rep.attrs.fail_info_text.find("CA:TRUE"), std::string::npos);
+}
+
+TEST_F(ServiceTest, TripleDesOnStrictProfileIsBadAlg) {
+    Sent s = pkcs_req(challenge_, "digitalSignature", false, ContentCipher::des3);
+    SignedMessage rep = reply_of(call("POST", "operation=PKIOperation", s.message));
+    EXPECT_EQ(rep.attrs.fail_info, FailInfo::bad_alg);
+    SignedMessage legacy = reply_of(call("POST", "operation=PKIOperation", s.message, "legacy"));
+    EXPECT_EQ(legacy.attrs.status, PkiStatus::success) << legacy.attrs.fail_info_text;
+}
+
+TEST_F(ServiceTest, TamperedSignatureIsBadMessageCheck) {
+    Sent s = pkcs_req(challenge_);
+    s.message[s.message.size() - 5] ^= 0x01;
+    SignedMessage rep = reply_of(call("POST", "operation=PKIOperation", s.message));
+    EXPECT_EQ(rep.attrs.fail_info, FailInfo::bad_message_check);
+    EXPECT_EQ(rep.attrs.recipient_nonce, s.nonce);
+}
+
+TEST_F(ServiceTest, ClientMistakesAreFourHundreds) {
+    EXPECT_EQ(call("POST", "operation=PKIOperation", Bytes{1, 2, 3}).status, 400);
+    EXPECT_EQ(call("POST", "operation=PKIOperation").status, 400);
+    EXPECT_EQ(call("POST", "operation=PKIOperation", Bytes(70000, 0x30)).status, 413);
+    EXPECT_EQ(call("GET", "operation=PKIOperation&message=%%%").status, 400);
+    EXPECT_EQ(call("GET", "").status, 400);
+    EXPECT_EQ(call("GET", "operation=Nope").status, 400);
+    EXPECT_EQ(call("DELETE", "operation=GetCACaps").status, 405);
+    Response r = call("POST", "operation=PKIOperation", Bytes{0x30, 0x80});
+    ASSERT_FALSE(r.logs.empty());
+    EXPECT_EQ(r.logs.back().text.rfind(SCEPTER_ID_MESSAGE_UNREADABLE, 0), 0u);
+}
+
+TEST_F(ServiceTest, CheapOperationsAnswerWithoutBlockingAndPkiOperationDefers) {
+    Request caps{"GET", "operation=GetCACaps", "", "127.0.0.1", "", "", nullptr, 0};
+    EXPECT_TRUE(service_->handle(caps, false).has_value());
+    Sent s = pkcs_req(challenge_);
+    Request op{"POST", "operation=PKIOperation", "", "127.0.0.1", "", "", s.message.data(), s.message.size()};
+    EXPECT_FALSE(service_->handle(op, false).has_value());
+}
+
+}  // namespace
+}  // namespace scepter
