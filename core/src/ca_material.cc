@@ -1,5 +1,6 @@
 #include "ca_material.h"
 
+#include "digest_hex.h"
 #include "openssl_error.h"
 
 #include <openssl/pem.h>
@@ -137,13 +138,7 @@ std::string thumbprint(X509* cert, const EVP_MD* md) {
     unsigned char buf[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
     check(X509_digest(cert, md, buf, &len) == 1, "X509_digest");
-    static const char* hex = "0123456789abcdef";
-    std::string out;
-    for (unsigned i = 0; i < len; ++i) {
-        out += hex[buf[i] >> 4];
-        out += hex[buf[i] & 15];
-    }
-    return out;
+    return to_hex(buf, len);
 }
 
 CaMaterial load_ca_material(const Config& cfg) {

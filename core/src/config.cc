@@ -1,6 +1,7 @@
 // Reads scepter.yaml into Config and checks everything that can be checked
 // without loading keys. examples/scepter.yaml is the reference of the keys.
 #include "config_yaml.h"
+#include "digest_hex.h"
 #include "scepter/config.h"
 #include "scepter/ossl.h"
 
@@ -17,19 +18,6 @@ const std::set<std::string> kKeyUsages = {
     "keyAgreement",     "keyCertSign",    "cRLSign",         "encipherOnly",
     "decipherOnly"};
 const std::set<std::string> kSanTypes = {"dns", "email", "uri", "ip", "upn"};
-
-std::string sha256_hex(const std::string& s) {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_Digest(s.data(), s.size(), md, &len, EVP_sha256(), nullptr);
-    static const char* hex = "0123456789abcdef";
-    std::string out;
-    for (unsigned i = 0; i < len; ++i) {
-        out += hex[md[i] >> 4];
-        out += hex[md[i] & 15];
-    }
-    return out;
-}
 
 KeyPairFiles read_pair(const YamlSection& s) {
     s.allow_only({"cert", "key"});
@@ -158,7 +146,7 @@ void read_algorithms(const YamlSection& s, Profile& p) {
 void read_challenge(const YamlSection& s, Profile& p) {
     s.allow_only({"static", "static_sha256"});
     if (s.has("static") && s.has("static_sha256")) s.fail("give either static or static_sha256, not both");
-    if (s.has("static")) p.challenge.static_sha256 = sha256_hex(s.string("static"));
+    if (s.has("static")) p.challenge.static_sha256 = digest_hex(s.string("static"), EVP_sha256());
     if (s.has("static_sha256")) {
         std::string h = s.string("static_sha256");
         std::transform(h.begin(), h.end(), h.begin(), ::tolower);

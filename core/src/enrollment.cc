@@ -1,6 +1,7 @@
 #include "enrollment.h"
 
 #include "cert_rep.h"
+#include "digest_hex.h"
 #include "scepter/log_ids.h"
 #include "service.h"
 
@@ -10,23 +11,6 @@
 
 namespace scepter {
 namespace {
-
-std::string hex(const Bytes& b) {
-    static const char* digits = "0123456789abcdef";
-    std::string out;
-    for (unsigned char c : b) {
-        out += digits[c >> 4];
-        out += digits[c & 15];
-    }
-    return out;
-}
-
-std::string sha256_hex(const std::string& s) {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_Digest(s.data(), s.size(), md, &len, EVP_sha256(), nullptr);
-    return hex(Bytes(md, md + len));
-}
 
 constexpr int kDuplicateSerialRetries = 3;
 
@@ -150,7 +134,7 @@ void Enrollment::check_challenge(const CsrInfo& csr) {
         throw ScepFailure(FailInfo::bad_request, "ChallengePasswordMissing: the CSR carries no challengePassword");
     // Compare digests of equal length in constant time: no timing tells how
     // much of a guess was right.
-    std::string got = sha256_hex(*csr.challenge);
+    std::string got = digest_hex(*csr.challenge, EVP_sha256());
     if (CRYPTO_memcmp(got.data(), expected.data(), expected.size()) != 0)
         throw ScepFailure(FailInfo::bad_request, "ChallengePasswordMismatch: the challenge password is not valid");
     passed("", {{"kind", "static"}});
