@@ -11,6 +11,7 @@
 #include <openssl/x509v3.h>
 
 #include <cstdlib>
+#include <fstream>
 
 namespace scepter {
 namespace {
@@ -187,6 +188,73 @@ TEST_F(ServiceTest, CheapOperationsAnswerWithoutBlockingAndPkiOperationDefers) {
     Sent s = pkcs_req(challenge_);
     Request op{"POST", "operation=PKIOperation", "", "127.0.0.1", "", "", s.message.data(), s.message.size()};
     EXPECT_FALSE(service_->handle(op, false).has_value());
+}
+
+}  // namespace
+}  // namespace scepter
+
+namespace scepter {
+namespace {
+
+// GetCACert in the three RA setups, each from a variant of the demo config.
+class RaSetups : public ::testing::Test {
+   protected:
+    void SetUp() override {
+        char tmpl[] = "/tmp/scepter-ra-XXXXXX";
+        dir_ = mkdtemp(tmpl);
+        cli::write_demo_pki({dir_});
+    }
+    void TearDown() override { std::system(("rm -rf " + dir_).c_str()); }
+
+    Response get_ca_cert(const std::string& ra_section) {
+        std::string path = dir_ + "/variant.yaml";
+        std::ofstream(path) << "store: {sqlite: state/v.db}\n"
+                               "ca: {cert: ca.pem, key: ca.key}\n"
+                            << ra_section
+                            << "templates: {t: {key_usage: [digitalSignature]}}\n"
+                               "profiles: {default: {template: t, challenge: {static: x}}}\n";
+        auto svc = Service::load(path);
+        Request r{"GET", "operation=GetCACert", "", "127.0.0.1", "", "", nullptr, 0};
+        return *svc->handle(r, false);
+    }
+
+    std::string dir_;
+};
+
+TEST_F(RaSetups, CaActingAsRaSendsOneDerCertificate) {
+    Response r = get_ca_cert("");
+    EXPECT_EQ(r.content_type, "application/x-x509-ca-cert");
+    const unsigned char* p = r.body.data();
+    ossl::X509Ptr cert(d2i_X509(nullptr, &p, long(r.body.size())));
+    ASSERT_TRUE(cert);
+    EXPECT_EQ(X509_check_ca(cert.get()), 1);
+}
+
+TEST_F(RaSetups, OneRaPairSendsRaThenCa) {
+    Response r = get_ca_cert("ra: {cert: ra-enc.pem, key: ra-enc.key}\n");
+    EXPECT_EQ(r.content_type, "application/x-x509-ca-ra-cert");
+    auto certs = read_certs_only(r.body);
+    ASSERT_EQ(certs.size(), 2u);
+    EXPECT_EQ(X509_check_ca(certs[0].get()), 0);
+    EXPECT_EQ(X509_check_ca(certs[1].get()), 1);
+}
+
+TEST_F(RaSetups, RaSigningCertWithoutKeyEnciphermentCannotDecrypt) {
+    try {
+        get_ca_cert("ra: {cert: ra-sign.pem, key: ra-sign.key}\n");
+        FAIL() << "a signing-only RA certificate was accepted as the decrypting RA";
+    } catch (const ConfigError& e) {
+        EXPECT_NE(std::string(e.what()).find("key 'ra.cert'"), std::string::npos) << e.what();
+    }
+}
+
+TEST_F(RaSetups, KeyThatDoesNotMatchItsCertificate) {
+    try {
+        get_ca_cert("ra: {cert: ra-enc.pem, key: ra-sign.key}\n");
+        FAIL();
+    } catch (const ConfigError& e) {
+        EXPECT_NE(std::string(e.what()).find("key 'ra.key': the key does not belong"), std::string::npos) << e.what();
+    }
 }
 
 }  // namespace
