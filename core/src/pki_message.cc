@@ -157,7 +157,9 @@ SignedMessage read_signed_message(const Bytes& der) {
         throw std::invalid_argument("the body is not a CMS SignedData");
     }
     STACK_OF(CMS_SignerInfo)* infos = CMS_get0_SignerInfos(cms.get());
-    if (sk_CMS_SignerInfo_num(infos) != 1)
+    // No signer (a certs-only bundle, say): nothing to answer to, not SCEP.
+    if (sk_CMS_SignerInfo_num(infos) < 1) throw std::invalid_argument("the SignedData has no signer");
+    if (sk_CMS_SignerInfo_num(infos) > 1)
         throw ScepFailure(FailInfo::bad_request, "the message must have exactly one signer");
     CMS_SignerInfo* si = sk_CMS_SignerInfo_value(infos, 0);
     SignedMessage msg;

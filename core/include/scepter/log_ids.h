@@ -48,4 +48,10 @@
 #define SCEPTER_ID_NGX_NO_CONFIG        "SCP5004" /* emerg: a `scepter` location has no scepter_config */
 #define SCEPTER_ID_NGX_NO_RESPONSE      "SCP5005" /* error: the core returned no response from a thread */
 
+/* Apache httpd connector */
+#define SCEPTER_ID_APACHE_LOADED        "SCP6001" /* notice: module generation loaded */
+#define SCEPTER_ID_APACHE_NO_CONFIG     "SCP6002" /* emerg (configtest) / error (request, 500): no ScepterConfig applies */
+#define SCEPTER_ID_APACHE_BODY_READ     "SCP6003" /* info: the request body could not be read (client gone, timeout) */
+#define SCEPTER_ID_APACHE_NO_RESPONSE   "SCP6004" /* error: the core returned no response */
+
 #endif /* SCEPTER_LOG_IDS_H */
