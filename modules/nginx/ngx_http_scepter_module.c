@@ -1,0 +1,410 @@
+/*
+ * nginx connector for Scepter: directives, configuration and process hooks.
+ * The request path lives in ngx_http_scepter_handler.c.
+ *
+ *   scepter_config /etc/scepter/scepter.yaml;   http, server, location
+ *   scepter [profile];                          location: serve SCEP here
+ *   scepter_thread_pool name;                   http, server, location
+ *
+ * Everything that can be wrong in scepter.yaml is found while the directive is
+ * parsed, so `nginx -t` reports it. Each loaded configuration belongs to the
+ * cycle's pool and dies with it: during a reload the old and the new
+ * generation coexist, and old workers drain on the old one.
+ */
+#include "ngx_http_scepter_module.h"
+
+#define NGX_HTTP_SCEPTER_ERR_LEN  1024
+
+/* One loaded scepter.yaml, shared by every location naming the same path. */
+typedef struct {
+    ngx_str_t         path;
+    scepter_service  *service;
+} ngx_http_scepter_service_entry_t;
+
+typedef struct {
+    ngx_array_t  services; /* of ngx_http_scepter_service_entry_t */
+} ngx_http_scepter_main_conf_t;
+
+static char *ngx_http_scepter_config(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_scepter(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+static char *ngx_http_scepter_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static void *ngx_http_scepter_create_main_conf(ngx_conf_t *cf);
+static void *ngx_http_scepter_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_scepter_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static ngx_int_t ngx_http_scepter_init_module(ngx_cycle_t *cycle);
+static ngx_int_t ngx_http_scepter_init_process(ngx_cycle_t *cycle);
+
+
+static ngx_command_t  ngx_http_scepter_commands[] = {
+
+    { ngx_string("scepter_config"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_scepter_config,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("scepter"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE1,
+      ngx_http_scepter,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("scepter_thread_pool"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_scepter_thread_pool,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_scepter_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    NULL,                                  /* postconfiguration */
+
+    ngx_http_scepter_create_main_conf,     /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_scepter_create_loc_conf,      /* create location configuration */
+    ngx_http_scepter_merge_loc_conf        /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_scepter_module = {
+    NGX_MODULE_V1,
+    &ngx_http_scepter_module_ctx,          /* module context */
+    ngx_http_scepter_commands,             /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    ngx_http_scepter_init_module,          /* init module */
+    ngx_http_scepter_init_process,         /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static void
+ngx_http_scepter_service_cleanup(void *data)
+{
+    scepter_service_free(data);
+}
+
+
+/* Loads path (NUL-terminated) and ties the result to this cycle's pool. */
+static scepter_service *
+ngx_http_scepter_service_load(ngx_conf_t *cf,
+    ngx_http_scepter_main_conf_t *smcf, ngx_str_t *path)
+{
+    char                              err[NGX_HTTP_SCEPTER_ERR_LEN];
+    scepter_service                  *svc;
+    ngx_pool_cleanup_t               *cln;
+    ngx_http_scepter_service_entry_t *entry;
+
+    /* Allocated first, so a loaded service can never be left without it. */
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    err[0] = '\0';
+    svc = scepter_service_load((const char *) path->data, err, sizeof(err));
+    if (svc == NULL) {
+        err[sizeof(err) - 1] = '\0';
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           SCEPTER_ID_CONFIG_INVALID " scepter_config: %s",
+                           err[0] ? err : "cannot be loaded");
+        return NULL;
+    }
+
+    cln->handler = ngx_http_scepter_service_cleanup;
+    cln->data = svc;
+
+    entry = ngx_array_push(&smcf->services);
+    if (entry == NULL) {
+        return NULL;
+    }
+
+    entry->path = *path;
+    entry->service = svc;
+
+    return svc;
+}
+
+
+/* The same file named in several places is loaded once per cycle. */
+static scepter_service *
+ngx_http_scepter_service_get(ngx_conf_t *cf, ngx_str_t *path)
+{
+    ngx_uint_t                         i;
+    ngx_http_scepter_main_conf_t      *smcf;
+    ngx_http_scepter_service_entry_t  *entry;
+
+    smcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_scepter_module);
+    entry = smcf->services.elts;
+
+    for (i = 0; i < smcf->services.nelts; i++) {
+        if (entry[i].path.len == path->len
+            && ngx_strncmp(entry[i].path.data, path->data, path->len) == 0)
+        {
+            return entry[i].service;
+        }
+    }
+
+    return ngx_http_scepter_service_load(cf, smcf, path);
+}
+
+
+static char *
+ngx_http_scepter_config(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_scepter_loc_conf_t *slcf = conf;
+
+    ngx_str_t  *value, path;
+
+    if (slcf->service != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    path = value[1];
+
+    /*
+     * Relative to the configuration directory, as nginx resolves
+     * ssl_certificate. Both the parser's tokens and the joined name are
+     * NUL-terminated, which scepter_service_load() relies on.
+     */
+    if (ngx_conf_full_name(cf->cycle, &path, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    slcf->service = ngx_http_scepter_service_get(cf, &path);
+
+    return slcf->service ? NGX_CONF_OK : NGX_CONF_ERROR;
+}
+
+
+static char *
+ngx_http_scepter(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_scepter_loc_conf_t *slcf = conf;
+
+    ngx_str_t                 *value;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (slcf->enabled) {
+        return "is duplicate";
+    }
+
+    slcf->enabled = 1;
+
+    /* Tokens from the parser are NUL-terminated, as the C API needs. */
+    value = cf->args->elts;
+    if (cf->args->nelts == 2) {
+        slcf->profile = value[1];
+
+    } else {
+        ngx_str_set(&slcf->profile, "");
+    }
+
+    /* scepter_config may follow, or come from an outer level: the profile
+     * is checked once the location is merged, reported at this line. */
+    slcf->file = cf->conf_file->file.name;
+    slcf->line = cf->conf_file->line;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_scepter_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_scepter_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_scepter_loc_conf_t *slcf = conf;
+
+    ngx_str_t  *value;
+
+    if (slcf->thread_pool != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    /* Registered now so that an undeclared name fails `nginx -t` with
+     * "unknown thread pool" pointing at this line. */
+    value = cf->args->elts;
+    slcf->thread_pool = ngx_thread_pool_add(cf, &value[1]);
+
+    return slcf->thread_pool ? NGX_CONF_OK : NGX_CONF_ERROR;
+}
+
+
+static void *
+ngx_http_scepter_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_scepter_main_conf_t  *smcf;
+
+    smcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_scepter_main_conf_t));
+    if (smcf == NULL) {
+        return NULL;
+    }
+
+    if (ngx_array_init(&smcf->services, cf->pool, 2,
+                       sizeof(ngx_http_scepter_service_entry_t))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    return smcf;
+}
+
+
+static void *
+ngx_http_scepter_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_scepter_loc_conf_t  *slcf;
+
+    /* pcalloc: enabled = 0, profile and file empty */
+    slcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_scepter_loc_conf_t));
+    if (slcf == NULL) {
+        return NULL;
+    }
+
+    slcf->service = NGX_CONF_UNSET_PTR;
+    slcf->thread_pool = NGX_CONF_UNSET_PTR;
+
+    return slcf;
+}
+
+
+/* A `scepter` location needs a configuration that knows its profile. */
+static char *
+ngx_http_scepter_check_location(ngx_conf_t *cf,
+    ngx_http_scepter_loc_conf_t *slcf)
+{
+    char  err[NGX_HTTP_SCEPTER_ERR_LEN];
+
+    if (slcf->service == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      SCEPTER_ID_NGX_NO_CONFIG " \"scepter\" needs "
+                      "\"scepter_config\" in its location or above "
+                      "in %V:%ui", &slcf->file, slcf->line);
+        return NGX_CONF_ERROR;
+    }
+
+    err[0] = '\0';
+    if (!scepter_service_check_profile(slcf->service,
+                                       (const char *) slcf->profile.data,
+                                       err, sizeof(err)))
+    {
+        err[sizeof(err) - 1] = '\0';
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      SCEPTER_ID_UNKNOWN_PROFILE " scepter \"%V\": %s in %V:%ui",
+                      &slcf->profile, err, &slcf->file, slcf->line);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_scepter_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_scepter_loc_conf_t *prev = parent;
+    ngx_http_scepter_loc_conf_t *conf = child;
+
+    ngx_conf_merge_ptr_value(conf->service, prev->service, NULL);
+    ngx_conf_merge_ptr_value(conf->thread_pool, prev->thread_pool, NULL);
+
+    /* `scepter` itself is not inherited: like any content handler, it
+     * applies to its own location only. */
+    if (!conf->enabled) {
+        return NGX_CONF_OK;
+    }
+
+    /* The "default" pool exists even where the admin declared none:
+     * nginx then gives it its default size. */
+    if (conf->thread_pool == NULL) {
+        conf->thread_pool = ngx_thread_pool_add(cf, NULL);
+        if (conf->thread_pool == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return ngx_http_scepter_check_location(cf, conf);
+}
+
+
+/* Runs in the master (and for `nginx -t`) once the cycle is complete. */
+static ngx_int_t
+ngx_http_scepter_init_module(ngx_cycle_t *cycle)
+{
+    ngx_http_scepter_main_conf_t  *smcf;
+
+    smcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_scepter_module);
+    if (smcf == NULL || smcf->services.nelts == 0) {
+        return NGX_OK;
+    }
+
+    ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
+                  SCEPTER_ID_NGX_LOADED " scepter %s: %ui configuration(s) "
+                  "loaded", scepter_version(), smcf->services.nelts);
+
+    return NGX_OK;
+}
+
+
+/*
+ * Per-process resources (store handles, ...) are opened after fork, in
+ * workers only: never in the master, nor in cache manager/loader helpers.
+ */
+static ngx_int_t
+ngx_http_scepter_init_process(ngx_cycle_t *cycle)
+{
+    char                               err[NGX_HTTP_SCEPTER_ERR_LEN];
+    ngx_uint_t                         i;
+    ngx_http_scepter_main_conf_t      *smcf;
+    ngx_http_scepter_service_entry_t  *entry;
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
+    smcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_scepter_module);
+    if (smcf == NULL) {
+        return NGX_OK;
+    }
+
+    entry = smcf->services.elts;
+
+    for (i = 0; i < smcf->services.nelts; i++) {
+        err[0] = '\0';
+        if (scepter_service_worker_init(entry[i].service, err, sizeof(err))
+            != 0)
+        {
+            err[sizeof(err) - 1] = '\0';
+            ngx_log_error(NGX_LOG_ERR, cycle->log, 0,
+                          SCEPTER_ID_WORKER_INIT_FAILED " scepter_config "
+                          "\"%V\": %s", &entry[i].path, err);
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}

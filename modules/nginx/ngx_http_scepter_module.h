@@ -1,0 +1,36 @@
+/*
+ * Shared between the directive/configuration half of the nginx connector
+ * (ngx_http_scepter_module.c) and its request path (ngx_http_scepter_handler.c).
+ * Plain C: nginx's headers do not compile as C++.
+ */
+#ifndef NGX_HTTP_SCEPTER_MODULE_H
+#define NGX_HTTP_SCEPTER_MODULE_H
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <scepter/capi.h>
+#include <scepter/log_ids.h>
+
+#if !(NGX_THREADS)
+#error "the scepter module needs nginx built --with-threads (slow SCEP work runs in a thread pool)"
+#endif
+
+#include <ngx_thread_pool.h>
+
+typedef struct {
+    scepter_service     *service;     /* from scepter_config, inherited */
+    ngx_thread_pool_t   *thread_pool; /* from scepter_thread_pool, inherited */
+    ngx_str_t            profile;     /* NUL-terminated; empty = "default" */
+    ngx_flag_t           enabled;     /* `scepter` appears in this location */
+    ngx_str_t            file;        /* where `scepter` appears, for merge-time errors */
+    ngx_uint_t           line;
+} ngx_http_scepter_loc_conf_t;
+
+extern ngx_module_t  ngx_http_scepter_module;
+
+/* The content handler `scepter` installs (ngx_http_scepter_handler.c). */
+ngx_int_t ngx_http_scepter_handler(ngx_http_request_t *r);
+
+#endif /* NGX_HTTP_SCEPTER_MODULE_H */
