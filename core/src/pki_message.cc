@@ -189,8 +189,11 @@ ScepAttributes read_unverified_attributes(const Bytes& der) noexcept {
 Bytes write_signed_message(const Bytes& content, const ScepAttributes& attrs, X509* signer,
                            EVP_PKEY* key, Digest digest, const std::vector<X509*>& certs) {
     clear_openssl_errors();
-    const bool omitted = content.empty();
-    int flags = CMS_PARTIAL | CMS_BINARY | (omitted ? CMS_DETACHED : 0);
+    // FAILURE and PENDING carry no messageData; it is signed as an empty
+    // eContent rather than left out, since certmonger's reader (OpenSSL's
+    // PKCS7 API) rejects a SignedData without content.
+    const bool empty = content.empty();
+    int flags = CMS_PARTIAL | CMS_BINARY;
     ossl::Cms cms(CMS_sign(nullptr, nullptr, nullptr, nullptr, flags));
     check(cms != nullptr, "CMS_sign");
     CMS_SignerInfo* si = CMS_add1_signer(cms.get(), signer, key, md_of(digest), flags | CMS_NOSMIMECAP);
@@ -199,7 +202,7 @@ Bytes write_signed_message(const Bytes& content, const ScepAttributes& attrs, X5
     for (X509* c : certs)
         if (X509_cmp(c, signer) != 0) check(CMS_add1_cert(cms.get(), c) == 1, "CMS_add1_cert");
     static const unsigned char nothing = 0;  // BIO_new_mem_buf refuses a null pointer
-    ossl::Bio in(BIO_new_mem_buf(omitted ? &nothing : content.data(), int(content.size())));
+    ossl::Bio in(BIO_new_mem_buf(empty ? &nothing : content.data(), int(content.size())));
     check(in != nullptr, "BIO_new_mem_buf");
     check(CMS_final(cms.get(), in.get(), nullptr, flags & ~CMS_PARTIAL) == 1, "CMS_final");
     return to_der(cms.get());

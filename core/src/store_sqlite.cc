@@ -5,6 +5,11 @@
 #include "sqlite_db.h"
 #include "store_keys.h"
 
+#include <sqlite3.h>
+
+#include <chrono>
+#include <thread>
+
 namespace scepter {
 namespace {
 
@@ -147,13 +152,35 @@ void ensure_schema(sqlite::Connection& conn, const std::string& path) {
     tx.commit();
 }
 
+bool is_busy(const sqlite::SqliteError& e) {
+    int primary = e.code() & 0xff;
+    return primary == SQLITE_BUSY || primary == SQLITE_LOCKED;
+}
+
+// Several workers open a new file at the same moment. Switching to WAL and
+// creating the schema can then report "locked" at once, without waiting in
+// the busy handler (WAL recovery, journal-mode change), so the set-up is
+// retried until the busy timeout runs out.
+void prepare_file(sqlite::Connection& conn, const std::string& path, int busy_timeout_ms) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(busy_timeout_ms);
+    for (;;) {
+        try {
+            ensure_wal(conn, path);
+            ensure_schema(conn, path);
+            return;
+        } catch (const sqlite::SqliteError& e) {
+            if (!is_busy(e) || std::chrono::steady_clock::now() >= deadline) throw;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+}
+
 class SqliteStore final : public Store {
    public:
     SqliteStore(const std::string& path, int busy_timeout_ms)
         : path_(path), pool_(path, busy_timeout_ms, kMaxConnections) {
         auto conn = pool_.acquire();
-        ensure_wal(*conn, path_);
-        ensure_schema(*conn, path_);
+        prepare_file(*conn, path_, busy_timeout_ms);
     }
 
     void record_issuance(const IssuedCert& cert, const TransactionRecord& tx) override;

@@ -85,7 +85,7 @@ SignedMessage read_signed_message(const Bytes& der);
 // Returns empty attributes when they cannot be read.
 ScepAttributes read_unverified_attributes(const Bytes& der) noexcept;
 
-// Signs content (empty = content omitted, as in FAILURE and PENDING) with
+// Signs content (empty for FAILURE and PENDING, signed as an empty eContent) with
 // the SCEP attributes. certs are included in the SignedData (the signer's
 // certificate is always included).
 Bytes write_signed_message(const Bytes& content, const ScepAttributes& attrs, X509* signer,
