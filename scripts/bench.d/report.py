@@ -1,0 +1,237 @@
+#!/usr/bin/python3
+"""scripts/bench.d/report.py RESULTS_DIR OUT_JSON
+
+Merges the raw figures scripts/bench left in RESULTS_DIR (*.json) into one
+JSON document (OUT_JSON) and prints the summary table. Standard library only.
+"""
+
+import json
+import math
+import os
+import sys
+
+
+def load(d, name):
+    p = os.path.join(d, name + ".json")
+    if not os.path.exists(p):
+        return None
+    with open(p) as f:
+        return json.load(f)
+
+
+def rnd(x, n=2):
+    return None if x is None else round(x, n)
+
+
+def enroll_figures(wrk, meta, clk_tck):
+    """The figures of one enrollment run, from wrk's JSON and our meta."""
+    if not wrk or not meta:
+        return None
+    active_s = (wrk.get("active_us") or 0) / 1e6
+    ok = wrk["success"]
+    ticks = meta["cpu_ticks_after"] - meta["cpu_ticks_before"]
+    cpu_s = ticks / clk_tck
+    out = {
+        "messages_prepared": meta["messages"],
+        "sent": wrk["sent"],
+        "http_200": wrk["http200"],
+        "http_other": wrk["http_other"],
+        "success": ok,
+        "failure": wrk["failure"],
+        "pending": wrk["pending"],
+        "unreadable_200": wrk["unknown"],
+        "wrk_errors": wrk["errors"],
+        "bodies_exhausted": bool(wrk["exhausted"]),
+        "active_seconds": rnd(active_s, 3),
+        "enrollments_per_s": rnd(ok / active_s if active_s > 0 else 0, 1),
+        "latency_ms": wrk["latency_ms"],
+        "server_cpu_seconds": rnd(cpu_s, 2),
+        "server_cpu_ms_per_enrollment": rnd(1000 * cpu_s / ok, 3) if ok else None,
+        "server_cpu_ms_per_answer": rnd(1000 * cpu_s / wrk["answered"], 3) if wrk.get("answered") else None,
+        "server_cpu_utilisation_cpus": rnd(cpu_s / active_s, 2) if active_s > 0 else None,
+        "rss_kb_before": meta.get("rss_kb_before"),
+        "rss_kb_after": meta.get("rss_kb_after"),
+        "spot_checked": meta.get("spot_total"),
+        "spot_success": meta.get("spot_ok"),
+        "spot_details": meta.get("spot_details"),
+        "store_records": meta.get("store_records"),
+        "store_expected": meta.get("store_expected"),
+        "duplicate_serials": meta.get("duplicate_serials"),
+        "error_log_lines": meta.get("error_log_lines"),
+        "wall_seconds": meta.get("wall_seconds"),
+        "client_cpu_seconds": meta.get("client_cpu_seconds"),
+        "machine_busy_cpus": meta.get("machine_busy_cpus"),
+        "other_load_cpus": meta.get("other_load_cpus"),
+        "notes": meta.get("notes", []),
+    }
+    return out
+
+
+def get_figures(wrk):
+    if not wrk:
+        return None
+    d = wrk["duration_us"] / 1e6
+    return {
+        "requests_per_s": rnd(wrk["requests"] / d if d else 0, 0),
+        "requests": wrk["requests"],
+        "latency_ms": wrk["latency_ms"],
+        "errors": wrk["errors"],
+    }
+
+
+def main():
+    d, out_path = sys.argv[1], sys.argv[2]
+    env = load(d, "env") or {}
+    clk_tck = env.get("clk_tck", 100)
+    ceil = load(d, "ceiling") or {}
+    sign = ceil.get("sign_per_s")
+    cpus = ceil.get("multi") or env.get("cpus") or 1
+    res = {
+        "env": env,
+        "ceiling": None,
+        "scepter": enroll_figures(load(d, "scepter.wrk"), load(d, "scepter.meta"), clk_tck),
+        "micromdm": enroll_figures(load(d, "micromdm.wrk"), load(d, "micromdm.meta"), clk_tck),
+        "get": {
+            "scepter_getcacert": get_figures(load(d, "get-scepter-cacert")),
+            "scepter_getcacaps": get_figures(load(d, "get-scepter-cacaps")),
+            "nginx_static_getcacert": get_figures(load(d, "get-static")),
+            "micromdm_getcacert": get_figures(load(d, "get-micromdm-cacert")),
+        },
+    }
+    if sign:
+        one = ceil.get("sign_per_s_one_core")
+        res["ceiling"] = {
+            "command": ceil.get("command"),
+            "rsa2048_sign_per_s": sign,
+            "rsa2048_verify_per_s": ceil.get("verify_per_s"),
+            "enrollments_per_s": rnd(sign / 3, 1),
+            "rsa2048_sign_per_s_one_core": one,
+            # NCPU x one core: what the -multi figure would be on an idle machine
+            "enrollments_per_s_ideal": rnd(cpus * one / 3, 1) if one else None,
+            # three private-key operations per enrollment, on one core
+            "floor_cpu_ms_per_enrollment": rnd(3 * 1000 / one, 3) if one else rnd(3 * 1000 * cpus / sign, 3),
+            "other_load_cpus": ceil.get("other_load_cpus"),
+        }
+
+    # ---- goals (shared/notes/performance.md) ----
+    goals = []
+    sc, mm, c = res["scepter"], res["micromdm"], res["ceiling"]
+    if sc and c:
+        floor = c["floor_cpu_ms_per_enrollment"]
+        v = sc["server_cpu_ms_per_enrollment"]
+        goals.append({"goal": "server CPU per enrollment <= 1.3 x crypto floor",
+                      "target": rnd(1.3 * floor, 3), "value": v,
+                      "met": v is not None and v <= 1.3 * floor})
+        pct = sc["enrollments_per_s"] / c["enrollments_per_s"] if c["enrollments_per_s"] else 0
+        goals.append({"goal": "enrollments/s >= 75% of the ceiling", "target": 0.75,
+                      "value": rnd(pct, 3), "met": pct >= 0.75})
+    if sc:
+        p99 = sc["latency_ms"]["p99"]
+        goals.append({"goal": "p99 latency <= 20 ms at the run's concurrency", "target": 20,
+                      "value": p99, "met": p99 <= 20})
+    if sc and mm and mm["enrollments_per_s"]:
+        x = sc["enrollments_per_s"] / mm["enrollments_per_s"]
+        goals.append({"goal": ">= 5x micromdm's enrollments/s", "target": 5, "value": rnd(x, 2),
+                      "met": x >= 5})
+    g = res["get"]
+    for k, label in (("scepter_getcacert", "GetCACert"), ("scepter_getcacaps", "GetCACaps")):
+        if g[k] and g["nginx_static_getcacert"]:
+            x = g[k]["requests_per_s"] / g["nginx_static_getcacert"]["requests_per_s"]
+            goals.append({"goal": f"{label} >= nginx static file", "target": 1.0, "value": rnd(x, 3),
+                          "met": x >= 0.97})  # within wrk's run-to-run noise
+    if sc and sc.get("success"):
+        bad = (sc["failure"] + sc["pending"] + sc["unreadable_200"] + sc["http_other"]
+               + sum(sc["wrk_errors"].values()))
+        goals.append({"goal": "no failed enrollment", "target": 0, "value": bad, "met": bad == 0})
+    res["goals"] = goals
+
+    with open(out_path, "w") as f:
+        json.dump(res, f, indent=2)
+        f.write("\n")
+
+    # ---- table ----
+    def fmt(x, spec):
+        return "-" if x is None else format(x, spec)
+
+    print()
+    print(f"Scepter benchmark  {env.get('date', '')}")
+    print(f"  {env.get('cpus', '?')} CPUs ({env.get('cpu_model', '?')}), {env.get('openssl', '')}, "
+          f"{env.get('nginx', '')}, {env.get('micromdm', '')}")
+    print(f"  wrk: {env.get('wrk_threads')} threads, {env.get('connections')} connections, "
+          f"enrollment runs {env.get('duration')} s, GET runs {env.get('get_duration')} s; "
+          f"Scepter profile 'default', {env.get('scepter_cipher')}+{env.get('digest')}; "
+          f"micromdm {env.get('micromdm_cipher')}+{env.get('digest')}")
+    print()
+    hdr = f"{'':34}{'enroll/s':>9}{'% ceil':>8}{'CPU ms/enr':>11}{'p50 ms':>8}{'p99 ms':>8}{'ok/answered':>14}{'spot ok':>9}"
+    print(hdr)
+    print("-" * len(hdr))
+    if c:
+        print(f"{'crypto ceiling (rsa2048 sign/3)':34}{c['enrollments_per_s']:>9.0f}{'100%':>8}"
+              f"{c['floor_cpu_ms_per_enrollment']:>11.3f}{'':>8}{'':>8}{'(floor)':>14}")
+        if c.get("enrollments_per_s_ideal"):
+            print(f"{'  idle-machine ceiling (' + str(cpus) + ' x 1 core)':34}{c['enrollments_per_s_ideal']:>9.0f}"
+                  f"{100 * c['enrollments_per_s_ideal'] / c['enrollments_per_s']:>7.0f}%")
+    for name, r in (("Scepter (nginx module)", sc), ("micromdm scepserver", mm)):
+        if not r:
+            continue
+        pct = f"{100 * r['enrollments_per_s'] / c['enrollments_per_s']:.0f}%" if c else "-"
+        answered = r["http_200"] + r["http_other"] + sum(r["wrk_errors"].values())
+        print(f"{name:34}{r['enrollments_per_s']:>9.0f}{pct:>8}"
+              f"{fmt(r['server_cpu_ms_per_enrollment'], '.3f'):>11}"
+              f"{r['latency_ms']['p50']:>8.1f}{r['latency_ms']['p99']:>8.1f}"
+              f"{str(r['success']) + '/' + str(answered):>14}"
+              f"{str(r['spot_success']) + '/' + str(r['spot_checked']):>9}")
+    print()
+    hdr2 = f"{'GET':34}{'req/s':>9}{'vs static':>10}{'p50 ms':>8}{'p99 ms':>8}{'errors':>8}"
+    print(hdr2)
+    print("-" * len(hdr2))
+    st = g["nginx_static_getcacert"]
+    for k, label in (("nginx_static_getcacert", "nginx static file (GetCACert bytes)"),
+                     ("scepter_getcacert", "Scepter GetCACert"),
+                     ("scepter_getcacaps", "Scepter GetCACaps"),
+                     ("micromdm_getcacert", "micromdm GetCACert")):
+        r = g[k]
+        if not r:
+            continue
+        rel = f"{r['requests_per_s'] / st['requests_per_s']:.2f}x" if st else "-"
+        print(f"{label:36}{r['requests_per_s']:>7.0f}{rel:>10}{r['latency_ms']['p50']:>8.2f}"
+              f"{r['latency_ms']['p99']:>8.2f}{sum(r['errors'].values()):>8}")
+    print()
+    for name, r in (("Scepter nginx workers", sc), ("micromdm scepserver", mm)):
+        if r and r.get("rss_kb_before") is not None:
+            print(f"{name} VmRSS: {r['rss_kb_before']} kB before, {r['rss_kb_after']} kB after "
+                  f"{r['success']} enrollments ({r['rss_kb_after'] - r['rss_kb_before']:+d} kB)")
+    for name, r in (("Scepter", sc), ("micromdm", mm)):
+        if not r:
+            continue
+        extra = []
+        if r.get("store_records") is not None:
+            extra.append(f"store holds {r['store_records']} certificates (expected {r['store_expected']})")
+        if r.get("duplicate_serials"):
+            extra.append(f"{r['duplicate_serials']} duplicate serials")
+        if r.get("error_log_lines"):
+            extra.append(f"{r['error_log_lines']} error-log lines")
+        if r["failure"] or r["pending"] or r["unreadable_200"] or r["http_other"]:
+            extra.append(f"FAILURE {r['failure']}, PENDING {r['pending']}, unreadable {r['unreadable_200']}, "
+                         f"non-200 {r['http_other']}")
+        if sum(r["wrk_errors"].values()):
+            extra.append(f"wrk errors {r['wrk_errors']}")
+        if r["bodies_exhausted"]:
+            extra.append("all prepared messages were sent before the run ended (rate over the active time)")
+        if r.get("other_load_cpus") is not None:
+            extra.append(f"server used {r['server_cpu_utilisation_cpus']} CPUs; other processes "
+                         f"(not the server, not wrk) {r['other_load_cpus']} CPUs")
+        extra += r.get("notes", [])
+        if extra:
+            print(f"{name}: " + "; ".join(extra))
+    if c and c.get("other_load_cpus") is not None:
+        print(f"ceiling: openssl speed -multi {cpus}: {sign} sign/s, one core {c['rsa2048_sign_per_s_one_core']} sign/s; "
+              f"other processes used {c['other_load_cpus']} CPUs meanwhile")
+    print()
+    for gl in goals:
+        print(f"  [{'met ' if gl['met'] else 'MISS'}] {gl['goal']}: {gl['value']} (target {gl['target']})")
+    print(f"\nJSON: {out_path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+# shellcheck shell=bash
+# Debian packages Scepter needs to build, test and demo; sourced by
+# scripts/test and scripts/demo. Installs only what is missing, so a prepared
+# machine never touches the network.
+
+SCEPTER_PACKAGES=(
+  build-essential cmake pkg-config
+  nginx nginx-dev
+  libssl-dev libyaml-cpp-dev libsqlite3-dev
+  libgtest-dev libgmock-dev
+  python3 python3-pytest
+  scep certmonger
+  curl openssl
+)
+
+# scepter_missing_packages PKG...: prints the ones not installed.
+scepter_missing_packages() {
+  local p
+  for p in "$@"; do
+    if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+      echo "$p"
+    fi
+  done
+}
+
+# scepter_install_deps [PKG...]: installs what is missing (default: all of
+# SCEPTER_PACKAGES). Needs root when anything is missing.
+scepter_install_deps() {
+  local wanted=("$@")
+  ((${#wanted[@]})) || wanted=("${SCEPTER_PACKAGES[@]}")
+  local missing
+  mapfile -t missing < <(scepter_missing_packages "${wanted[@]}")
+  if ((${#missing[@]} == 0)); then
+    return 0
+  fi
+  echo "==> installing missing packages: ${missing[*]}"
+  if [[ $EUID -ne 0 ]]; then
+    echo "error: not root; install them first: apt-get install ${missing[*]}" >&2
+    return 1
+  fi
+  # Package scripts must not start daemons here (nginx would grab port 80,
+  # certmonger wants D-Bus): a policy-rc.d that says "no", only while we
+  # install and only if the machine has none of its own.
+  local policy=/usr/sbin/policy-rc.d own_policy=0
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy"
+    chmod 0755 "$policy"
+    own_policy=1
+  fi
+  local rc=0
+  DEBIAN_FRONTEND=noninteractive apt-get update -q || rc=$?
+  if ((rc == 0)); then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" || rc=$?
+  fi
+  ((own_policy)) && rm -f "$policy"
+  return "$rc"
+}

@@ -1,0 +1,118 @@
+// `reply`: reads a CertRep the way a device must (RFC 8894 §3.3.2): verify
+// the signature, match recipientNonce to our senderNonce, decrypt the
+// degenerate PKCS#7 and find our certificate in it.
+#include "testclient.h"
+
+#include <openssl/err.h>
+
+#include <iostream>
+#include <sstream>
+
+namespace scepter::testclient {
+namespace {
+
+// Does the CertRep signer chain to one of the CA certificates given?
+bool chains_to(X509* signer, const std::vector<ossl::X509Ptr>& trusted) {
+    ossl::X509Store store(X509_STORE_new());
+    ossl::X509StoreCtx ctx(X509_STORE_CTX_new());
+    if (!store || !ctx) throw_openssl("X509_STORE_new");
+    for (auto& c : trusted)
+        if (X509_STORE_add_cert(store.get(), c.get()) != 1) throw_openssl("X509_STORE_add_cert");
+    if (X509_STORE_CTX_init(ctx.get(), store.get(), signer, nullptr) != 1)
+        throw_openssl("X509_STORE_CTX_init");
+    bool ok = X509_verify_cert(ctx.get()) == 1;
+    ERR_clear_error();
+    return ok;
+}
+
+struct Issued {
+    ossl::X509Ptr cert;
+    std::size_t count = 0;  // certificates in the degenerate PKCS#7
+};
+
+Issued extract_issued(const Bytes& envelope, X509* recipient, EVP_PKEY* recipient_key,
+                      EVP_PKEY* device_key) {
+    LegacyContext libctx;
+    Bytes inner = open_envelope(envelope, {{recipient, recipient_key}}, libctx.get());
+    std::vector<ossl::X509Ptr> certs = read_certs_only(inner);
+    Issued out;
+    out.count = certs.size();
+    for (auto& c : certs) {
+        if (X509_check_private_key(c.get(), device_key) == 1) {
+            out.cert = std::move(c);
+            break;
+        }
+    }
+    ERR_clear_error();
+    if (!out.cert) throw std::runtime_error("the CertRep holds no certificate for our key");
+    return out;
+}
+
+const char* status_name(const ScepAttributes& a) {
+    return a.status ? to_string(*a.status) : "NONE";
+}
+
+// The fields every CertRep has, as the start of a JSON object.
+std::string attributes_json(const SignedMessage& msg) {
+    const ScepAttributes& a = msg.attrs;
+    std::ostringstream json;
+    json << "{\"status\":" << json_string(status_name(a))
+         << ",\"message_type\":" << a.message_type
+         << ",\"fail_info\":" << (a.fail_info ? json_string(to_string(*a.fail_info)) : "null")
+         << ",\"fail_info_text\":" << json_string(a.fail_info_text)
+         << ",\"transaction_id\":" << json_string(a.transaction_id)
+         << ",\"sender_nonce\":" << json_string(to_hex(a.sender_nonce))
+         << ",\"recipient_nonce\":" << json_string(to_hex(a.recipient_nonce))
+         << ",\"digest\":" << json_string(to_string(msg.digest))
+         << ",\"signer_subject\":" << json_string(name_rfc2253(X509_get_subject_name(msg.signer.get())));
+    return json.str();
+}
+
+std::string issued_json(const Issued& issued) {
+    X509* c = issued.cert.get();
+    std::ostringstream json;
+    json << ",\"cert_subject\":" << json_string(name_rfc2253(X509_get_subject_name(c)))
+         << ",\"cert_issuer\":" << json_string(name_rfc2253(X509_get_issuer_name(c)))
+         << ",\"cert_serial\":" << json_string(serial_hex(c))
+         << ",\"certs_in_reply\":" << issued.count;
+    return json.str();
+}
+
+}  // namespace
+
+int run_reply(const Args& args) {
+    Bytes der = read_file(args.require("in"));
+    ossl::PKey device_key = read_private_key(args.require("key"));
+    ossl::X509Ptr signer = read_cert(args.require("signer"));
+    ossl::PKey signer_key =
+        args.has("signer-key") ? read_private_key(args.require("signer-key")) : ossl::up_ref(device_key.get());
+
+    SignedMessage msg;
+    try {
+        msg = read_signed_message(der);
+    } catch (const std::exception& e) {
+        std::cout << "{\"error\":" << json_string(e.what()) << "}\n";
+        return 1;
+    }
+    int rc = 0;
+    std::string json = attributes_json(msg);
+    if (args.has("sender-nonce")) {
+        bool ok = msg.attrs.recipient_nonce == from_hex(args.require("sender-nonce"));
+        json += std::string(",\"recipient_nonce_ok\":") + (ok ? "true" : "false");
+        if (!ok) rc = 2;
+    }
+    if (args.has("ca")) {
+        bool ok = chains_to(msg.signer.get(), read_ca_certs(args.require("ca")));
+        json += std::string(",\"signer_trusted\":") + (ok ? "true" : "false");
+        if (!ok) rc = 2;
+    }
+    if (msg.attrs.status == PkiStatus::success) {
+        Issued issued = extract_issued(msg.content, signer.get(), signer_key.get(), device_key.get());
+        if (args.has("out")) write_text(args.require("out"), cert_to_pem(issued.cert.get()));
+        json += issued_json(issued);
+    }
+    std::cout << json << "}\n";
+    return rc;
+}
+
+}  // namespace scepter::testclient

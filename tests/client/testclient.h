@@ -1,0 +1,85 @@
+// scepter-testclient: the project's own SCEP client for the integration
+// tests, built on the core codec (scepter/pki_message.h). It speaks no HTTP:
+// the tests move the bytes; this tool builds requests, reads CertReps and
+// damages messages on purpose.
+#pragma once
+
+#include "scepter/config.h"
+#include "scepter/ossl.h"
+#include "scepter/pki_message.h"
+
+#include <map>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace scepter::testclient {
+
+// A command-line mistake: main prints it with the usage hint, exit code 2.
+class UsageError : public std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// "--name value" pairs and bare "--flag"s after the subcommand.
+class Args {
+   public:
+    // flags: the options that take no value.
+    Args(int argc, char** argv, int first, const std::set<std::string>& flags);
+
+    bool has(const std::string& name) const { return values_.count(name) != 0; }
+    std::string get(const std::string& name, const std::string& fallback) const;
+    std::string require(const std::string& name) const;  // throws UsageError
+
+   private:
+    std::map<std::string, std::string> values_;
+};
+
+// Files.
+Bytes read_file(const std::string& path);
+void write_file(const std::string& path, const Bytes& data);
+void write_text(const std::string& path, const std::string& text);
+
+// PEM or DER, detected by content.
+ossl::PKey read_private_key(const std::string& path);
+ossl::X509Req read_csr(const std::string& path);
+ossl::X509Ptr read_cert(const std::string& path);
+// A GetCACert answer: one DER certificate, a degenerate PKCS#7 (DER), or PEM
+// certificates.
+std::vector<ossl::X509Ptr> read_ca_certs(const std::string& path);
+std::string cert_to_pem(X509* cert);
+
+// Text helpers.
+std::string to_hex(const unsigned char* p, std::size_t n);
+inline std::string to_hex(const Bytes& b) { return to_hex(b.data(), b.size()); }
+Bytes from_hex(const std::string& hex);  // throws UsageError
+std::string json_string(const std::string& s);  // quoted and escaped
+std::string name_rfc2253(const X509_NAME* name);
+std::string serial_hex(const X509* cert);  // upper-case, as the store keeps it
+
+ContentCipher parse_cipher(const std::string& s);
+Digest parse_digest(const std::string& s);
+
+// A library context with the default and legacy providers, so single DES
+// works in the client whatever the system openssl.cnf says. Members are
+// declared so that the providers unload before the context goes.
+class LegacyContext {
+   public:
+    LegacyContext();
+    OSSL_LIB_CTX* get() const noexcept { return ctx_.get(); }
+
+   private:
+    ossl::LibCtx ctx_;
+    ossl::Provider default_;
+    ossl::Provider legacy_;
+};
+
+// Throws std::runtime_error with the drained OpenSSL error queue appended.
+[[noreturn]] void throw_openssl(const std::string& what);
+
+// Subcommands; each returns the process exit code.
+int run_request(const Args& args);
+int run_reply(const Args& args);
+int run_tamper(const Args& args);
+
+}  // namespace scepter::testclient

@@ -1,0 +1,37 @@
+"""50 enrollments at once over 2 workers: all issued, all serials distinct,
+all in the store."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import harness as h
+
+COUNT = 50
+
+
+def test_070_001_fifty_concurrent_enrollments(server, port, client, devices_dir, pki):
+    # Pre-build everything so that only the HTTP exchanges overlap.
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        devices = list(pool.map(
+            lambda i: h.Device.create(devices_dir, pki.challenge, cn=f"concurrent-{i:02d}"),
+            range(COUNT)))
+        reqs = list(pool.map(lambda d: client.request(d), devices))
+    assert len({r.transaction_id for r in reqs}) == COUNT
+
+    before = server.worker_pids()
+    with ThreadPoolExecutor(max_workers=COUNT) as pool:
+        replies = list(pool.map(lambda r: h.post_pki(port, "/scep-strict", r.der), reqs))
+
+    serials = []
+    for d, req, r in zip(devices, reqs, replies):
+        rep = client.reply(d, req, r.body) if r.status == 200 else None
+        cert = h.check_issued(h.Enrollment(r, req, rep), d, pki.ca_cert)
+        serials.append(h.norm_serial(h.cert_summary(cert)["serial"]))
+    assert len(set(serials)) == COUNT, f"duplicate serials: {sorted(serials)}"
+    assert server.worker_pids() == before, "a worker was replaced (crash?)"
+
+    listing = h.run([h.SCEPTER, "certs", "list", "--config", pki.config]).stdout
+    flat = listing.upper().replace(":", "")
+    missing = [s for s in serials if s not in flat]
+    assert not missing, f"{len(missing)} serials not listed by `scepter certs list`:\n{listing}"
+    for d in devices:
+        assert f"CN={d.cn}" in listing or d.cn in listing, f"{d.cn} not listed"
