@@ -44,6 +44,7 @@ ParsedArgs parse_args(const std::vector<std::string>& args,
 // Each command group: args are the words after its name.
 int run_init(const std::vector<std::string>& args);
 int run_certs(const std::vector<std::string>& args);
+int run_requests(const std::vector<std::string>& args);
 int run_config(const std::vector<std::string>& args);
 
 }  // namespace scepter::cli

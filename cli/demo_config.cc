@@ -40,6 +40,15 @@ ra:
 limits:
   max_message_bytes: 65536
 
+# The CA's CRL: signed by the CA, republished on every revocation
+# (`scepter certs revoke`) and before nextUpdate. Any location that runs
+# scepter serves it at `path`; set distribution_url (a plain http:// URL of
+# that path) to put it into issued certificates' CRL Distribution Points.
+crl:
+  validity_hours: 168
+  refresh_hours: 24
+  path: /scep/ca.crl
+
 )yaml";
 
 // Parts every template shares; only usages and key types differ.
@@ -101,7 +110,14 @@ std::string profile_yaml(const std::string& name, const std::string& comment,
                "    ciphers: [aes128, aes192, aes256]\n"
                "    digests: [sha256, sha384, sha512]\n";
     }
-    return out + "    response_digest: sha256\n";
+    return out + "    response_digest: sha256\n"
+                 "    # RenewalReq signed with the current certificate, no challenge.\n"
+                 "    renewal:\n"
+                 "      enabled: true\n"
+                 "      window_days: 30\n"
+                 "      revoke_old: true\n"
+                 "    get_cert: holder_only\n"
+                 "    get_crl: true\n";
 }
 
 }  // namespace

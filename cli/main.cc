@@ -17,6 +17,13 @@ constexpr const char* kUsage =
     "  certs list --config FILE [--limit N]  list issued certificates, newest first\n"
     "  certs show --config FILE KEY          show one certificate (serial or SHA-1/SHA-256\n"
     "                                        thumbprint) with its PEM\n"
+    "  certs revoke --config FILE KEY [--reason R]\n"
+    "                                        revoke a certificate and publish a new CRL\n"
+    "  requests list --config FILE [--status S] [--limit N]\n"
+    "                                        list requests waiting for approval (or S)\n"
+    "  requests show --config FILE ID        show one request with its CSR\n"
+    "  requests approve|deny --config FILE ID [--reason TEXT]\n"
+    "                                        decide a pending request\n"
     "  config check FILE                     load FILE as the web server would (nginx -t)\n"
     "\n"
     "Options:\n"
@@ -29,6 +36,7 @@ int dispatch(const std::string& command, const std::vector<std::string>& rest) {
     using namespace scepter::cli;
     if (command == "init") return run_init(rest);
     if (command == "certs") return run_certs(rest);
+    if (command == "requests") return run_requests(rest);
     if (command == "config") return run_config(rest);
     throw UsageError("unknown command '" + command + "'", "");
 }

@@ -106,6 +106,20 @@ void make_getcacert(CaMaterial& m) {
     m.getcacert_body = write_certs_only(certs);
 }
 
+void load_next_ca(const Config& cfg, CaMaterial& m) {
+    if (!cfg.next_ca) return;
+    for (const auto& path : cfg.next_ca->ra_certs) m.next_certs.push_back(read_cert(cfg, "next_ca.ra_certs", path));
+    ossl::X509Ptr next = read_cert(cfg, "next_ca.cert", cfg.next_ca->cert);
+    if (X509_check_ca(next.get()) == 0) fail(cfg, "next_ca.cert", "the next CA certificate is not a CA");
+    m.next_certs.push_back(std::move(next));
+    for (const auto& path : cfg.next_ca->chain) m.next_certs.push_back(read_cert(cfg, "next_ca.chain", path));
+    std::vector<X509*> certs;
+    for (const auto& c : m.next_certs) certs.push_back(c.get());
+    // Signed by the current RA, so that a device trusts the rollover.
+    m.getnextcacert_body = write_signed_data(write_certs_only(certs), m.ra_signing.cert.get(),
+                                             m.ra_signing.key.get(), Digest::sha256);
+}
+
 bool needs_legacy(const Config& cfg) {
     for (const auto& [name, p] : cfg.profiles)
         if (p.ciphers.count(ContentCipher::des)) return true;
@@ -149,6 +163,7 @@ CaMaterial load_ca_material(const Config& cfg) {
     load_ra(cfg, m);
     load_legacy_context(cfg, m);
     make_getcacert(m);
+    load_next_ca(cfg, m);
     return m;
 }
 

@@ -35,6 +35,10 @@ struct CaMaterial {
     // GetCACert: content type and body, computed once.
     std::string getcacert_type;
     Bytes getcacert_body;
+    // GetNextCACert (CA rollover): the next CA's RA certificates, CA and chain
+    // as certs-only, signed by the current RA; empty without next_ca.
+    std::vector<ossl::X509Ptr> next_certs;
+    Bytes getnextcacert_body;
 };
 
 // Loads and cross-checks every certificate and key the configuration names.

@@ -28,9 +28,13 @@ Bytes cert_rep_failure(const CaMaterial& ca, const Profile& p, const ScepAttribu
     return sign_reply(ca, p, a, {});
 }
 
+Bytes cert_rep_pending(const CaMaterial& ca, const Profile& p, const ScepAttributes& request) {
+    return sign_reply(ca, p, reply_attributes(request, PkiStatus::pending), {});
+}
+
 Bytes cert_rep_success(const CaMaterial& ca, const Profile& p, const ScepAttributes& request, X509* requester,
-                       X509* issued, ContentCipher cipher, OSSL_LIB_CTX* libctx) {
-    Bytes payload = seal_envelope(write_certs_only({issued}), {requester}, cipher, false, libctx);
+                       const Bytes& certs_only, ContentCipher cipher, OSSL_LIB_CTX* libctx) {
+    Bytes payload = seal_envelope(certs_only, {requester}, cipher, false, libctx);
     return sign_reply(ca, p, reply_attributes(request, PkiStatus::success), payload);
 }
 

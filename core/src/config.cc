@@ -77,7 +77,7 @@ void read_usages(const YamlSection& s, Template& t) {
 
 Template read_template(const YamlSection& s, const std::string& name) {
     s.allow_only({"validity_days", "max_validity_days", "key_usage", "extended_key_usage", "subject",
-                  "san", "keys", "template_name_extension", "on_excess_request"});
+                  "san", "keys", "template_name_extension", "on_excess_request", "require_approval"});
     Template t;
     t.name = name;
     t.validity_days = int(s.integer_or("validity_days", 365, 1, 36500));
@@ -100,6 +100,7 @@ Template read_template(const YamlSection& s, const std::string& name) {
     std::string excess = s.string_or("on_excess_request", "reject");
     if (excess != "reject" && excess != "drop") s.fail_at("on_excess_request", "must be reject or drop");
     t.reject_excess = excess == "reject";
+    t.require_approval = s.boolean_or("require_approval", false);
     return t;
 }
 
@@ -160,9 +161,24 @@ void check_template_ref(const YamlSection& s, const std::string& key, const std:
     if (!s.config().templates.count(name)) s.fail_at(key, "names no template '" + name + "'");
 }
 
+void read_renewal(const YamlSection& s, RenewalConfig& r) {
+    s.allow_only({"enabled", "window_days", "revoke_old"});
+    r.enabled = s.boolean_or("enabled", true);
+    r.window_days = int(s.integer_or("window_days", 30, 0, 36500));
+    r.revoke_old = s.boolean_or("revoke_old", false);
+}
+
+GetCertAccess read_get_cert(const YamlSection& s) {
+    std::string v = s.string_or("get_cert", "holder_only");
+    if (v == "off") return GetCertAccess::off;
+    if (v == "holder_only") return GetCertAccess::holder_only;
+    if (v == "any") return GetCertAccess::any;
+    s.fail_at("get_cert", "must be off, holder_only or any");
+}
+
 Profile read_profile(const YamlSection& s, const std::string& name) {
     s.allow_only({"template", "templates_by_key_usage", "challenge", "ciphers", "digests",
-                  "allow_legacy_clients", "response_digest"});
+                  "allow_legacy_clients", "response_digest", "renewal", "get_cert", "get_crl"});
     Profile p;
     p.name = name;
     if (s.has("templates_by_key_usage")) {
@@ -181,7 +197,33 @@ Profile read_profile(const YamlSection& s, const std::string& name) {
         s.fail_at("template", "give either template or templates_by_key_usage, not both");
     if (s.has("challenge")) read_challenge(s.section("challenge"), p);
     read_algorithms(s, p);
+    if (s.has("renewal")) read_renewal(s.section("renewal"), p.renewal);
+    p.get_cert = read_get_cert(s);
+    p.get_crl = s.boolean_or("get_crl", true);
     return p;
+}
+
+void read_crl(const YamlSection& s, CrlConfig& crl) {
+    s.allow_only({"validity_hours", "refresh_hours", "distribution_url", "path"});
+    crl.validity_hours = int(s.integer_or("validity_hours", 168, 1, 24 * 3650));
+    crl.refresh_hours = int(s.integer_or("refresh_hours", 24, 0, 24 * 3650));
+    if (crl.refresh_hours >= crl.validity_hours) s.fail_at("refresh_hours", "must be shorter than validity_hours");
+    crl.distribution_url = s.string_or("distribution_url", "");
+    if (crl.distribution_url.find_first_of(", \t") != std::string::npos)
+        s.fail_at("distribution_url", "must not contain commas or spaces");
+    if (!crl.distribution_url.empty() && crl.distribution_url.rfind("http://", 0) != 0)
+        s.fail_at("distribution_url", "must be a plain http:// URL (relying parties fetch CRLs without TLS)");
+    crl.path = s.string_or("path", "");
+    if (!crl.path.empty() && crl.path[0] != '/') s.fail_at("path", "must be a URI path starting with /");
+}
+
+NextCaConfig read_next_ca(const YamlSection& s) {
+    s.allow_only({"cert", "ra_certs", "chain"});
+    NextCaConfig n;
+    n.cert = s.readable_file("cert");
+    for (const auto& c : s.list("ra_certs")) n.ra_certs.push_back(resolve_path(s.config().path, c));
+    for (const auto& c : s.list("chain")) n.chain.push_back(resolve_path(s.config().path, c));
+    return n;
 }
 
 void read_store(const YamlSection& s, Config& cfg) {
@@ -208,7 +250,7 @@ Config load_config(const std::string& path) {
     YAML::Node root = parse_yaml_file(path);
     if (!root.IsMap()) throw ConfigError(path, 1, "", "the file must be a YAML mapping");
     YamlSection top(root, "", cfg);
-    top.allow_only({"audit_log", "store", "ca", "ra", "limits", "templates", "profiles"});
+    top.allow_only({"audit_log", "store", "ca", "ra", "limits", "crl", "next_ca", "templates", "profiles"});
     if (top.has("audit_log")) cfg.audit_log = top.path("audit_log");
     read_store(top.section("store"), cfg);
     YamlSection ca = top.section("ca");
@@ -221,6 +263,8 @@ Config load_config(const std::string& path) {
         lim.allow_only({"max_message_bytes"});
         cfg.max_message_bytes = std::size_t(lim.integer_or("max_message_bytes", 65536, 1024, 16 << 20));
     }
+    if (top.has("crl")) read_crl(top.section("crl"), cfg.crl);
+    if (top.has("next_ca")) cfg.next_ca = read_next_ca(top.section("next_ca"));
     for_each_entry(top, "templates", [&](const YamlSection& s, const std::string& name) {
         cfg.templates[name] = read_template(s, name);
     });

@@ -150,6 +150,7 @@ CsrInfo read_csr(const Bytes& der) {
         clear_openssl_errors();
         throw ScepFailure(FailInfo::bad_request, "the decrypted content is not a PKCS#10 request");
     }
+    info.der = der;
     info.signature_digest = signature_digest_of(info.req.get());
     read_key(info);
     read_subject(info);

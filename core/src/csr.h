@@ -26,6 +26,7 @@ struct SanEntry {
 
 struct CsrInfo {
     ossl::X509Req req;
+    Bytes der;
     std::vector<SubjectAttribute> subject;
     std::string subject_text;               // RFC 2253 one-line form
     std::optional<std::string> challenge;   // challengePassword attribute

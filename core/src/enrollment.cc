@@ -1,6 +1,7 @@
 #include "enrollment.h"
 
 #include "cert_rep.h"
+#include "crl.h"
 #include "digest_hex.h"
 #include "scepter/log_ids.h"
 #include "service.h"
@@ -13,6 +14,23 @@ namespace scepter {
 namespace {
 
 constexpr int kDuplicateSerialRetries = 3;
+constexpr int kReasonSuperseded = 4;  // RFC 5280 CRLReason
+
+std::string serial_hex_of(X509* cert) {
+    ossl::Bignum bn(ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr));
+    ossl::Buffer<char> hex(bn ? BN_bn2hex(bn.get()) : nullptr);
+    return hex ? hex.get() : "";
+}
+
+bool supported(MessageType t) {
+    switch (t) {
+        case MessageType::pkcs_req: case MessageType::renewal_req: case MessageType::cert_poll:
+        case MessageType::get_cert: case MessageType::get_crl:
+            return true;
+        default:
+            return false;
+    }
+}
 
 }  // namespace
 
@@ -33,7 +51,11 @@ void Enrollment::passed(const std::string& detail, const AuditFields& fields) {
     audit_.step(ctx_, step_id_, step_, true, detail, resp_, fields);
 }
 
-Response Enrollment::pki_response(Bytes body) {
+Response Enrollment::pki_response(Bytes body, const char* status, const AuditFields& fields) {
+    begin(SCEPTER_ID_RESPONSE_SENT, "response_sent");
+    AuditFields all{{"pki_status", status}};
+    all.insert(all.end(), fields.begin(), fields.end());
+    passed("", all);
     resp_.status = 200;
     resp_.content_type = "application/x-pki-message";
     resp_.body = std::move(body);
@@ -42,29 +64,15 @@ Response Enrollment::pki_response(Bytes body) {
 
 Response Enrollment::failed(FailInfo info, const std::string& why, const ScepAttributes& attrs) {
     audit_.step(ctx_, step_id_, step_, false, why, resp_, {{"fail_info", to_string(info)}});
-    std::string text = std::string(step_) + ": " + why;
-    Bytes body = cert_rep_failure(ca_, profile_, attrs, info, text);
-    begin(SCEPTER_ID_RESPONSE_SENT, "response_sent");
-    passed("", {{"pki_status", "FAILURE"}, {"fail_info", to_string(info)}});
-    return pki_response(std::move(body));
+    Bytes body = cert_rep_failure(ca_, profile_, attrs, info, std::string(step_) + ": " + why);
+    return pki_response(std::move(body), "FAILURE", {{"fail_info", to_string(info)}});
 }
 
 Response Enrollment::run(const Bytes& der) {
     begin(SCEPTER_ID_MESSAGE_PARSED, "message_parsed");
     try {
         verify_message(der);
-        Bytes csr_der = open_request_envelope();
-        CsrInfo csr = check_csr(csr_der);
-        check_challenge(csr);
-        begin(SCEPTER_ID_TEMPLATE_CHOSEN, "template_chosen");
-        const Template& t = choose_template(cfg_, profile_, csr);
-        passed("", {{"template", t.name}});
-        Issued issued = issue(t, csr);
-        Bytes body = cert_rep_success(ca_, profile_, msg_.attrs, msg_.signer.get(), issued.cert.get(), cipher_,
-                                      cipher_ == ContentCipher::des ? ca_.legacy_ctx.get() : nullptr);
-        begin(SCEPTER_ID_RESPONSE_SENT, "response_sent");
-        passed("", {{"pki_status", "SUCCESS"}, {"serial", issued.record.serial_hex}});
-        return pki_response(std::move(body));
+        return dispatch();
     } catch (const std::invalid_argument& e) {
         audit_.step(ctx_, step_id_, step_, false, e.what(), resp_);
         Response r = text_response(400, "the message is not a SCEP pkiMessage\n");
@@ -87,9 +95,8 @@ void Enrollment::verify_message(const Bytes& der) {
     ctx_.message_type = to_string(type);
     if (a.transaction_id.empty()) throw ScepFailure(FailInfo::bad_request, "the transactionID attribute is missing");
     if (a.sender_nonce.empty()) throw ScepFailure(FailInfo::bad_request, "the senderNonce attribute is missing");
-    if (type != MessageType::pkcs_req)
-        throw ScepFailure(FailInfo::bad_request, "message type " + std::to_string(a.message_type) + " (" +
-                                                     ctx_.message_type + ") is not supported on this profile");
+    if (!supported(type))
+        throw ScepFailure(FailInfo::bad_request, "message type " + std::to_string(a.message_type) + " is not a request");
     passed("", {{"digest", to_string(msg_.digest)}});
     begin(SCEPTER_ID_SIGNATURE_VERIFIED, "signature_verified");
     if (!profile_.digests.count(msg_.digest))
@@ -97,6 +104,21 @@ void Enrollment::verify_message(const Bytes& der) {
                                                  " is not allowed on this profile");
     ossl::Buffer<char> signer(X509_NAME_oneline(X509_get_subject_name(msg_.signer.get()), nullptr, 0));
     passed("", {{"signer", signer ? signer.get() : ""}});
+}
+
+Response Enrollment::dispatch() {
+    switch (static_cast<MessageType>(msg_.attrs.message_type)) {
+        case MessageType::pkcs_req: return enroll(false);
+        case MessageType::renewal_req:
+            if (!profile_.renewal.enabled) {
+                begin(SCEPTER_ID_RENEWAL_CHECKED, "renewal_checked");
+                throw ScepFailure(FailInfo::bad_request, "RenewalReq is not enabled on this profile");
+            }
+            return enroll(true);
+        case MessageType::cert_poll: return cert_poll();
+        case MessageType::get_cert: return get_cert();
+        default: return get_crl();
+    }
 }
 
 Bytes Enrollment::open_request_envelope() {
@@ -120,9 +142,23 @@ CsrInfo Enrollment::check_csr(const Bytes& der) {
     if (!profile_.digests.count(csr.signature_digest))
         throw ScepFailure(FailInfo::bad_alg, std::string("the CSR signature digest ") + to_string(csr.signature_digest) +
                                                  " is not allowed on this profile");
-    passed("", {{"subject", csr.subject_text},
-                {"key", csr.key_type + "-" + std::to_string(csr.key_bits)}});
+    passed("", {{"subject", csr.subject_text}, {"key", csr.key_type + "-" + std::to_string(csr.key_bits)}});
     return csr;
+}
+
+Response Enrollment::enroll(bool renewal) {
+    CsrInfo csr = check_csr(open_request_envelope());
+    // A request re-sent under a transaction ID we already hold is a poll.
+    if (auto pending = store_.find_pending(ctx_.transaction_id)) return answer_poll(*pending);
+    if (renewal) check_renewal(csr);
+    else check_challenge(csr);
+    begin(SCEPTER_ID_TEMPLATE_CHOSEN, "template_chosen");
+    const Template& t = choose_template(cfg_, profile_, csr);
+    passed("", {{"template", t.name}});
+    if (t.require_approval) return make_pending(t, csr);
+    Issued issued = issue(t, csr);
+    if (renewal && profile_.renewal.revoke_old) supersede_old_certificate();
+    return send_certificate(issued.cert.get());
 }
 
 void Enrollment::check_challenge(const CsrInfo& csr) {
@@ -144,10 +180,10 @@ Issued Enrollment::issue(const Template& t, const CsrInfo& csr) {
     begin(SCEPTER_ID_CERT_ISSUED, "cert_issued");
     GrantedNames names = grant_names(t, csr);
     check_key(t, csr);
-    TransactionRecord tx{ctx_.transaction_id, profile_.name, int(MessageType::pkcs_req), "success", "", "", "",
+    TransactionRecord tx{ctx_.transaction_id, profile_.name, msg_.attrs.message_type, "success", "", "", "",
                          ctx_.client_ip, std::int64_t(std::time(nullptr))};
     for (int attempt = 1;; ++attempt) {
-        Issued issued = issue_certificate(t, csr, names, ca_.ca);
+        Issued issued = issue_certificate(t, csr, names, ca_.ca, cfg_.crl.distribution_url);
         issued.record.profile = profile_.name;
         issued.record.transaction_id = ctx_.transaction_id;
         issued.record.requester_ip = ctx_.client_ip;
@@ -164,6 +200,46 @@ Issued Enrollment::issue(const Template& t, const CsrInfo& csr) {
                     {"template", t.name}});
         return issued;
     }
+}
+
+Response Enrollment::send_certificate(X509* cert) {
+    OSSL_LIB_CTX* libctx = cipher_ == ContentCipher::des ? ca_.legacy_ctx.get() : nullptr;
+    Bytes body = cert_rep_success(ca_, profile_, msg_.attrs, msg_.signer.get(), write_certs_only({cert}), cipher_,
+                                  libctx);
+    return pki_response(std::move(body), "SUCCESS", {{"serial", serial_hex_of(cert)}});
+}
+
+// RFC 8894 §3.3.1.2: a renewal is signed with the certificate it renews; that
+// certificate, not a challenge, authenticates the device.
+void Enrollment::check_renewal(const CsrInfo& csr) {
+    begin(SCEPTER_ID_RENEWAL_CHECKED, "renewal_checked");
+    X509* old = msg_.signer.get();
+    if (X509_check_issued(ca_.ca.cert.get(), old) != X509_V_OK ||
+        X509_verify(old, X509_get0_pubkey(ca_.ca.cert.get())) != 1)
+        throw ScepFailure(FailInfo::bad_cert_id, "the renewal is signed with a certificate this CA did not issue");
+    std::string serial = serial_hex_of(old);
+    if (X509_cmp_current_time(X509_get0_notAfter(old)) <= 0)
+        throw ScepFailure(FailInfo::bad_time, "the signing certificate " + serial + " has expired");
+    auto record = store_.find_cert(serial);
+    if (!record) throw ScepFailure(FailInfo::bad_cert_id, "the signing certificate " + serial + " is not in the store");
+    if (record->status == "revoked")
+        throw ScepFailure(FailInfo::bad_cert_id, "the signing certificate " + serial + " is revoked");
+    std::int64_t left = record->not_after - std::int64_t(std::time(nullptr));
+    if (left > std::int64_t(profile_.renewal.window_days) * 86400)
+        throw ScepFailure(FailInfo::bad_request, "renewal opens " + std::to_string(profile_.renewal.window_days) +
+                                                     " days before expiry; " + serial + " has " +
+                                                     std::to_string(left / 86400) + " days left");
+    if (X509_NAME_cmp(X509_get_subject_name(old), X509_REQ_get_subject_name(csr.req.get())) != 0)
+        throw ScepFailure(FailInfo::bad_request, "the CSR's subject differs from the certificate being renewed");
+    old_serial_ = serial;
+    passed("", {{"old_serial", serial}});
+}
+
+void Enrollment::supersede_old_certificate() {
+    begin(SCEPTER_ID_CERT_REVOKED, "cert_revoked");
+    store_.revoke(old_serial_, kReasonSuperseded, std::time(nullptr));
+    CrlRecord crl = publish_crl(cfg_, ca_, store_);
+    passed("", {{"serial", old_serial_}, {"reason", "superseded"}, {"crl_number", std::to_string(crl.number)}});
 }
 
 void Enrollment::record_failure(const ScepFailure& f) {

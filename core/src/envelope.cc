@@ -44,6 +44,15 @@ ossl::Pkcs7 read_pkcs7(const Bytes& der, int expected_type, const char* what) {
     return p7;
 }
 
+Bytes der_of(PKCS7* p7) {
+    int len = i2d_PKCS7(p7, nullptr);
+    check(len > 0, "i2d_PKCS7");
+    Bytes out(static_cast<std::size_t>(len));
+    unsigned char* p = out.data();
+    i2d_PKCS7(p7, &p);
+    return out;
+}
+
 Bytes bio_bytes(BIO* b) {
     char* data = nullptr;
     long len = BIO_get_mem_data(b, &data);
@@ -124,12 +133,16 @@ Bytes write_certs_only(const std::vector<X509*>& certs) {
     // with the content itself absent.
     p7->d.sign->contents->type = OBJ_nid2obj(NID_pkcs7_data);
     for (X509* c : certs) check(PKCS7_add_certificate(p7.get(), c) == 1, "PKCS7_add_certificate");
-    int len = i2d_PKCS7(p7.get(), nullptr);
-    check(len > 0, "i2d_PKCS7");
-    Bytes out(static_cast<std::size_t>(len));
-    unsigned char* p = out.data();
-    i2d_PKCS7(p7.get(), &p);
-    return out;
+    return der_of(p7.get());
+}
+
+Bytes write_crl_only(X509_CRL* crl) {
+    clear_openssl_errors();
+    ossl::Pkcs7 p7(PKCS7_new());
+    check(p7 && PKCS7_set_type(p7.get(), NID_pkcs7_signed) == 1, "PKCS7_set_type");
+    p7->d.sign->contents->type = OBJ_nid2obj(NID_pkcs7_data);
+    check(PKCS7_add_crl(p7.get(), crl) == 1, "PKCS7_add_crl");
+    return der_of(p7.get());
 }
 
 std::vector<ossl::X509Ptr> read_certs_only(const Bytes& der) {

@@ -102,7 +102,8 @@ void add_template_name(X509* x, const std::string& name) {
     check(ext && X509_add_ext(x, ext.get(), -1) == 1, "template name extension");
 }
 
-void add_extensions(X509* x, const Template& t, X509_REQ* req, const GrantedNames& names, X509* ca) {
+void add_extensions(X509* x, const Template& t, X509_REQ* req, const GrantedNames& names, X509* ca,
+                    const std::string& crl_url) {
     X509V3_CTX ctx;
     X509V3_set_ctx(&ctx, ca, x, nullptr, nullptr, 0);
     add_conf_ext(x, &ctx, NID_basic_constraints, "critical,CA:FALSE");
@@ -111,6 +112,7 @@ void add_extensions(X509* x, const Template& t, X509_REQ* req, const GrantedName
     add_conf_ext(x, &ctx, NID_subject_key_identifier, "hash");
     add_conf_ext(x, &ctx, NID_authority_key_identifier, "keyid:always");
     add_sans(x, req, names.sans);
+    if (!crl_url.empty()) add_conf_ext(x, &ctx, NID_crl_distribution_points, "URI:" + crl_url);
     if (t.template_name_extension) add_template_name(x, t.name);
 }
 
@@ -148,7 +150,8 @@ void fill_record(X509* x, const Template& t, const GrantedNames& names, IssuedCe
 
 }  // namespace
 
-Issued issue_certificate(const Template& t, const CsrInfo& csr, const GrantedNames& names, const KeyPair& ca) {
+Issued issue_certificate(const Template& t, const CsrInfo& csr, const GrantedNames& names, const KeyPair& ca,
+                         const std::string& crl_url) {
     clear_openssl_errors();
     Issued out;
     out.cert.reset(X509_new());
@@ -159,7 +162,7 @@ Issued issue_certificate(const Template& t, const CsrInfo& csr, const GrantedNam
     check(X509_set_issuer_name(x, X509_get_subject_name(ca.cert.get())) == 1, "X509_set_issuer_name");
     set_validity(x, t, ca.cert.get());
     check(X509_set_pubkey(x, X509_REQ_get0_pubkey(csr.req.get())) == 1, "X509_set_pubkey");
-    add_extensions(x, t, csr.req.get(), names, ca.cert.get());
+    add_extensions(x, t, csr.req.get(), names, ca.cert.get(), crl_url);
     check(X509_sign(x, ca.key.get(), EVP_sha256()) > 0, "X509_sign");
     fill_record(x, t, names, out.record);
     return out;

@@ -29,8 +29,9 @@ struct Issued {
     IssuedCert record;  // certificate fields; the caller adds the transaction
 };
 
-// Signs a new certificate with a fresh 128-bit random serial.
-Issued issue_certificate(const Template& t, const CsrInfo& csr, const GrantedNames& names,
-                         const KeyPair& ca);
+// Signs a new certificate with a fresh 128-bit random serial. crl_url, when
+// set, goes into the CRL Distribution Points extension.
+Issued issue_certificate(const Template& t, const CsrInfo& csr, const GrantedNames& names, const KeyPair& ca,
+                         const std::string& crl_url);
 
 }  // namespace scepter

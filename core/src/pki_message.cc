@@ -186,26 +186,40 @@ ScepAttributes read_unverified_attributes(const Bytes& der) noexcept {
     }
 }
 
-Bytes write_signed_message(const Bytes& content, const ScepAttributes& attrs, X509* signer,
-                           EVP_PKEY* key, Digest digest, const std::vector<X509*>& certs) {
+namespace {
+
+// Signs content; add_attrs (may be null) adds signed attributes first.
+template <typename AddAttrs>
+Bytes sign(const Bytes& content, X509* signer, EVP_PKEY* key, Digest digest, const std::vector<X509*>& certs,
+           AddAttrs add_attrs) {
     clear_openssl_errors();
     // FAILURE and PENDING carry no messageData; it is signed as an empty
     // eContent rather than left out, since certmonger's reader (OpenSSL's
     // PKCS7 API) rejects a SignedData without content.
-    const bool empty = content.empty();
     int flags = CMS_PARTIAL | CMS_BINARY;
     ossl::Cms cms(CMS_sign(nullptr, nullptr, nullptr, nullptr, flags));
     check(cms != nullptr, "CMS_sign");
     CMS_SignerInfo* si = CMS_add1_signer(cms.get(), signer, key, md_of(digest), flags | CMS_NOSMIMECAP);
     check(si != nullptr, "CMS_add1_signer");
-    add_attributes(si, attrs);
+    add_attrs(si);
     for (X509* c : certs)
         if (X509_cmp(c, signer) != 0) check(CMS_add1_cert(cms.get(), c) == 1, "CMS_add1_cert");
     static const unsigned char nothing = 0;  // BIO_new_mem_buf refuses a null pointer
-    ossl::Bio in(BIO_new_mem_buf(empty ? &nothing : content.data(), int(content.size())));
+    ossl::Bio in(BIO_new_mem_buf(content.empty() ? &nothing : content.data(), int(content.size())));
     check(in != nullptr, "BIO_new_mem_buf");
     check(CMS_final(cms.get(), in.get(), nullptr, flags & ~CMS_PARTIAL) == 1, "CMS_final");
     return to_der(cms.get());
+}
+
+}  // namespace
+
+Bytes write_signed_message(const Bytes& content, const ScepAttributes& attrs, X509* signer,
+                           EVP_PKEY* key, Digest digest, const std::vector<X509*>& certs) {
+    return sign(content, signer, key, digest, certs, [&](CMS_SignerInfo* si) { add_attributes(si, attrs); });
+}
+
+Bytes write_signed_data(const Bytes& content, X509* signer, EVP_PKEY* key, Digest digest) {
+    return sign(content, signer, key, digest, {}, [](CMS_SignerInfo*) {});
 }
 
 Bytes make_nonce() {

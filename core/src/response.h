@@ -12,6 +12,7 @@ namespace scepter {
 
 struct Request {
     std::string method;
+    std::string path;
     std::string query;
     std::string content_type;
     std::string client_ip;

@@ -2,6 +2,7 @@
 // from bytes computed once per configuration generation.
 #include "service.h"
 
+#include "crl.h"
 #include "query_string.h"
 #include "scepter/log_ids.h"
 
@@ -15,12 +16,14 @@ Response text_response(int status, const std::string& text) {
     return r;
 }
 
-std::string capabilities_of(const Profile& p) {
+std::string capabilities_of(const Profile& p, bool next_ca) {
     // One keyword per line, LF (RFC 8894 §3.5.2). SCEPStandard promises AES,
     // POSTPKIOperation and SHA-256, so it is listed only when all hold.
     bool aes = p.ciphers.count(ContentCipher::aes128) || p.ciphers.count(ContentCipher::aes192) ||
                p.ciphers.count(ContentCipher::aes256);
     std::string caps = "POSTPKIOperation\n";
+    if (next_ca) caps += "GetNextCACert\n";
+    if (p.renewal.enabled) caps += "Renewal\n";
     if (aes) caps += "AES\n";
     if (p.ciphers.count(ContentCipher::des3)) caps += "DES3\n";
     if (p.digests.count(Digest::sha1)) caps += "SHA-1\n";
@@ -31,7 +34,7 @@ std::string capabilities_of(const Profile& p) {
 }
 
 Service::Service(Config cfg, CaMaterial ca) : cfg_(std::move(cfg)), ca_(std::move(ca)), audit_(cfg_.audit_log) {
-    for (const auto& [name, profile] : cfg_.profiles) caps_[name] = capabilities_of(profile);
+    for (const auto& [name, profile] : cfg_.profiles) caps_[name] = capabilities_of(profile, bool(cfg_.next_ca));
 }
 
 std::unique_ptr<Service> Service::load(const std::string& path) {
@@ -109,6 +112,12 @@ std::optional<Response> Service::dispatch(const Request& req, bool allow_blockin
         r.log(SCEPTER_LOG_ERROR, SCEPTER_ID_UNKNOWN_PROFILE, "the location names profile '" + ctx.profile + "', which the configuration does not define");
         return r;
     }
+    if (!cfg_.crl.path.empty() && req.path == cfg_.crl.path) {
+        ctx.operation = "CRL";
+        if (req.method != "GET") return bad_request(405, "the CRL is fetched with GET", ctx);
+        if (!allow_blocking) return std::nullopt;  // may sign a fresh CRL and write the store
+        return crl_file(ctx);
+    }
     auto params = parse_query(req.query);
     auto op = params.find("operation");
     if (op == params.end()) return bad_request(400, "missing operation parameter", ctx);
@@ -117,7 +126,7 @@ std::optional<Response> Service::dispatch(const Request& req, bool allow_blockin
         return bad_request(405, "method " + req.method + " is not allowed for " + ctx.operation, ctx);
     if (ctx.operation == "GetCACaps") return get_ca_caps(profile->second, ctx);
     if (ctx.operation == "GetCACert") return get_ca_cert(ctx);
-    if (ctx.operation == "GetNextCACert") return bad_request(404, "no next CA certificate is configured", ctx);
+    if (ctx.operation == "GetNextCACert") return get_next_ca_cert(ctx);
     if (ctx.operation != "PKIOperation") return bad_request(400, "unknown operation", ctx);
     Bytes message;
     if (auto error = read_message(req, params, cfg_.max_message_bytes, ctx, message)) return error;
@@ -128,6 +137,24 @@ std::optional<Response> Service::dispatch(const Request& req, bool allow_blockin
 Response Service::get_ca_caps(const Profile& profile, AuditContext& ctx) const {
     Response r = text_response(200, caps_.at(profile.name));
     audit_.step(ctx, SCEPTER_ID_GETCACAPS, "get_ca_caps", true, "", r);
+    return r;
+}
+
+Response Service::get_next_ca_cert(AuditContext& ctx) const {
+    if (ca_.getnextcacert_body.empty()) return bad_request(404, "no next CA certificate is configured", ctx);
+    Response r;
+    r.content_type = "application/x-x509-next-ca-cert";
+    r.body = ca_.getnextcacert_body;
+    audit_.step(ctx, SCEPTER_ID_GETNEXTCACERT, "get_next_ca_cert", true, "", r);
+    return r;
+}
+
+Response Service::crl_file(AuditContext& ctx) {
+    CrlRecord crl = current_crl(cfg_, ca_, store());
+    Response r;
+    r.content_type = "application/pkix-crl";
+    r.body = std::move(crl.der);
+    audit_.step(ctx, SCEPTER_ID_CRL_SENT, "crl_sent", true, "", r, {{"crl_number", std::to_string(crl.number)}});
     return r;
 }
 

@@ -41,6 +41,8 @@ class Service {
     std::optional<Response> dispatch(const Request& req, bool allow_blocking);
     Response get_ca_caps(const Profile& profile, AuditContext& ctx) const;
     Response get_ca_cert(AuditContext& ctx) const;
+    Response get_next_ca_cert(AuditContext& ctx) const;
+    Response crl_file(AuditContext& ctx);
     Response pki_operation(const Bytes& message, const Profile& profile, AuditContext& ctx);
 
     Config cfg_;
@@ -52,6 +54,6 @@ class Service {
 };
 
 // The GetCACaps text for a profile: only what is enforced and implemented.
-std::string capabilities_of(const Profile& p);
+std::string capabilities_of(const Profile& p, bool next_ca);
 
 }  // namespace scepter

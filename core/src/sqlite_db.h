@@ -78,6 +78,10 @@ class Connection {
     // Prepared once per connection, then reused: the statement cache. A given
     // SQL text has one live Statement at a time (the cache holds one handle).
     Statement prepare(const char* sql);
+    // Rows changed by the last INSERT/UPDATE/DELETE on this connection: how a
+    // conditional UPDATE ("... WHERE status = 'pending'") tells whether it
+    // applied.
+    int changes() const noexcept { return sqlite3_changes(db_.get()); }
 
    private:
     std::string path_;

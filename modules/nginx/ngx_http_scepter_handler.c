@@ -74,6 +74,7 @@ ngx_http_scepter_fill_request(ngx_http_request_t *r,
     ngx_http_scepter_loc_conf_t *slcf, scepter_request *req)
 {
     req->method = ngx_http_scepter_str(&r->method_name);
+    req->path = ngx_http_scepter_str(&r->uri);
     req->query = ngx_http_scepter_str(&r->args);
     req->content_type = ngx_http_scepter_header(r->headers_in.content_type);
     req->client_ip = ngx_http_scepter_str(&r->connection->addr_text);
@@ -95,16 +96,17 @@ ngx_http_scepter_pin_request(ngx_pool_t *pool, scepter_request *req)
     u_char       *p;
     size_t        total;
     ngx_uint_t    i;
-    scepter_str  *s[5];
+    scepter_str  *s[6];  /* every string field of scepter_request */
 
     s[0] = &req->method;
     s[1] = &req->query;
     s[2] = &req->content_type;
     s[3] = &req->client_ip;
     s[4] = &req->user_agent;
+    s[5] = &req->path;
 
     total = 0;
-    for (i = 0; i < 5; i++) {
+    for (i = 0; i < 6; i++) {
         total += s[i]->len;
     }
 
@@ -117,7 +119,7 @@ ngx_http_scepter_pin_request(ngx_pool_t *pool, scepter_request *req)
         return NGX_ERROR;
     }
 
-    for (i = 0; i < 5; i++) {
+    for (i = 0; i < 6; i++) {
         if (s[i]->len) {
             ngx_memcpy(p, s[i]->data, s[i]->len);
             s[i]->data = (const char *) p;

@@ -20,7 +20,10 @@ usage: scepter-testclient request --csr CSR --key KEY --cacert GETCACERT --out M
          --digest D            md5|sha1|sha256|sha384|sha512 (default sha256)
          --recipient R         auto (the non-CA cert with keyEncipherment; default),
                                all (every certificate in --cacert), or a PEM file
-         --message-type N      messageType attribute (default 19 = PKCSReq; 17 RenewalReq)
+         --message-type N      messageType attribute (default 19 = PKCSReq; 17 RenewalReq,
+                               20 CertPoll, 21 GetCert, 22 GetCRL)
+         --content C           what is enveloped: csr (default), issuer-and-subject (CertPoll:
+                               the CA's and the CSR's names), issuer-and-serial=HEX (GetCert, GetCRL)
          --transaction-id ID   default: hex SHA-256 of the device's SubjectPublicKeyInfo
          --sender-nonce HEX    default: 16 fresh random bytes
          --windows-aki         self-signed signer with a critical AuthorityKeyIdentifier
@@ -33,6 +36,8 @@ usage: scepter-testclient request --csr CSR --key KEY --cacert GETCACERT --out M
          Verifies and decodes a CertRep.
          --sender-nonce HEX    the request's senderNonce: checked against recipientNonce
          --ca FILE             check that the CertRep signer chains to these certificates
+         --any-cert            report the first certificate even if it is not for --key (GetCert)
+         --crl-out FILE        a GetCRL answer's CRL, PEM
          --out FILE            write the issued certificate (PEM) on SUCCESS
          --signer-key FILE     key of --signer when it is not --key (renewal)
        prints {"status":"SUCCESS|FAILURE|PENDING","fail_info","fail_info_text","transaction_id",

@@ -4,6 +4,7 @@
 #include "testclient.h"
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 
 #include <iostream>
 #include <sstream>
@@ -30,15 +31,14 @@ struct Issued {
     std::size_t count = 0;  // certificates in the degenerate PKCS#7
 };
 
-Issued extract_issued(const Bytes& envelope, X509* recipient, EVP_PKEY* recipient_key,
-                      EVP_PKEY* device_key) {
-    LegacyContext libctx;
-    Bytes inner = open_envelope(envelope, {{recipient, recipient_key}}, libctx.get());
+// The certificate for our key; with any_cert (GetCert for someone else's
+// certificate), the first one.
+Issued extract_issued(const Bytes& inner, EVP_PKEY* device_key, bool any_cert) {
     std::vector<ossl::X509Ptr> certs = read_certs_only(inner);
     Issued out;
     out.count = certs.size();
     for (auto& c : certs) {
-        if (X509_check_private_key(c.get(), device_key) == 1) {
+        if (any_cert || X509_check_private_key(c.get(), device_key) == 1) {
             out.cert = std::move(c);
             break;
         }
@@ -46,6 +46,25 @@ Issued extract_issued(const Bytes& envelope, X509* recipient, EVP_PKEY* recipien
     ERR_clear_error();
     if (!out.cert) throw std::runtime_error("the CertRep holds no certificate for our key");
     return out;
+}
+
+// A GetCRL answer: the degenerate PKCS#7 carries a CRL instead of certificates.
+std::string crl_json(const Bytes& inner, const Args& args) {
+    const unsigned char* p = inner.data();
+    ossl::Pkcs7 p7(d2i_PKCS7(nullptr, &p, long(inner.size())));
+    if (!p7 || !PKCS7_type_is_signed(p7.get()) || sk_X509_CRL_num(p7->d.sign->crl) < 1) return "";
+    X509_CRL* crl = sk_X509_CRL_value(p7->d.sign->crl, 0);
+    if (args.has("crl-out")) {
+        ossl::Bio mem(BIO_new(BIO_s_mem()));
+        PEM_write_bio_X509_CRL(mem.get(), crl);
+        char* data = nullptr;
+        long len = BIO_get_mem_data(mem.get(), &data);
+        write_text(args.require("crl-out"), std::string(data, std::size_t(len)));
+    }
+    std::ostringstream json;
+    json << ",\"crl_issuer\":" << json_string(name_rfc2253(X509_CRL_get_issuer(crl)))
+         << ",\"crl_revoked\":" << sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl));
+    return json.str();
 }
 
 const char* status_name(const ScepAttributes& a) {
@@ -107,9 +126,16 @@ int run_reply(const Args& args) {
         if (!ok) rc = 2;
     }
     if (msg.attrs.status == PkiStatus::success) {
-        Issued issued = extract_issued(msg.content, signer.get(), signer_key.get(), device_key.get());
-        if (args.has("out")) write_text(args.require("out"), cert_to_pem(issued.cert.get()));
-        json += issued_json(issued);
+        LegacyContext libctx;
+        Bytes inner = open_envelope(msg.content, {{signer.get(), signer_key.get()}}, libctx.get());
+        std::string crl = crl_json(inner, args);
+        if (!crl.empty()) {
+            json += crl;
+        } else {
+            Issued issued = extract_issued(inner, device_key.get(), args.has("any-cert"));
+            if (args.has("out")) write_text(args.require("out"), cert_to_pem(issued.cert.get()));
+            json += issued_json(issued);
+        }
     }
     std::cout << json << "}\n";
     return rc;

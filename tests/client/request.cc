@@ -129,6 +129,63 @@ int parse_int(const std::string& s, const char* what) {
     throw UsageError(std::string(what) + " must be a number, not '" + s + "'");
 }
 
+Bytes name_der(const X509_NAME* name) {
+    unsigned char* der = nullptr;
+    int n = i2d_X509_NAME(name, &der);
+    if (n <= 0) throw_openssl("i2d_X509_NAME");
+    ossl::Buffer<unsigned char> owned(der);
+    return Bytes(der, der + n);
+}
+
+// DER SEQUENCE around already-encoded members.
+Bytes der_sequence(const Bytes& members) {
+    Bytes out{0x30};
+    std::size_t n = members.size();
+    if (n < 0x80) {
+        out.push_back(static_cast<unsigned char>(n));
+    } else {
+        Bytes len;
+        for (; n > 0; n >>= 8) len.insert(len.begin(), static_cast<unsigned char>(n & 0xff));
+        out.push_back(static_cast<unsigned char>(0x80 | len.size()));
+        out.insert(out.end(), len.begin(), len.end());
+    }
+    out.insert(out.end(), members.begin(), members.end());
+    return out;
+}
+
+X509* issuing_ca(const std::vector<ossl::X509Ptr>& certs) {
+    for (auto& c : certs)
+        if (is_ca(c.get())) return c.get();
+    return certs.front().get();
+}
+
+// The enveloped content: the CSR (PKCSReq, RenewalReq), IssuerAndSubject
+// (CertPoll, RFC 8894 §3.3.3) or IssuerAndSerialNumber (GetCert, GetCRL).
+Bytes message_content(const Args& args, X509_REQ* csr, X509* ca) {
+    std::string what = args.get("content", "csr");
+    if (what == "csr") return csr_der(csr);
+    if (what == "issuer-and-subject") {
+        Bytes members = name_der(X509_get_subject_name(ca));
+        Bytes subject = name_der(X509_REQ_get_subject_name(csr));
+        members.insert(members.end(), subject.begin(), subject.end());
+        return der_sequence(members);
+    }
+    if (what.rfind("issuer-and-serial=", 0) == 0) {
+        ossl::IssuerAndSerial ias(PKCS7_ISSUER_AND_SERIAL_new());
+        BIGNUM* raw = nullptr;
+        if (!ias || BN_hex2bn(&raw, what.substr(18).c_str()) == 0) throw UsageError("bad serial in --content");
+        ossl::Bignum bn(raw);
+        X509_NAME_set(&ias->issuer, X509_get_subject_name(ca));
+        BN_to_ASN1_INTEGER(bn.get(), ias->serial);
+        unsigned char* der = nullptr;
+        int n = i2d_PKCS7_ISSUER_AND_SERIAL(ias.get(), &der);
+        ossl::Buffer<unsigned char> owned(der);
+        if (n <= 0) throw_openssl("i2d_PKCS7_ISSUER_AND_SERIAL");
+        return Bytes(der, der + n);
+    }
+    throw UsageError("--content must be csr, issuer-and-subject or issuer-and-serial=HEX");
+}
+
 }  // namespace
 
 int run_request(const Args& args) {
@@ -145,7 +202,8 @@ int run_request(const Args& args) {
         pick_recipients(ca_certs, args.get("recipient", "auto"), recipient_file);
 
     LegacyContext libctx;
-    Bytes envelope = seal_envelope(csr_der(csr.get()), recipients, cipher, args.has("oaep"), libctx.get());
+    Bytes content = message_content(args, csr.get(), issuing_ca(ca_certs));
+    Bytes envelope = seal_envelope(content, recipients, cipher, args.has("oaep"), libctx.get());
 
     ScepAttributes attrs;
     attrs.transaction_id = args.has("transaction-id") ? args.require("transaction-id")

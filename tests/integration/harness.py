@@ -446,7 +446,8 @@ class TestClient:
 
     def request(self, device: Device, name: str = "req", cipher="aes256", digest="sha256",
                 oaep=False, recipient=None, message_type=None, transaction_id=None,
-                windows_aki=False, sender_nonce=None) -> Request:
+                windows_aki=False, sender_nonce=None, content=None, signer_cert=None,
+                signer_key=None) -> Request:
         out = device.dir / f"{name}.der"
         cmd = [TESTCLIENT, "request", "--csr", device.csr, "--key", device.key,
                "--cacert", self.cacert, "--out", out, "--cipher", cipher, "--digest", digest]
@@ -462,18 +463,31 @@ class TestClient:
             cmd += ["--transaction-id", transaction_id]
         if sender_nonce:
             cmd += ["--sender-nonce", sender_nonce]
+        if content:
+            cmd += ["--content", content]
+        if signer_cert:
+            cmd += ["--signer-cert", signer_cert]
+        if signer_key:
+            cmd += ["--signer-key", signer_key]
         info = json.loads(run(cmd).stdout)
         return Request(out, Path(info["signer"]), info["transaction_id"], info["sender_nonce"], info)
 
-    def reply(self, device: Device, req: Request, body: bytes, name: str = "reply") -> dict:
-        """Decodes a CertRep; the issued certificate lands in DEVICE/NAME.pem.
-        The dict carries the exit code as `_rc`."""
+    def reply(self, device: Device, req: Request, body: bytes, name: str = "reply",
+              signer_key=None, any_cert=False) -> dict:
+        """Decodes a CertRep; the issued certificate lands in DEVICE/NAME.pem,
+        a GetCRL answer's CRL in DEVICE/NAME.crl.pem. The dict carries the exit
+        code as `_rc`."""
         rep = device.dir / f"{name}.der"
         rep.write_bytes(body)
         cert = device.dir / f"{name}.pem"
-        p = run([TESTCLIENT, "reply", "--in", rep, "--key", device.key, "--signer", req.signer,
-                 "--sender-nonce", req.sender_nonce, "--ca", self.ca_pem, "--out", cert],
-                check=False)
+        cmd = [TESTCLIENT, "reply", "--in", rep, "--key", device.key, "--signer", req.signer,
+               "--sender-nonce", req.sender_nonce, "--ca", self.ca_pem, "--out", cert,
+               "--crl-out", device.dir / f"{name}.crl.pem"]
+        if signer_key:
+            cmd += ["--signer-key", signer_key]
+        if any_cert:
+            cmd.append("--any-cert")
+        p = run(cmd, check=False)
         assert p.stdout.strip(), f"testclient reply printed nothing:\n{p.stderr}"
         out = json.loads(p.stdout)
         out["_rc"] = p.returncode

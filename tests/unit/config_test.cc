@@ -101,14 +101,14 @@ TEST_F(ConfigFile, BadValuesAreExplained) {
 
 TEST(Capabilities, StrictProfileListsNoLegacy) {
     Profile p;
-    EXPECT_EQ(capabilities_of(p), "POSTPKIOperation\nAES\nSHA-256\nSHA-512\nSCEPStandard\n");
+    EXPECT_EQ(capabilities_of(p, false), "POSTPKIOperation\nAES\nSHA-256\nSHA-512\nSCEPStandard\n");
 }
 
 TEST(Capabilities, LegacyProfileListsWhatItAccepts) {
     Profile p;
     p.ciphers = {ContentCipher::des3};
     p.digests = {Digest::sha1, Digest::sha256};
-    EXPECT_EQ(capabilities_of(p), "POSTPKIOperation\nDES3\nSHA-1\nSHA-256\n");
+    EXPECT_EQ(capabilities_of(p, false), "POSTPKIOperation\nDES3\nSHA-1\nSHA-256\n");
 }
 
 }  // namespace

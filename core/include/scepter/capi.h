@@ -36,6 +36,7 @@ typedef struct {
 
 typedef struct {
     scepter_str method;       /* "GET", "POST", ... */
+    scepter_str path;         /* the URI path, without the query ("/scep/ca.crl") */
     scepter_str query;        /* raw query string, still percent-encoded, no '?' */
     scepter_str content_type; /* may be empty */
     scepter_str client_ip;

@@ -45,6 +45,7 @@ struct Template {
     int min_rsa_bits = 2048;
     bool template_name_extension = true;
     bool reject_excess = true;                    // on_excess_request: reject | drop
+    bool require_approval = false;                // PENDING until an admin approves
 };
 
 struct TemplateByKeyUsage {
@@ -58,6 +59,15 @@ struct ChallengeConfig {
     std::string static_sha256;
 };
 
+// RenewalReq: authenticated by the device's current certificate, no challenge.
+struct RenewalConfig {
+    bool enabled = false;
+    int window_days = 30;        // how long before expiry a renewal is accepted
+    bool revoke_old = false;     // revoke the old certificate (superseded) on renewal
+};
+
+enum class GetCertAccess { off, holder_only, any };
+
 struct Profile {
     std::string name;
     std::string template_name;                 // used when by_key_usage is empty
@@ -68,6 +78,23 @@ struct Profile {
     std::set<Digest> digests{Digest::sha256, Digest::sha384, Digest::sha512};
     bool allow_legacy_clients = false;
     Digest response_digest = Digest::sha256;
+    RenewalConfig renewal;
+    GetCertAccess get_cert = GetCertAccess::holder_only;
+    bool get_crl = true;
+};
+
+struct CrlConfig {
+    int validity_hours = 168;    // nextUpdate = thisUpdate + this
+    int refresh_hours = 24;      // republish when nextUpdate is closer than this
+    std::string distribution_url;  // put into issued certificates' CRL Distribution Points
+    std::string path;              // URI path at which a scepter location serves the CRL over HTTP
+};
+
+// CA rollover: the certificates GetNextCACert announces.
+struct NextCaConfig {
+    std::string cert;
+    std::vector<std::string> ra_certs;
+    std::vector<std::string> chain;
 };
 
 struct Config {
@@ -80,6 +107,8 @@ struct Config {
     std::optional<KeyPairFiles> ra_signing;     // absent: the CA acts as RA
     std::optional<KeyPairFiles> ra_encryption;  // absent: ra_signing also decrypts
     std::size_t max_message_bytes = 65536;
+    CrlConfig crl;
+    std::optional<NextCaConfig> next_ca;
     std::map<std::string, Template> templates;
     std::map<std::string, Profile> profiles;
     // Line of each dotted key ("ca.key", "profiles.default.template"), so that

@@ -28,6 +28,13 @@
 #define SCEPTER_ID_CERT_ISSUED          "SCP2009"
 #define SCEPTER_ID_RESPONSE_SENT        "SCP2010"
 #define SCEPTER_ID_REQUEST_RECEIVED     "SCP2011"
+#define SCEPTER_ID_GETNEXTCACERT        "SCP2012"
+#define SCEPTER_ID_RENEWAL_CHECKED      "SCP2013"
+#define SCEPTER_ID_REQUEST_PENDING      "SCP2014"
+#define SCEPTER_ID_POLL_ANSWERED        "SCP2015"
+#define SCEPTER_ID_CERT_SENT            "SCP2016" /* GetCert */
+#define SCEPTER_ID_CRL_SENT             "SCP2017" /* GetCRL and the CRL over HTTP */
+#define SCEPTER_ID_CERT_REVOKED         "SCP2018"
 
 /* request failures (warn: the client's mistake; error: ours) */
 #define SCEPTER_ID_BAD_HTTP_REQUEST     "SCP3001" /* warn: not SCEP at all, answered 4xx */

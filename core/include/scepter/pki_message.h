@@ -108,8 +108,13 @@ Bytes open_envelope(const Bytes& der, const std::vector<std::pair<X509*, EVP_PKE
 Bytes seal_envelope(const Bytes& content, const std::vector<X509*>& recipients, ContentCipher cipher,
                     bool oaep, OSSL_LIB_CTX* libctx);
 
-// A degenerate certs-only SignedData (GetCACert, the CertRep payload).
+// A plain SignedData over content, without SCEP attributes (GetNextCACert).
+Bytes write_signed_data(const Bytes& content, X509* signer, EVP_PKEY* key, Digest digest);
+
+// A degenerate certs-only SignedData (GetCACert, the CertRep payload); with
+// a CRL instead of certificates for GetCRL.
 Bytes write_certs_only(const std::vector<X509*>& certs);
+Bytes write_crl_only(X509_CRL* crl);
 std::vector<ossl::X509Ptr> read_certs_only(const Bytes& der);
 
 // Fresh 16-byte nonce from the CSPRNG.

@@ -31,7 +31,40 @@ struct IssuedCert {
     std::string transaction_id;
     std::string requester_ip;
     std::int64_t issued_at = 0;
-    std::string status = "issued";
+    std::string status = "issued";   // issued | revoked
+    std::int64_t revoked_at = 0;     // unix seconds, when revoked
+    int revocation_reason = -1;      // RFC 5280 CRLReason code, when revoked
+    std::vector<unsigned char> der;
+};
+
+// A PKCSReq or RenewalReq waiting for an admin's decision (PENDING), then
+// answered on the device's next CertPoll (or re-sent request).
+struct PendingRequest {
+    std::string transaction_id;
+    std::string profile;
+    std::string template_name;
+    int message_type = 19;
+    std::string subject;
+    std::string requester_ip;
+    std::string status = "pending";  // pending | approved | denied | issued
+    std::string reason;              // the admin's words when deciding
+    std::int64_t created_at = 0;
+    std::int64_t updated_at = 0;
+    std::string serial_hex;          // once issued
+    std::vector<unsigned char> csr_der;     // the PKCS#10
+    std::vector<unsigned char> signer_der;  // the requester's signer certificate (the CertRep is enveloped to it)
+};
+
+struct RevokedCert {
+    std::string serial_hex;
+    std::int64_t revoked_at = 0;
+    int reason = 0;  // RFC 5280 CRLReason code
+};
+
+struct CrlRecord {
+    std::int64_t number = 0;
+    std::int64_t this_update = 0;
+    std::int64_t next_update = 0;
     std::vector<unsigned char> der;
 };
 
@@ -51,8 +84,10 @@ class Store {
    public:
     virtual ~Store() = default;
 
-    // Records an issued certificate and its transaction atomically. Throws
-    // DuplicateSerial when the serial exists (the caller draws a new one).
+    // Records an issued certificate and its transaction atomically; a pending
+    // request with the same transaction ID becomes `issued` in the same
+    // transaction. Throws DuplicateSerial when the serial exists (the caller
+    // draws a new one).
     virtual void record_issuance(const IssuedCert& cert, const TransactionRecord& tx) = 0;
     // Records a transaction that ended without a certificate.
     virtual void record_transaction(const TransactionRecord& tx) = 0;
@@ -61,6 +96,25 @@ class Store {
     // By serial (hex) or by SHA-1 / SHA-256 thumbprint (hex, any case, colons allowed).
     virtual std::optional<IssuedCert> find_cert(const std::string& serial_or_thumbprint) = 0;
     virtual std::optional<TransactionRecord> find_transaction(const std::string& id) = 0;
+
+    // Pending requests. add_pending returns false (and changes nothing) when
+    // a request with this transaction ID exists already.
+    virtual bool add_pending(const PendingRequest& req) = 0;
+    virtual std::optional<PendingRequest> find_pending(const std::string& transaction_id) = 0;
+    // Newest first; status empty = every status.
+    virtual std::vector<PendingRequest> list_pending(const std::string& status, std::size_t limit) = 0;
+    // pending → approved or denied. False when the request is unknown or no longer pending.
+    virtual bool decide_pending(const std::string& transaction_id, bool approve, const std::string& reason,
+                                std::int64_t at) = 0;
+
+    // Revocation. False when the serial is unknown or already revoked.
+    virtual bool revoke(const std::string& serial_hex, int reason, std::int64_t at) = 0;
+    virtual std::vector<RevokedCert> list_revoked() = 0;
+
+    // CRLs: numbers increase by one per CRL across all processes.
+    virtual std::int64_t next_crl_number() = 0;
+    virtual void save_crl(const CrlRecord& crl) = 0;
+    virtual std::optional<CrlRecord> latest_crl() = 0;
 };
 
 class DuplicateSerial : public StoreError {

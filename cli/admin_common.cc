@@ -1,0 +1,74 @@
+#include "admin_common.h"
+
+#include "cli.h"
+#include "scepter/ossl.h"
+
+#include <openssl/pem.h>
+
+#include <algorithm>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+#include <stdexcept>
+
+namespace scepter::cli {
+
+namespace fs = std::filesystem;
+
+std::unique_ptr<Store> open_existing_store(const Config& config, const std::string& config_file) {
+    fs::path db = config.sqlite_path;
+    if (db.is_relative()) db = fs::absolute(config_file).parent_path() / db;
+    if (!fs::exists(db)) return nullptr;
+    return open_sqlite_store(db.string(), config.busy_timeout_ms);
+}
+
+std::size_t parse_limit(const std::string& text, const std::string& command) {
+    std::size_t used = 0;
+    unsigned long long n = 0;
+    try {
+        n = std::stoull(text, &used);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    if (used != text.size() || text.empty() || text[0] == '-' || n == 0) {
+        throw UsageError("--limit needs a positive number, not '" + text + "'", command);
+    }
+    return std::size_t(n);
+}
+
+void print_table(const std::vector<std::vector<std::string>>& rows) {
+    std::vector<std::size_t> widths;
+    for (const auto& row : rows) {
+        widths.resize(std::max(widths.size(), row.size()), 0);
+        for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+    }
+    for (const auto& row : rows) {
+        std::string line;
+        for (std::size_t i = 0; i < row.size(); ++i) {
+            line += row[i];
+            if (i + 1 < row.size()) line += std::string(widths[i] - row[i].size() + 2, ' ');
+        }
+        std::cout << line << "\n";
+    }
+}
+
+std::string utc_time(std::int64_t unix_seconds) {
+    std::time_t t = std::time_t(unix_seconds);
+    std::tm tm{};
+    if (gmtime_r(&t, &tm) == nullptr) return std::to_string(unix_seconds);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+std::string der_to_pem(const std::vector<unsigned char>& der, const char* label) {
+    ossl::Bio bio(BIO_new(BIO_s_mem()));
+    if (!bio || PEM_write_bio(bio.get(), label, "", der.data(), long(der.size())) <= 0) {
+        throw std::runtime_error(std::string("cannot encode the ") + label + " as PEM");
+    }
+    char* data = nullptr;
+    long len = BIO_get_mem_data(bio.get(), &data);
+    return std::string(data, std::size_t(len));
+}
+
+}  // namespace scepter::cli
