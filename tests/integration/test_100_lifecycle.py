@@ -289,3 +289,52 @@ def test_100_016_next_ca_is_announced_while_configured(life, workdir):
         life.pki.config.write_text(original)
         life.nginx.reload()
     assert "GetNextCACert" not in h.get_op(life.nginx.port, "/scep-strict", "GetCACaps").text().split()
+
+
+# ---- real clients driving the lifecycle ---------------------------------
+
+def serial_of(cert: Path) -> str:
+    out = h.run(["openssl", "x509", "-in", cert, "-noout", "-serial"]).stdout
+    return h.norm_serial(out.split("=", 1)[1])
+
+
+def test_100_017_scepclient_renews_with_its_certificate(life, workdir):
+    """micromdm's scepclient sends RenewalReq, signed with its certificate,
+    when it already has one."""
+    d = workdir / "scepclient-renewal"
+    d.mkdir()
+    url = f"http://127.0.0.1:{life.nginx.port}/scep"
+    h.run(["scepclient", "-server-url", url, "-challenge", life.pki.challenge,
+           "-private-key", d / "key.pem", "-cn", "renewer"])
+    first = serial_of(d / "client.pem")
+    h.run(["scepclient", "-server-url", url, "-private-key", d / "key.pem",
+           "-certificate", d / "client.pem", "-cn", "renewer"])
+    second = serial_of(d / "client.pem")
+    assert first != second
+    h.run(["openssl", "verify", "-CAfile", life.pki.ca_cert, d / "client.pem"])
+    renewals = [r for r in life.pki.audit_records()
+                if r.get("step") == "renewal_checked" and h.norm_serial(r.get("old_serial", "")) == first]
+    assert renewals and renewals[0]["message_type"] == "RenewalReq"
+
+
+def test_100_018_certmonger_waits_then_gets_the_approved_certificate(life, device, workdir):
+    """certmonger's scep-submit reports PENDING as 'wait'; after approval the
+    same request, submitted again, is answered with the certificate."""
+    import base64
+    dev = device()
+    req = life.client.request(dev, name="certmonger")
+    msg = dev.dir / "certmonger.b64"
+    msg.write_text(base64.b64encode(req.der).decode() + "\n")
+    certs = h.run(["openssl", "pkcs7", "-inform", "DER", "-in", life.client.cacert,
+                   "-print_certs"]).stdout
+    ra = dev.dir / "ra-enc.pem"
+    ra.write_text(h.split_pem(certs)[1])  # RA signing, RA encryption, CA
+    submit = ["/usr/lib/certmonger/scep-submit", "-u",
+              f"http://127.0.0.1:{life.nginx.port}/scep-manual", "-p", "-r", ra,
+              "-N", life.pki.ca_cert, msg]
+    waiting = h.run(submit, check=False, timeout=60)
+    assert waiting.returncode in (1, 5), f"rc={waiting.returncode}\n{waiting.stdout}\n{waiting.stderr}"
+    scepter(life, "requests", "approve", req.transaction_id)
+    issued = h.run(submit, check=False, timeout=60)
+    assert issued.returncode == 0, f"rc={issued.returncode}\n{issued.stdout}\n{issued.stderr}"
+    assert "-----BEGIN PKCS7-----" in issued.stdout
