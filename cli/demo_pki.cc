@@ -171,35 +171,51 @@ std::string random_challenge(int min_bits) {
     return out;
 }
 
+namespace {
+
+// A CA with NDES's two RA certificates, written into dir.
+void write_ca_and_ras(const fs::path& dir, const std::string& cn) {
+    Issued ca{generate_rsa_key(), nullptr};
+    ca.cert = issue({cn, kCaDays, true, "critical,keyCertSign,cRLSign"}, ca.key.get(), nullptr, nullptr);
+    // NDES's "Enrollment Agent (Offline request)": signs CertReps.
+    Issued ra_sign{generate_rsa_key(), nullptr};
+    ra_sign.cert = issue({cn + " RA Signing", kRaDays, false, "critical,digitalSignature"},
+                         ra_sign.key.get(), ca.cert.get(), ca.key.get());
+    // NDES's "CEP Encryption": clients encrypt their requests to it.
+    Issued ra_enc{generate_rsa_key(), nullptr};
+    ra_enc.cert = issue({cn + " RA Encryption", kRaDays, false, "critical,digitalSignature,keyEncipherment"},
+                        ra_enc.key.get(), ca.cert.get(), ca.key.get());
+    write_pair(dir, ca, kCaCertFile, kCaKeyFile);
+    write_pair(dir, ra_sign, kRaSignCertFile, kRaSignKeyFile);
+    write_pair(dir, ra_enc, kRaEncCertFile, kRaEncKeyFile);
+}
+
+}  // namespace
+
 DemoPkiResult write_demo_pki(const DemoPkiOptions& options) {
     ERR_clear_error();
     const fs::path dir = fs::absolute(options.dir);
     fs::create_directories(dir);
     if (!options.force) refuse_existing_files(dir);
     make_directory((dir / kStateDir).string(), 0750);
-
-    Issued ca{generate_rsa_key(), nullptr};
-    ca.cert = issue({options.ca_common_name, kCaDays, true, "critical,keyCertSign,cRLSign"},
-                    ca.key.get(), nullptr, nullptr);
-    // NDES's "Enrollment Agent (Offline request)": signs CertReps.
-    Issued ra_sign{generate_rsa_key(), nullptr};
-    ra_sign.cert = issue({options.ca_common_name + " RA Signing", kRaDays, false,
-                          "critical,digitalSignature"},
-                         ra_sign.key.get(), ca.cert.get(), ca.key.get());
-    // NDES's "CEP Encryption": clients encrypt their requests to it.
-    Issued ra_enc{generate_rsa_key(), nullptr};
-    ra_enc.cert = issue({options.ca_common_name + " RA Encryption", kRaDays, false,
-                         "critical,digitalSignature,keyEncipherment"},
-                        ra_enc.key.get(), ca.cert.get(), ca.key.get());
-
-    write_pair(dir, ca, kCaCertFile, kCaKeyFile);
-    write_pair(dir, ra_sign, kRaSignCertFile, kRaSignKeyFile);
-    write_pair(dir, ra_enc, kRaEncCertFile, kRaEncKeyFile);
+    write_ca_and_ras(dir, options.ca_common_name);
     // Last, so a failure above never leaves a config naming missing files.
     DemoPkiResult result{(dir / kConfigFile).string(), (dir / kCaCertFile).string(),
                          random_challenge()};
     write_new_file(result.config_path, demo_config_yaml(result.challenge), 0600);
     return result;
+}
+
+std::string write_next_ca(const DemoPkiOptions& options) {
+    ERR_clear_error();
+    const fs::path dir = fs::absolute(options.dir) / kNextCaDir;
+    fs::create_directories(dir);
+    for (const char* name : {kCaCertFile, kCaKeyFile, kRaSignCertFile, kRaSignKeyFile, kRaEncCertFile, kRaEncKeyFile})
+        if (!options.force && fs::exists(fs::symlink_status(dir / name)))
+            throw std::runtime_error((dir / name).string() + " already exists (use --force to replace it)");
+    write_ca_and_ras(dir, options.ca_common_name);
+    return std::string("next_ca:\n") + "  cert: " + kNextCaDir + "/" + kCaCertFile + "\n" +
+           "  ra_certs: [" + kNextCaDir + "/" + kRaSignCertFile + ", " + kNextCaDir + "/" + kRaEncCertFile + "]\n";
 }
 
 }  // namespace scepter::cli

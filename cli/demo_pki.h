@@ -19,6 +19,7 @@ inline constexpr const char* kRaEncKeyFile = "ra-enc.key";
 inline constexpr const char* kStateDir = "state";
 inline constexpr const char* kStoreFile = "state/scepter.db";
 inline constexpr const char* kAuditLogFile = "audit.log";
+inline constexpr const char* kNextCaDir = "next";
 
 struct DemoPkiOptions {
     std::string dir;
@@ -36,6 +37,11 @@ struct DemoPkiResult {
 // (0600: it holds the challenge). Without force, refuses when any of the
 // files exists. Throws std::runtime_error.
 DemoPkiResult write_demo_pki(const DemoPkiOptions& options);
+
+// CA rollover: a new CA with its two RA certificates in DIR/next/ (the
+// current PKI stays as it is). Returns the `next_ca:` YAML that announces
+// them through GetNextCACert. Throws std::runtime_error.
+std::string write_next_ca(const DemoPkiOptions& options);
 
 // The files write_demo_pki would create, relative to the directory.
 std::vector<std::string> demo_pki_files();

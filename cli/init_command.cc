@@ -8,7 +8,7 @@ namespace scepter::cli {
 namespace {
 
 constexpr const char* kInitHelp =
-    "Usage: scepter init DIR [--force] [--cn NAME]\n"
+    "Usage: scepter init DIR [--force] [--cn NAME] [--next-ca]\n"
     "\n"
     "Writes a demo PKI into DIR (created if missing): a self-signed CA (ca.pem,\n"
     "ca.key), an RA signing pair (ra-sign.pem/.key) and an RA encryption pair\n"
@@ -19,6 +19,9 @@ constexpr const char* kInitHelp =
     "Options:\n"
     "  --force      replace the files of an earlier init (the store is kept)\n"
     "  --cn NAME    common name of the CA (default: Scepter Demo CA)\n"
+    "  --next-ca    CA rollover: write a new CA and its RA pairs into DIR/next/\n"
+    "               and print the next_ca: lines that make GetNextCACert\n"
+    "               announce them (add them to DIR/scepter.yaml, then reload)\n"
     "\n"
     "Prints, one per line, for scripts:\n"
     "  CONFIG=/abs/DIR/scepter.yaml\n"
@@ -28,7 +31,7 @@ constexpr const char* kInitHelp =
 }  // namespace
 
 int run_init(const std::vector<std::string>& args) {
-    ParsedArgs parsed = parse_args(args, {"--cn"}, {"--force"}, "init");
+    ParsedArgs parsed = parse_args(args, {"--cn"}, {"--force", "--next-ca"}, "init");
     if (parsed.help) {
         std::cout << kInitHelp;
         return kExitOk;
@@ -40,6 +43,11 @@ int run_init(const std::vector<std::string>& args) {
     if (parsed.has("--cn")) options.ca_common_name = parsed.options["--cn"];
     if (options.ca_common_name.empty()) throw UsageError("--cn must not be empty", "init");
 
+    if (parsed.has("--next-ca")) {
+        if (!parsed.has("--cn")) options.ca_common_name = "Scepter Demo CA 2";
+        std::cout << "# add to " << options.dir << "/scepter.yaml, then reload:\n" << write_next_ca(options);
+        return kExitOk;
+    }
     DemoPkiResult result = write_demo_pki(options);
     std::cout << "CONFIG=" << result.config_path << "\n"
               << "CA_CERT=" << result.ca_cert_path << "\n"

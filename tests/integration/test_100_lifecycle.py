@@ -264,11 +264,11 @@ def test_100_015_get_crl_returns_the_current_crl(life, device):
 # ---- GetNextCACert (CA rollover) ----------------------------------------
 
 def test_100_016_next_ca_is_announced_while_configured(life, workdir):
-    nxt = h.Pki.create(workdir / "pki-next")
+    snippet = h.run([h.SCEPTER, "init", life.pki.dir, "--next-ca"]).stdout
+    assert "next_ca:" in snippet
+    next_ca_cert = life.pki.dir / "next" / "ca.pem"
     original = life.pki.config.read_text()
-    life.pki.config.write_text(original + (
-        f"next_ca:\n  cert: {nxt.ca_cert}\n"
-        f"  ra_certs: [{nxt.dir / 'ra-sign.pem'}, {nxt.dir / 'ra-enc.pem'}]\n"))
+    life.pki.config.write_text(original + snippet)
     try:
         life.nginx.reload()
         caps = h.get_op(life.nginx.port, "/scep-strict", "GetCACaps").text().split()
@@ -282,7 +282,7 @@ def test_100_016_next_ca_is_announced_while_configured(life, workdir):
         h.run(["openssl", "cms", "-verify", "-inform", "DER", "-in", signed, "-binary",
                "-CAfile", life.pki.ca_cert, "-purpose", "any", "-out", inner])
         certs = h.run(["openssl", "pkcs7", "-inform", "DER", "-in", inner, "-print_certs"]).stdout
-        next_subject = h.run(["openssl", "x509", "-in", nxt.ca_cert, "-noout", "-subject"]).stdout
+        next_subject = h.run(["openssl", "x509", "-in", next_ca_cert, "-noout", "-subject"]).stdout
         assert next_subject.split("=", 1)[1].strip().replace(" ", "") in certs.replace(" ", "")
         assert certs.count("BEGIN CERTIFICATE") == 3
     finally:
