@@ -1,4 +1,5 @@
 #include "ca_material.h"
+#include "der.h"
 
 #include "digest_hex.h"
 #include "openssl_error.h"
@@ -86,11 +87,7 @@ void load_ra(const Config& cfg, CaMaterial& m) {
 void make_getcacert(CaMaterial& m) {
     if (m.ca_is_ra && m.chain.empty()) {
         m.getcacert_type = "application/x-x509-ca-cert";
-        int len = i2d_X509(m.ca.cert.get(), nullptr);
-        check(len > 0, "i2d_X509");
-        m.getcacert_body.resize(std::size_t(len));
-        unsigned char* p = m.getcacert_body.data();
-        i2d_X509(m.ca.cert.get(), &p);
+        m.getcacert_body = to_der(m.ca.cert.get(), i2d_X509);
         return;
     }
     // RA certificates first (clients pick the RA by key usage), then the CA chain.

@@ -1,4 +1,5 @@
 #include "crl.h"
+#include "der.h"
 
 #include "openssl_error.h"
 
@@ -44,15 +45,6 @@ void add_crl_extensions(X509_CRL* crl, const KeyPair& ca, std::int64_t number) {
     check(aki && X509_CRL_add_ext(crl, aki.get(), -1) == 1, "authorityKeyIdentifier");
 }
 
-Bytes der_of(X509_CRL* crl) {
-    int len = i2d_X509_CRL(crl, nullptr);
-    check(len > 0, "i2d_X509_CRL");
-    Bytes out(static_cast<std::size_t>(len));
-    unsigned char* p = out.data();
-    i2d_X509_CRL(crl, &p);
-    return out;
-}
-
 }  // namespace
 
 CrlRecord publish_crl(const Config& cfg, const CaMaterial& ca, Store& store) {
@@ -73,7 +65,7 @@ CrlRecord publish_crl(const Config& cfg, const CaMaterial& ca, Store& store) {
     X509_CRL_sort(crl.get());
     add_crl_extensions(crl.get(), ca.ca, rec.number);
     check(X509_CRL_sign(crl.get(), ca.ca.key.get(), EVP_sha256()) > 0, "X509_CRL_sign");
-    rec.der = der_of(crl.get());
+    rec.der = to_der(crl.get(), i2d_X509_CRL);
     store.save_crl(rec);
     return rec;
 }

@@ -1,5 +1,6 @@
 // PENDING and CertPoll (RFC 8894 §3.3.3), GetCert and GetCRL (§3.3.4).
 #include "cert_rep.h"
+#include "der.h"
 #include "crl.h"
 #include "enrollment.h"
 #include "scepter/log_ids.h"
@@ -41,10 +42,7 @@ Response Enrollment::make_pending(const Template& t, const CsrInfo& csr) {
     p.requester_ip = ctx_.client_ip;
     p.created_at = p.updated_at = std::time(nullptr);
     p.csr_der = csr.der;
-    unsigned char* der = nullptr;
-    int len = i2d_X509(msg_.signer.get(), &der);
-    ossl::Buffer<unsigned char> owned(der);
-    if (len > 0) p.signer_der.assign(der, der + len);
+    p.signer_der = to_der(msg_.signer.get(), i2d_X509);
     // Two copies of one request racing: the second becomes a poll.
     if (!store_.add_pending(p)) return answer_poll(*store_.find_pending(p.transaction_id));
     passed("waiting for an administrator's approval", {{"template", t.name}});

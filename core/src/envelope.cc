@@ -1,6 +1,7 @@
 // The enveloped layer of a pkiMessage (RFC 8894 §3.2.2) and the degenerate
 // certs-only SignedData used by GetCACert and the CertRep payload.
 #include "scepter/pki_message.h"
+#include "der.h"
 
 #include "openssl_error.h"
 
@@ -42,15 +43,6 @@ ossl::Pkcs7 read_pkcs7(const Bytes& der, int expected_type, const char* what) {
         throw ScepFailure(FailInfo::bad_request, std::string("the content is not ") + what);
     }
     return p7;
-}
-
-Bytes der_of(PKCS7* p7) {
-    int len = i2d_PKCS7(p7, nullptr);
-    check(len > 0, "i2d_PKCS7");
-    Bytes out(static_cast<std::size_t>(len));
-    unsigned char* p = out.data();
-    i2d_PKCS7(p7, &p);
-    return out;
 }
 
 Bytes bio_bytes(BIO* b) {
@@ -117,12 +109,7 @@ Bytes seal_envelope(const Bytes& content, const std::vector<X509*>& recipients, 
     }
     ossl::Bio in(BIO_new_mem_buf(content.data(), int(content.size())));
     check(CMS_final(cms.get(), in.get(), nullptr, CMS_BINARY) == 1, "CMS_final");
-    int len = i2d_CMS_ContentInfo(cms.get(), nullptr);
-    check(len > 0, "i2d_CMS_ContentInfo");
-    Bytes out(static_cast<std::size_t>(len));
-    unsigned char* p = out.data();
-    i2d_CMS_ContentInfo(cms.get(), &p);
-    return out;
+    return to_der(cms.get(), i2d_CMS_ContentInfo);
 }
 
 Bytes write_certs_only(const std::vector<X509*>& certs) {
@@ -133,7 +120,7 @@ Bytes write_certs_only(const std::vector<X509*>& certs) {
     // with the content itself absent.
     p7->d.sign->contents->type = OBJ_nid2obj(NID_pkcs7_data);
     for (X509* c : certs) check(PKCS7_add_certificate(p7.get(), c) == 1, "PKCS7_add_certificate");
-    return der_of(p7.get());
+    return to_der(p7.get(), i2d_PKCS7);
 }
 
 Bytes write_crl_only(X509_CRL* crl) {
@@ -142,7 +129,7 @@ Bytes write_crl_only(X509_CRL* crl) {
     check(p7 && PKCS7_set_type(p7.get(), NID_pkcs7_signed) == 1, "PKCS7_set_type");
     p7->d.sign->contents->type = OBJ_nid2obj(NID_pkcs7_data);
     check(PKCS7_add_crl(p7.get(), crl) == 1, "PKCS7_add_crl");
-    return der_of(p7.get());
+    return to_der(p7.get(), i2d_PKCS7);
 }
 
 std::vector<ossl::X509Ptr> read_certs_only(const Bytes& der) {

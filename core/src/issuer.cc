@@ -1,5 +1,6 @@
 // Builds and signs a certificate: every extension comes from the template.
 #include "issuer.h"
+#include "der.h"
 
 #include "openssl_error.h"
 
@@ -141,11 +142,7 @@ void fill_record(X509* x, const Template& t, const GrantedNames& names, IssuedCe
     rec.not_after = unix_time(X509_get0_notAfter(x));
     rec.template_name = t.name;
     rec.issued_at = std::time(nullptr);
-    int der_len = i2d_X509(x, nullptr);
-    check(der_len > 0, "i2d_X509");
-    rec.der.resize(std::size_t(der_len));
-    unsigned char* p = rec.der.data();
-    i2d_X509(x, &p);
+    rec.der = to_der(x, i2d_X509);
 }
 
 }  // namespace

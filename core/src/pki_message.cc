@@ -1,6 +1,7 @@
 // The signed layer of a pkiMessage: CMS SignedData whose signer info carries
 // the SCEP authenticated attributes (RFC 8894 §3.2.1).
 #include "scepter/pki_message.h"
+#include "der.h"
 
 #include "openssl_error.h"
 
@@ -137,15 +138,6 @@ const EVP_MD* md_of(Digest d) {
     return EVP_sha256();
 }
 
-Bytes to_der(CMS_ContentInfo* cms) {
-    int len = i2d_CMS_ContentInfo(cms, nullptr);
-    check(len > 0, "i2d_CMS_ContentInfo");
-    Bytes out(static_cast<std::size_t>(len));
-    unsigned char* p = out.data();
-    check(i2d_CMS_ContentInfo(cms, &p) == len, "i2d_CMS_ContentInfo");
-    return out;
-}
-
 }  // namespace
 
 SignedMessage read_signed_message(const Bytes& der) {
@@ -208,7 +200,7 @@ Bytes sign(const Bytes& content, X509* signer, EVP_PKEY* key, Digest digest, con
     ossl::Bio in(BIO_new_mem_buf(content.empty() ? &nothing : content.data(), int(content.size())));
     check(in != nullptr, "BIO_new_mem_buf");
     check(CMS_final(cms.get(), in.get(), nullptr, flags & ~CMS_PARTIAL) == 1, "CMS_final");
-    return to_der(cms.get());
+    return to_der(cms.get(), i2d_CMS_ContentInfo);
 }
 
 }  // namespace
