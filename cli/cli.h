@@ -46,5 +46,8 @@ int run_init(const std::vector<std::string>& args);
 int run_certs(const std::vector<std::string>& args);
 int run_requests(const std::vector<std::string>& args);
 int run_config(const std::vector<std::string>& args);
+int run_policy(const std::vector<std::string>& args);
+int run_status(const std::vector<std::string>& args);
+int run_challenge(const std::vector<std::string>& args);
 
 }  // namespace scepter::cli

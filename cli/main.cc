@@ -24,7 +24,16 @@ constexpr const char* kUsage =
     "  requests show --config FILE ID        show one request with its CSR\n"
     "  requests approve|deny --config FILE ID [--reason TEXT]\n"
     "                                        decide a pending request\n"
+    "  challenge --config FILE --user U --profile P [...]\n"
+    "                                        issue a one-time challenge password (printed\n"
+    "                                        alone on stdout)\n"
+    "  challenge purge --config FILE         delete expired challenges\n"
     "  config check FILE                     load FILE as the web server would (nginx -t)\n"
+    "  policy test --policy FILE --csr CSR [--templates SIG,ENC,GP] [--claims K=V,...]\n"
+    "  policy test --config FILE --profile P --csr CSR\n"
+    "                                        run a Lua policy's verify_request on a CSR\n"
+    "  status list|show|retry --dir DIR ...  enrollment status records (processing,\n"
+    "                                        succeeded, failed) and failed notifications\n"
     "\n"
     "Options:\n"
     "  -h, --help      show help (also after a command: scepter certs --help)\n"
@@ -38,6 +47,9 @@ int dispatch(const std::string& command, const std::vector<std::string>& rest) {
     if (command == "certs") return run_certs(rest);
     if (command == "requests") return run_requests(rest);
     if (command == "config") return run_config(rest);
+    if (command == "policy") return run_policy(rest);
+    if (command == "status") return run_status(rest);
+    if (command == "challenge") return run_challenge(rest);
     throw UsageError("unknown command '" + command + "'", "");
 }
 

@@ -87,7 +87,8 @@ void scepter_service_free(scepter_service* svc) { delete svc; }
 scepter_response* scepter_handle(scepter_service* svc, const scepter_request* req, int allow_blocking) {
     try {
         scepter::Request r{str(req->method), str(req->path), str(req->query), str(req->content_type), str(req->client_ip),
-                           str(req->user_agent), str(req->profile), req->body, req->body_len};
+                           str(req->user_agent), str(req->profile), str(req->route), str(req->remote_user),
+                           str(req->client_cert), req->body, req->body_len};
         auto resp = svc->impl->handle(r, allow_blocking != 0);
         if (!resp) return nullptr;
         return box(std::move(*resp));

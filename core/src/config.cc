@@ -144,8 +144,16 @@ void read_algorithms(const YamlSection& s, Profile& p) {
     if (p.response_digest == Digest::md5) s.fail_at("response_digest", "MD5 is never used to sign");
 }
 
+void read_one_time(const YamlSection& s, OneTimeChallenges& o) {
+    s.allow_only({"validity_minutes", "max_per_requester"});
+    o.enabled = true;
+    o.validity_minutes = int(s.integer_or("validity_minutes", 60, 1, 60 * 24 * 30));
+    o.max_per_requester = std::size_t(s.integer_or("max_per_requester", 5, 0, 1000000));
+}
+
 void read_challenge(const YamlSection& s, Profile& p) {
-    s.allow_only({"static", "static_sha256"});
+    s.allow_only({"static", "static_sha256", "one_time"});
+    if (s.has("one_time")) read_one_time(s.section("one_time"), p.challenge.one_time);
     if (s.has("static") && s.has("static_sha256")) s.fail("give either static or static_sha256, not both");
     if (s.has("static")) p.challenge.static_sha256 = digest_hex(s.string("static"), EVP_sha256());
     if (s.has("static_sha256")) {
@@ -155,6 +163,24 @@ void read_challenge(const YamlSection& s, Profile& p) {
             s.fail_at("static_sha256", "must be 64 hex digits");
         p.challenge.static_sha256 = h;
     }
+}
+
+ExternalValidationSettings read_external_validation(const YamlSection& s) {
+    s.allow_only({"validate_url", "success_url", "failure_url", "timeout_ms", "retries", "caller_info", "headers"});
+    ExternalValidationSettings e;
+    e.validate_url = s.string("validate_url");
+    e.success_url = s.string_or("success_url", "");
+    e.failure_url = s.string_or("failure_url", "");
+    for (const char* key : {"validate_url", "success_url", "failure_url"}) {
+        std::string url = s.string_or(key, "");
+        if (!url.empty() && url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)
+            s.fail_at(key, "must be an http:// or https:// URL");
+    }
+    e.timeout_ms = int(s.integer_or("timeout_ms", 5000, 100, 120000));
+    e.retries = int(s.integer_or("retries", 2, 0, 10));
+    e.caller_info = s.string_or("caller_info", "Scepter");
+    e.headers = s.list("headers");
+    return e;
 }
 
 void check_template_ref(const YamlSection& s, const std::string& key, const std::string& name) {
@@ -178,7 +204,8 @@ GetCertAccess read_get_cert(const YamlSection& s) {
 
 Profile read_profile(const YamlSection& s, const std::string& name) {
     s.allow_only({"template", "templates_by_key_usage", "challenge", "ciphers", "digests",
-                  "allow_legacy_clients", "response_digest", "renewal", "get_cert", "get_crl"});
+                  "allow_legacy_clients", "response_digest", "renewal", "get_cert", "get_crl", "policy",
+                  "external_validation"});
     Profile p;
     p.name = name;
     if (s.has("templates_by_key_usage")) {
@@ -200,6 +227,8 @@ Profile read_profile(const YamlSection& s, const std::string& name) {
     if (s.has("renewal")) read_renewal(s.section("renewal"), p.renewal);
     p.get_cert = read_get_cert(s);
     p.get_crl = s.boolean_or("get_crl", true);
+    if (s.has("policy")) p.policy_path = s.readable_file("policy");
+    if (s.has("external_validation")) p.external_validation = read_external_validation(s.section("external_validation"));
     return p;
 }
 
@@ -250,7 +279,14 @@ Config load_config(const std::string& path) {
     YAML::Node root = parse_yaml_file(path);
     if (!root.IsMap()) throw ConfigError(path, 1, "", "the file must be a YAML mapping");
     YamlSection top(root, "", cfg);
-    top.allow_only({"audit_log", "store", "ca", "ra", "limits", "crl", "next_ca", "templates", "profiles"});
+    top.allow_only({"audit_log", "store", "ca", "ra", "limits", "crl", "next_ca", "status_dir", "admin", "templates",
+                    "profiles"});
+    if (top.has("status_dir")) cfg.status_dir = top.path("status_dir");
+    if (top.has("admin")) {
+        YamlSection admin = top.section("admin");
+        admin.allow_only({"allow_without_authentication"});
+        cfg.admin.allow_without_authentication = admin.boolean_or("allow_without_authentication", false);
+    }
     if (top.has("audit_log")) cfg.audit_log = top.path("audit_log");
     read_store(top.section("store"), cfg);
     YamlSection ca = top.section("ca");

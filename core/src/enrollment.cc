@@ -35,12 +35,13 @@ bool supported(MessageType t) {
 }  // namespace
 
 Response Service::pki_operation(const Bytes& message, const Profile& profile, AuditContext& ctx) {
-    return Enrollment(cfg_, ca_, audit_, store(), profile, ctx).run(message);
+    return Enrollment(cfg_, ca_, audit_, store(), profile, hooks_.at(profile.name), status_.get(), ctx).run(message);
 }
 
 Enrollment::Enrollment(const Config& cfg, const CaMaterial& ca, const AuditLog& audit, Store& store,
-                       const Profile& profile, AuditContext& ctx)
-    : cfg_(cfg), ca_(ca), audit_(audit), store_(store), profile_(profile), ctx_(ctx) {}
+                       const Profile& profile, const ProfileHooks& hooks, StatusRecords* status, AuditContext& ctx)
+    : cfg_(cfg), ca_(ca), audit_(audit), store_(store), profile_(profile), hooks_(hooks), status_(status),
+      ctx_(ctx) {}
 
 void Enrollment::begin(const char* id, const char* step) {
     step_id_ = id;
@@ -81,6 +82,8 @@ Response Enrollment::run(const Bytes& der) {
         return r;
     } catch (const ScepFailure& f) {
         record_failure(f);
+        notify_failure(f);
+        status_failure(f);
         const ScepAttributes attrs = msg_.signer ? msg_.attrs : read_unverified_attributes(der);
         if (ctx_.transaction_id.empty()) ctx_.transaction_id = attrs.transaction_id;
         return failed(f.info(), f.what(), attrs);
@@ -148,37 +151,29 @@ CsrInfo Enrollment::check_csr(const Bytes& der) {
 
 Response Enrollment::enroll(bool renewal) {
     CsrInfo csr = check_csr(open_request_envelope());
+    csr_der_ = csr.der;
     // A request re-sent under a transaction ID we already hold is a poll.
     if (auto pending = store_.find_pending(ctx_.transaction_id)) return answer_poll(*pending);
+    status_begin();
     if (renewal) check_renewal(csr);
     else check_challenge(csr);
     begin(SCEPTER_ID_TEMPLATE_CHOSEN, "template_chosen");
-    const Template& t = choose_template(cfg_, profile_, csr);
-    passed("", {{"template", t.name}});
-    if (t.require_approval) return make_pending(t, csr);
+    const Template& chosen = choose_template(cfg_, profile_, csr);
+    passed("", {{"template", chosen.name}});
+    const Template& t = apply_policy(csr, chosen, renewal);
+    validate_externally(csr);
+    if (policy_pending_ || t.require_approval) return make_pending(t, csr);
     Issued issued = issue(t, csr);
+    notify_success(issued, csr);
     if (renewal && profile_.renewal.revoke_old) supersede_old_certificate();
+    status_success(issued);
     return send_certificate(issued.cert.get());
-}
-
-void Enrollment::check_challenge(const CsrInfo& csr) {
-    begin(SCEPTER_ID_CHALLENGE_CHECKED, "challenge_checked");
-    const std::string& expected = profile_.challenge.static_sha256;
-    if (expected.empty())
-        throw ScepFailure(FailInfo::bad_request, "ChallengeNotConfigured: this profile has no challenge to check against");
-    if (!csr.challenge || csr.challenge->empty())
-        throw ScepFailure(FailInfo::bad_request, "ChallengePasswordMissing: the CSR carries no challengePassword");
-    // Compare digests of equal length in constant time: no timing tells how
-    // much of a guess was right.
-    std::string got = digest_hex(*csr.challenge, EVP_sha256());
-    if (CRYPTO_memcmp(got.data(), expected.data(), expected.size()) != 0)
-        throw ScepFailure(FailInfo::bad_request, "ChallengePasswordMismatch: the challenge password is not valid");
-    passed("", {{"kind", "static"}});
 }
 
 Issued Enrollment::issue(const Template& t, const CsrInfo& csr) {
     begin(SCEPTER_ID_CERT_ISSUED, "cert_issued");
     GrantedNames names = grant_names(t, csr);
+    if (policy_sans_) names.sans = rewritten_sans(t, *policy_sans_);
     check_key(t, csr);
     TransactionRecord tx{ctx_.transaction_id, profile_.name, msg_.attrs.message_type, "success", "", "", "",
                          ctx_.client_ip, std::int64_t(std::time(nullptr))};

@@ -8,6 +8,7 @@
 #include <openssl/x509v3.h>
 
 #include <ctime>
+#include <map>
 
 namespace scepter {
 namespace {
@@ -70,16 +71,36 @@ std::string join(const std::vector<std::string>& items) {
     return out;
 }
 
+// A SAN a policy wrote: one entry of its type, never parsed as a list, so a
+// value cannot smuggle in another name.
+GENERAL_NAME* general_name_from_text(const SanEntry& san) {
+    static const std::map<std::string, int> types = {
+        {"dns", GEN_DNS}, {"email", GEN_EMAIL}, {"uri", GEN_URI}, {"ip", GEN_IPADD}};
+    auto type = types.find(san.type);
+    if (type != types.end()) return a2i_GENERAL_NAME(nullptr, nullptr, nullptr, type->second, san.value.c_str(), 0);
+    // upn: otherName 1.3.6.1.4.1.311.20.2.3 with a UTF8String
+    ossl::GeneralName gn(GENERAL_NAME_new());
+    ossl::Asn1Type value(ASN1_TYPE_new());
+    ossl::Asn1String utf8(ASN1_UTF8STRING_new());
+    if (!gn || !value || !utf8 || ASN1_STRING_set(utf8.get(), san.value.data(), int(san.value.size())) != 1)
+        return nullptr;
+    ASN1_TYPE_set(value.get(), V_ASN1_UTF8STRING, utf8.release());
+    if (GENERAL_NAME_set0_othername(gn.get(), OBJ_nid2obj(NID_ms_upn), value.get()) != 1) return nullptr;
+    value.release();
+    return gn.release();
+}
+
 // SANs are copied entry by entry from the CSR (never re-parsed from text, so
 // a value cannot smuggle in another name).
 void add_sans(X509* x, X509_REQ* req, const std::vector<SanEntry>& granted) {
     if (granted.empty()) return;
     ossl::GeneralNames requested = requested_sans(req);
     ossl::GeneralNames out(sk_GENERAL_NAME_new_null());
-    check(requested && out, "subjectAltName");
+    check(out != nullptr, "subjectAltName");
     for (const auto& san : granted) {
-        GENERAL_NAME* copy = GENERAL_NAME_dup(sk_GENERAL_NAME_value(requested.get(), san.index));
-        check(copy != nullptr && sk_GENERAL_NAME_push(out.get(), copy) > 0, "GENERAL_NAME_dup");
+        GENERAL_NAME* name = san.index >= 0 ? GENERAL_NAME_dup(sk_GENERAL_NAME_value(requested.get(), san.index))
+                                            : general_name_from_text(san);
+        check(name != nullptr && sk_GENERAL_NAME_push(out.get(), name) > 0, "subjectAltName entry");
     }
     check(X509_add1_ext_i2d(x, NID_subject_alt_name, out.get(), 0, X509V3_ADD_DEFAULT) == 1, "subjectAltName");
 }

@@ -21,6 +21,10 @@ struct GrantedNames {
 };
 GrantedNames grant_names(const Template& t, const CsrInfo& csr);
 
+// SANs a policy wrote instead of the CSR's, filtered by the template like
+// the CSR's own (entries built from their text: index -1).
+std::vector<SanEntry> rewritten_sans(const Template& t, const std::vector<std::pair<std::string, std::string>>& sans);
+
 // Checks the CSR's key against the template. Throws ScepFailure(bad_request).
 void check_key(const Template& t, const CsrInfo& csr);
 

@@ -38,6 +38,17 @@ GrantedNames grant_names(const Template& t, const CsrInfo& csr) {
     return out;
 }
 
+std::vector<SanEntry> rewritten_sans(const Template& t, const std::vector<std::pair<std::string, std::string>>& sans) {
+    std::vector<SanEntry> out;
+    for (const auto& [type, value] : sans) {
+        if (t.san_allowed.count(type)) out.push_back({type, value, -1});
+        else if (t.reject_excess)
+            throw ScepFailure(FailInfo::bad_request, "template '" + t.name + "' does not allow a SAN of type " + type +
+                                                         " (written by the policy)");
+    }
+    return out;
+}
+
 void check_key(const Template& t, const CsrInfo& csr) {
     if (!t.key_types.count(csr.key_type))
         throw ScepFailure(FailInfo::bad_request, "template '" + t.name + "' does not allow " + csr.key_type + " keys");

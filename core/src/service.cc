@@ -33,8 +33,14 @@ std::string capabilities_of(const Profile& p, bool next_ca) {
     return caps;
 }
 
+// Policies compile here, at configuration time, so a syntax error stops
+// `nginx -t`; their Lua states are made later, per thread, after fork.
 Service::Service(Config cfg, CaMaterial ca) : cfg_(std::move(cfg)), ca_(std::move(ca)), audit_(cfg_.audit_log) {
-    for (const auto& [name, profile] : cfg_.profiles) caps_[name] = capabilities_of(profile, bool(cfg_.next_ca));
+    for (const auto& [name, profile] : cfg_.profiles) {
+        caps_[name] = capabilities_of(profile, bool(cfg_.next_ca));
+        ProfileHooks& hooks = hooks_[name];
+        if (!profile.policy_path.empty()) hooks.policy = PolicyEngine::compile(profile.policy_path, PolicyLimits{});
+    }
 }
 
 std::unique_ptr<Service> Service::load(const std::string& path) {
@@ -42,20 +48,49 @@ std::unique_ptr<Service> Service::load(const std::string& path) {
     CaMaterial ca = load_ca_material(cfg);
     try {
         return std::unique_ptr<Service>(new Service(std::move(cfg), std::move(ca)));
+    } catch (const ConfigError&) {
+        throw;
     } catch (const std::runtime_error& e) {
         throw ConfigError(path, 0, "audit_log", e.what());
     }
 }
 
+namespace {
+
+ExternalValidationConfig validator_config(const ExternalValidationSettings& s) {
+    ExternalValidationConfig c;
+    c.validate_url = s.validate_url;
+    c.success_url = s.success_url;
+    c.failure_url = s.failure_url;
+    c.timeout_ms = s.timeout_ms;
+    c.retries = s.retries;
+    c.caller_info = s.caller_info;
+    c.headers = s.headers;
+    return c;
+}
+
+}  // namespace
+
+// Everything per process: the store's connections, the status directories,
+// the HTTP client of the validation service. Called with store_mutex_ held.
+void Service::open_worker_resources() {
+    if (store_) return;
+    store_ = open_sqlite_store(cfg_.sqlite_path, cfg_.busy_timeout_ms);
+    if (!cfg_.status_dir.empty()) status_ = std::make_unique<StatusRecords>(cfg_.status_dir);
+    for (const auto& [name, profile] : cfg_.profiles)
+        if (profile.external_validation)
+            hooks_[name].validator = std::make_unique<ExternalValidator>(validator_config(*profile.external_validation));
+}
+
 void Service::worker_init() {
     std::lock_guard<std::mutex> lock(store_mutex_);
-    if (!store_) store_ = open_sqlite_store(cfg_.sqlite_path, cfg_.busy_timeout_ms);
+    open_worker_resources();
 }
 
 Store& Service::store() {
     std::lock_guard<std::mutex> lock(store_mutex_);
     // A consumer that never forked (the CLI, unit tests) opens it on first use.
-    if (!store_) store_ = open_sqlite_store(cfg_.sqlite_path, cfg_.busy_timeout_ms);
+    open_worker_resources();
     return *store_;
 }
 
@@ -111,6 +146,11 @@ std::optional<Response> Service::dispatch(const Request& req, bool allow_blockin
         Response r = text_response(404, "no such SCEP profile\n");
         r.log(SCEPTER_LOG_ERROR, SCEPTER_ID_UNKNOWN_PROFILE, "the location names profile '" + ctx.profile + "', which the configuration does not define");
         return r;
+    }
+    if (req.route == "admin" || req.route == "mscep_admin") {
+        ctx.operation = req.route;
+        if (!allow_blocking) return std::nullopt;  // writes the store
+        return req.route == "admin" ? admin_api(req, ctx) : mscep_admin(req, ctx);
     }
     if (!cfg_.crl.path.empty() && req.path == cfg_.crl.path) {
         ctx.operation = "CRL";

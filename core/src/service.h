@@ -5,6 +5,9 @@
 
 #include "audit.h"
 #include "ca_material.h"
+#include "challenge.h"
+#include "challenge_claims.h"
+#include "enrollment.h"
 #include "response.h"
 #include "scepter/config.h"
 #include "scepter/store.h"
@@ -16,6 +19,12 @@
 #include <string>
 
 namespace scepter {
+
+// A challenge the admin faces do not issue: one-time challenges are off for
+// the profile, or its policy refused (NDES: insufficient permission).
+class ChallengeRefused : public std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
 
 class Service {
    public:
@@ -38,18 +47,31 @@ class Service {
 
    private:
     Service(Config cfg, CaMaterial ca);
+    void open_worker_resources();
     std::optional<Response> dispatch(const Request& req, bool allow_blocking);
     Response get_ca_caps(const Profile& profile, AuditContext& ctx) const;
     Response get_ca_cert(AuditContext& ctx) const;
     Response get_next_ca_cert(AuditContext& ctx) const;
     Response crl_file(AuditContext& ctx);
+
+    // the admin faces (service_admin.cc)
+    std::optional<std::string> admin_requester(const Request& req) const;
+    Response refuse_unauthenticated(const AuditContext& ctx) const;
+    Claims policy_claims(const Profile& p, const std::string& user, const std::string& requester, Claims claims,
+                         Response& resp);
+    IssuedChallenge issue_one_time(const Profile& p, const std::string& user, const std::string& requester,
+                                   Claims claims, AuditContext& ctx, Response& resp);
+    Response admin_api(const Request& req, AuditContext& ctx);
+    Response mscep_admin(const Request& req, AuditContext& ctx);
     Response pki_operation(const Bytes& message, const Profile& profile, AuditContext& ctx);
 
     Config cfg_;
     CaMaterial ca_;
     AuditLog audit_;
     std::map<std::string, std::string> caps_;  // per profile, computed at load
-    std::mutex store_mutex_;                   // guards opening store_
+    std::map<std::string, ProfileHooks> hooks_;  // per profile: policy, validation service
+    std::unique_ptr<StatusRecords> status_;      // opened in the worker (it creates directories)
+    std::mutex store_mutex_;                     // guards opening store_
     std::unique_ptr<Store> store_;
 };
 

@@ -2,6 +2,7 @@
 //   store_sqlite.cc            opening, certificates, transactions
 //   store_sqlite_schema.cc     the schema and its migrations
 //   store_sqlite_lifecycle.cc  pending requests, revocation, CRLs
+//   store_sqlite_challenges.cc one-time challenges
 // Internal to the core; everything else sees only scepter/store.h.
 #pragma once
 
@@ -13,8 +14,9 @@
 namespace scepter {
 
 // The schema this build writes; older files are migrated up to it. Version
-// 2 added revocation, pending requests and CRLs.
-inline constexpr int kStoreSchemaVersion = 2;
+// 2 added revocation, pending requests and CRLs; version 3 one-time
+// challenges.
+inline constexpr int kStoreSchemaVersion = 3;
 
 // Switches a (possibly new) file to WAL mode and creates or migrates its
 // schema, retrying while other processes hold it during their own set-up.
@@ -43,6 +45,11 @@ class SqliteStore final : public Store {
 
     bool revoke(const std::string& serial_hex, int reason, std::int64_t at) override;
     std::vector<RevokedCert> list_revoked() override;
+
+    void add_challenge(const ChallengeRecord& c, std::size_t max_active, std::int64_t now) override;
+    std::optional<ChallengeRecord> find_challenge(const std::string& id) override;
+    bool consume_challenge(const std::string& id, const std::string& transaction_id, std::int64_t now) override;
+    std::size_t purge_challenges(std::int64_t before) override;
 
     std::int64_t next_crl_number() override;
     void save_crl(const CrlRecord& crl) override;

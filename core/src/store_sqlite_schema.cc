@@ -94,8 +94,29 @@ CREATE TABLE crl_counter (
 INSERT INTO crl_counter (only_row, last_number) VALUES (1, 0);
 )sql";
 
+// Version 3: one-time challenges (NDES's mscep_admin passwords). Only the
+// SHA-256 of a challenge is kept; its public ID is the key. The index serves
+// add_challenge's quota count (a requester's active, unexpired rows) inside
+// its BEGIN IMMEDIATE. The consuming transaction is NULL until consumed.
+constexpr const char* kSchemaV2ToV3 = R"sql(
+CREATE TABLE challenges (
+    id             TEXT    NOT NULL PRIMARY KEY,  -- the challenge's first characters
+    secret_sha256  TEXT    NOT NULL,              -- lower-case hex of the whole challenge
+    profile        TEXT    NOT NULL,
+    user           TEXT    NOT NULL,              -- whom it was issued for
+    requester      TEXT    NOT NULL,              -- who asked: the quota counts per requester
+    created_at     INTEGER NOT NULL,              -- unix seconds
+    expires_at     INTEGER NOT NULL,
+    claims_json    TEXT    NOT NULL,              -- what the CSR must match
+    status         TEXT    NOT NULL CHECK (status IN ('active', 'consumed')),
+    transaction_id TEXT,                          -- the enrollment that consumed it
+    consumed_at    INTEGER
+);
+CREATE INDEX challenges_by_requester ON challenges(requester, status, expires_at);
+)sql";
+
 // kMigrations[i] takes a file from version i to version i + 1.
-constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV1ToV2};
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV1ToV2, kSchemaV2ToV3};
 static_assert(std::size(kMigrations) == std::size_t(kStoreSchemaVersion),
               "one migration per schema version");
 

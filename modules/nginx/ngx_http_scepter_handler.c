@@ -69,6 +69,44 @@ ngx_http_scepter_header(const ngx_table_elt_t *h)
 }
 
 
+/* The subject of a client certificate the TLS layer verified, or "". */
+static scepter_str
+ngx_http_scepter_verified_client_cert(ngx_http_request_t *r)
+{
+    scepter_str  out = { "", 0 };
+
+#if (NGX_HTTP_SSL)
+    X509       *cert;
+    char        line[512];
+    size_t      len;
+    u_char     *copy;
+
+    if (r->connection->ssl == NULL) {
+        return out;
+    }
+
+    /* get0: borrowed from the connection, nothing to free here */
+    cert = SSL_get0_peer_certificate(r->connection->ssl->connection);
+    if (cert == NULL
+        || SSL_get_verify_result(r->connection->ssl->connection) != X509_V_OK)
+    {
+        return out;
+    }
+
+    X509_NAME_oneline(X509_get_subject_name(cert), line, sizeof(line));
+    len = ngx_strlen(line);
+    copy = ngx_pnalloc(r->pool, len);
+    if (copy != NULL) {
+        ngx_memcpy(copy, line, len);
+        out.data = (const char *) copy;
+        out.len = len;
+    }
+#endif
+
+    return out;
+}
+
+
 static void
 ngx_http_scepter_fill_request(ngx_http_request_t *r,
     ngx_http_scepter_loc_conf_t *slcf, scepter_request *req)
@@ -80,6 +118,11 @@ ngx_http_scepter_fill_request(ngx_http_request_t *r,
     req->client_ip = ngx_http_scepter_str(&r->connection->addr_text);
     req->user_agent = ngx_http_scepter_header(r->headers_in.user_agent);
     req->profile = ngx_http_scepter_str(&slcf->profile);
+    req->route = ngx_http_scepter_str(&slcf->route);
+    /* Set only where auth_basic checked the password in the access phase;
+     * an Authorization header nobody checked leaves it empty. */
+    req->remote_user = ngx_http_scepter_str(&r->headers_in.user);
+    req->client_cert = ngx_http_scepter_verified_client_cert(r);
     req->body = NULL;
     req->body_len = 0;
 }
@@ -96,7 +139,7 @@ ngx_http_scepter_pin_request(ngx_pool_t *pool, scepter_request *req)
     u_char       *p;
     size_t        total;
     ngx_uint_t    i;
-    scepter_str  *s[6];  /* every string field of scepter_request */
+    scepter_str  *s[7];  /* every request string not in the configuration */
 
     s[0] = &req->method;
     s[1] = &req->query;
@@ -104,9 +147,10 @@ ngx_http_scepter_pin_request(ngx_pool_t *pool, scepter_request *req)
     s[3] = &req->client_ip;
     s[4] = &req->user_agent;
     s[5] = &req->path;
+    s[6] = &req->remote_user;
 
     total = 0;
-    for (i = 0; i < 6; i++) {
+    for (i = 0; i < 7; i++) {
         total += s[i]->len;
     }
 
@@ -119,7 +163,7 @@ ngx_http_scepter_pin_request(ngx_pool_t *pool, scepter_request *req)
         return NGX_ERROR;
     }
 
-    for (i = 0; i < 6; i++) {
+    for (i = 0; i < 7; i++) {
         if (s[i]->len) {
             ngx_memcpy(p, s[i]->data, s[i]->len);
             s[i]->data = (const char *) p;

@@ -38,6 +38,10 @@ static ngx_int_t ngx_http_scepter_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_scepter_init_process(ngx_cycle_t *cycle);
 
 
+static ngx_str_t  ngx_http_scepter_route_admin = ngx_string("admin");
+static ngx_str_t  ngx_http_scepter_route_mscep_admin = ngx_string("mscep_admin");
+
+
 static ngx_command_t  ngx_http_scepter_commands[] = {
 
     { ngx_string("scepter_config"),
@@ -53,6 +57,22 @@ static ngx_command_t  ngx_http_scepter_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
+
+    /* The challenge API (JSON) and NDES's mscep_admin page: the same
+     * handler, the core told which face to show. */
+    { ngx_string("scepter_admin"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE1,
+      ngx_http_scepter,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      &ngx_http_scepter_route_admin },
+
+    { ngx_string("scepter_mscep_admin"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE1,
+      ngx_http_scepter,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      &ngx_http_scepter_route_mscep_admin },
 
     { ngx_string("scepter_thread_pool"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -209,6 +229,9 @@ ngx_http_scepter(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     slcf->enabled = 1;
+    if (cmd->post != NULL) {
+        slcf->route = *(ngx_str_t *) cmd->post;
+    }
 
     /* Tokens from the parser are NUL-terminated, as the C API needs. */
     value = cf->args->elts;

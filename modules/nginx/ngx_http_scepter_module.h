@@ -23,6 +23,7 @@ typedef struct {
     scepter_service     *service;     /* from scepter_config, inherited */
     ngx_thread_pool_t   *thread_pool; /* from scepter_thread_pool, inherited */
     ngx_str_t            profile;     /* NUL-terminated; empty = "default" */
+    ngx_str_t            route;       /* "" SCEP, "admin", "mscep_admin" (which directive) */
     ngx_flag_t           enabled;     /* `scepter` appears in this location */
     ngx_str_t            file;        /* where `scepter` appears, for merge-time errors */
     ngx_uint_t           line;

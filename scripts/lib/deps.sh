@@ -6,7 +6,9 @@
 SCEPTER_PACKAGES=(
   build-essential cmake pkg-config
   nginx nginx-dev
-  libssl-dev libyaml-cpp-dev libsqlite3-dev
+  apache2 apache2-dev
+  libssl-dev libyaml-cpp-dev libsqlite3-dev libcurl4-openssl-dev
+  dpkg-dev  # dpkg-source: Lua is built from Debian's lua5.4 source package
   libgtest-dev libgmock-dev
   python3 python3-pytest
   scep certmonger

@@ -66,7 +66,7 @@ class ServiceTest : public ::testing::Test {
 
     static Response call(const std::string& method, const std::string& query, const Bytes& body = {},
                          const std::string& profile = "") {
-        Request r{method, "/scep", query, "", "127.0.0.1", "Dalvik/2.1.0 (Linux; U; Android 14)", profile, body.data(),
+        Request r{method, "/scep", query, "", "127.0.0.1", "Dalvik/2.1.0 (Linux; U; Android 14)", profile, "", "", "", body.data(),
                   body.size()};
         auto resp = service_->handle(r, true);
         EXPECT_TRUE(resp.has_value());
@@ -144,7 +144,7 @@ TEST_F(ServiceTest, WrongChallengeIsBadRequestNamingThePhase) {
     SignedMessage rep = reply_of(call("POST", "operation=PKIOperation", pkcs_req("not-it").message));
     EXPECT_EQ(rep.attrs.status, PkiStatus::failure);
     EXPECT_EQ(rep.attrs.fail_info, FailInfo::bad_request);
-    EXPECT_NE(rep.attrs.fail_info_text.find("challenge_checked: ChallengePasswordMismatch"), std::string::npos);
+    EXPECT_NE(rep.attrs.fail_info_text.find("challenge_password: ChallengePasswordMismatch"), std::string::npos);
 }
 
 TEST_F(ServiceTest, CsrAskingForCaIsRefused) {
@@ -183,10 +183,10 @@ TEST_F(ServiceTest, ClientMistakesAreFourHundreds) {
 }
 
 TEST_F(ServiceTest, CheapOperationsAnswerWithoutBlockingAndPkiOperationDefers) {
-    Request caps{"GET", "/scep", "operation=GetCACaps", "", "127.0.0.1", "", "", nullptr, 0};
+    Request caps{"GET", "/scep", "operation=GetCACaps", "", "127.0.0.1", "", "", "", "", "", nullptr, 0};
     EXPECT_TRUE(service_->handle(caps, false).has_value());
     Sent s = pkcs_req(challenge_);
-    Request op{"POST", "/scep", "operation=PKIOperation", "", "127.0.0.1", "", "", s.message.data(), s.message.size()};
+    Request op{"POST", "/scep", "operation=PKIOperation", "", "127.0.0.1", "", "", "", "", "", s.message.data(), s.message.size()};
     EXPECT_FALSE(service_->handle(op, false).has_value());
 }
 
@@ -214,7 +214,7 @@ class RaSetups : public ::testing::Test {
                             << "templates: {t: {key_usage: [digitalSignature]}}\n"
                                "profiles: {default: {template: t, challenge: {static: x}}}\n";
         auto svc = Service::load(path);
-        Request r{"GET", "/scep", "operation=GetCACert", "", "127.0.0.1", "", "", nullptr, 0};
+        Request r{"GET", "/scep", "operation=GetCACert", "", "127.0.0.1", "", "", "", "", "", nullptr, 0};
         return *svc->handle(r, false);
     }
 

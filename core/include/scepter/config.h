@@ -54,9 +54,30 @@ struct TemplateByKeyUsage {
     std::string general_purpose;
 };
 
+// One-time challenges (NDES's mscep_admin passwords), issued by the admin
+// location or `scepter challenge`, kept hashed in the store.
+struct OneTimeChallenges {
+    bool enabled = false;
+    int validity_minutes = 60;        // NDES's PasswordValidity
+    std::size_t max_per_requester = 5;  // NDES's PasswordMax; 0 = no limit
+};
+
 struct ChallengeConfig {
-    // SHA-256 of the static password; empty means no static challenge.
+    // SHA-256 of the static password (NDES's UseSinglePassword); empty: none.
     std::string static_sha256;
+    OneTimeChallenges one_time;
+};
+
+// The Intune certificate connector's model: a service that must approve
+// each CSR, and hears of each outcome before the device does.
+struct ExternalValidationSettings {
+    std::string validate_url;
+    std::string success_url;
+    std::string failure_url;
+    int timeout_ms = 5000;
+    int retries = 2;
+    std::string caller_info = "Scepter";
+    std::vector<std::string> headers;
 };
 
 // RenewalReq: authenticated by the device's current certificate, no challenge.
@@ -81,6 +102,15 @@ struct Profile {
     RenewalConfig renewal;
     GetCertAccess get_cert = GetCertAccess::holder_only;
     bool get_crl = true;
+    std::string policy_path;   // Lua policy (verify_request, generate_challenge, notify)
+    std::optional<ExternalValidationSettings> external_validation;
+};
+
+struct AdminConfig {
+    // The admin locations refuse to serve a request that the web server did
+    // not authenticate (basic auth, a verified client certificate) unless
+    // this says access is controlled some other way (allow/deny by address).
+    bool allow_without_authentication = false;
 };
 
 struct CrlConfig {
@@ -109,6 +139,8 @@ struct Config {
     std::size_t max_message_bytes = 65536;
     CrlConfig crl;
     std::optional<NextCaConfig> next_ca;
+    std::string status_dir;      // NDES-style status records; empty: none
+    AdminConfig admin;
     std::map<std::string, Template> templates;
     std::map<std::string, Profile> profiles;
     // Line of each dotted key ("ca.key", "profiles.default.template"), so that

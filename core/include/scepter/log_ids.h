@@ -35,6 +35,12 @@
 #define SCEPTER_ID_CERT_SENT            "SCP2016" /* GetCert */
 #define SCEPTER_ID_CRL_SENT             "SCP2017" /* GetCRL and the CRL over HTTP */
 #define SCEPTER_ID_CERT_REVOKED         "SCP2018"
+#define SCEPTER_ID_CHALLENGE_LOOKUP     "SCP2019" /* phase 1: the one-time challenge exists, is unused and unexpired */
+#define SCEPTER_ID_CHALLENGE_CLAIMS     "SCP2020" /* phase 3: the CSR matches what the challenge was issued for */
+#define SCEPTER_ID_CHALLENGE_ISSUED     "SCP2021"
+#define SCEPTER_ID_POLICY_DECIDED       "SCP2022"
+#define SCEPTER_ID_EXTERNAL_VALIDATED   "SCP2023"
+#define SCEPTER_ID_OUTCOME_NOTIFIED     "SCP2024"
 
 /* request failures (warn: the client's mistake; error: ours) */
 #define SCEPTER_ID_BAD_HTTP_REQUEST     "SCP3001" /* warn: not SCEP at all, answered 4xx */
@@ -43,10 +49,14 @@
 #define SCEPTER_ID_BODY_TOO_LARGE       "SCP3004" /* warn: 413 */
 #define SCEPTER_ID_INTERNAL_ERROR       "SCP3005" /* error: a bug or resource failure, 500 */
 #define SCEPTER_ID_UNKNOWN_PROFILE      "SCP3006" /* error: the location names no profile we have */
+#define SCEPTER_ID_ADMIN_UNAUTHENTICATED "SCP3007" /* warn: an admin location without authentication */
+#define SCEPTER_ID_POLICY_FAILED        "SCP3008" /* error: a Lua policy failed (error, instruction or memory limit) */
+#define SCEPTER_ID_NOTIFY_FAILED        "SCP3009" /* warn: the validation service did not take a notification */
 
 /* store and files */
 #define SCEPTER_ID_STORE_FAILED         "SCP4001" /* error: the store could not record */
 #define SCEPTER_ID_AUDIT_WRITE_FAILED   "SCP4002" /* error: the audit log could not be written */
+#define SCEPTER_ID_STATUS_RECORD_FAILED "SCP4003" /* error: a status record could not be written */
 
 /* nginx connector */
 #define SCEPTER_ID_NGX_THREAD_POST      "SCP5001" /* error: a task could not be posted */

@@ -80,6 +80,29 @@ struct TransactionRecord {
     std::int64_t updated_at = 0;
 };
 
+// A one-time challenge (NDES's mscep_admin password). Only its hash is kept.
+// The challenge a device types is ID + SECRET: the ID (public, 10
+// characters) finds the record, the whole string's SHA-256 is compared in
+// constant time.
+struct ChallengeRecord {
+    std::string id;               // the first characters of the challenge
+    std::string secret_sha256;    // lower-case hex SHA-256 of the whole challenge
+    std::string profile;
+    std::string user;             // whom it was issued for
+    std::string requester;        // who asked (admin user or IP): the quota counts per requester
+    std::int64_t created_at = 0;
+    std::int64_t expires_at = 0;
+    std::string claims_json;      // what the CSR must match (subject, sans, key usage, eku, min key size)
+    std::string status = "active";  // active | consumed
+    std::string transaction_id;   // the enrollment that consumed it
+    std::int64_t consumed_at = 0;
+};
+
+// The requester already holds max_active unexpired, unused challenges.
+class ChallengeQuotaFull : public StoreError {
+    using StoreError::StoreError;
+};
+
 class Store {
    public:
     virtual ~Store() = default;
@@ -110,6 +133,17 @@ class Store {
     // Revocation. False when the serial is unknown or already revoked.
     virtual bool revoke(const std::string& serial_hex, int reason, std::int64_t at) = 0;
     virtual std::vector<RevokedCert> list_revoked() = 0;
+
+    // One-time challenges. add_challenge counts the requester's active,
+    // unexpired challenges and throws ChallengeQuotaFull at max_active (0: no
+    // limit), atomically with the insert.
+    virtual void add_challenge(const ChallengeRecord& c, std::size_t max_active, std::int64_t now) = 0;
+    virtual std::optional<ChallengeRecord> find_challenge(const std::string& id) = 0;
+    // active and unexpired → consumed by transaction_id. Exactly one of
+    // several racing callers (any process) gets true.
+    virtual bool consume_challenge(const std::string& id, const std::string& transaction_id, std::int64_t now) = 0;
+    // Deletes challenges that expired before `before`; returns how many.
+    virtual std::size_t purge_challenges(std::int64_t before) = 0;
 
     // CRLs: numbers increase by one per CRL across all processes.
     virtual std::int64_t next_crl_number() = 0;

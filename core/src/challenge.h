@@ -1,0 +1,42 @@
+// One-time challenges (NDES's mscep_admin passwords): generation and the
+// form a device types. A challenge is ID + SECRET, 10 + 22 characters of
+// [A-Za-z0-9] only: Windows' enrollment UI, MDM payloads and shell scripts
+// all mangle other characters. The ID is public (it finds the stored
+// record); the secret carries the strength (22 * log2(62) = 131 bits). The
+// store keeps only the SHA-256 of the whole challenge.
+#pragma once
+
+#include "scepter/store.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace scepter {
+
+inline constexpr std::size_t kChallengeIdLength = 10;
+inline constexpr std::size_t kChallengeSecretLength = 22;
+inline constexpr std::size_t kChallengeLength = kChallengeIdLength + kChallengeSecretLength;
+
+struct IssuedChallenge {
+    std::string challenge;   // what the user or device types; shown once, never stored
+    ChallengeRecord record;  // what the store keeps: ID, hash, claims, expiry
+};
+
+// A fresh challenge and its record (status active, expires_at = now +
+// validity_minutes). Characters are rejection-sampled from RAND_bytes, so
+// each is uniform over the 62. Throws std::invalid_argument when
+// validity_minutes is not positive, OpenSslError when RAND_bytes fails.
+IssuedChallenge make_challenge(const std::string& profile, const std::string& user, const std::string& requester,
+                               std::int64_t now, int validity_minutes, const std::string& claims_json);
+
+// The ID part (the first 10 characters), or "" when the string does not have
+// a challenge's form (32 characters of [A-Za-z0-9]): a static password or a
+// typo is then not looked up at all.
+std::string challenge_id(const std::string& challenge);
+
+// Whether `challenge` hashes to the record's secret_sha256, compared in
+// constant time. Says nothing about status or expiry.
+bool challenge_matches(const ChallengeRecord& record, const std::string& challenge);
+
+}  // namespace scepter
