@@ -1,0 +1,36 @@
+/*
+ * Shared between the configuration half of the Apache connector
+ * (mod_scepter.c) and its request path (mod_scepter_handler.c).
+ * Plain C, like httpd itself.
+ */
+#ifndef MOD_SCEPTER_H
+#define MOD_SCEPTER_H
+
+#include <httpd.h>
+#include <http_config.h>
+
+#include <scepter/capi.h>
+#include <scepter/log_ids.h>
+
+/* What `SetHandler scepter` dispatches on. */
+#define SCEPTER_HANDLER_NAME  "scepter"
+
+/* Room for the core's one-line messages ("FILE:LINE: key 'x': why"). */
+#define SCEPTER_ERR_LEN       1024
+
+/*
+ * Per-directory configuration (server level, <VirtualHost>, <Location>,
+ * <Directory>). NULL means "not set here": inherit from the enclosing level.
+ */
+typedef struct {
+    scepter_service  *service;      /* from ScepterConfig, owned by pconf */
+    const char       *config_path;  /* the file it was loaded from */
+    const char       *profile;      /* from ScepterProfile; "" = "default" */
+} scepter_dir_conf;
+
+extern module AP_MODULE_DECLARE_DATA scepter_module;
+
+/* The content handler (mod_scepter_handler.c). */
+int scepter_handler(request_rec *r);
+
+#endif /* MOD_SCEPTER_H */

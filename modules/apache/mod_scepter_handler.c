@@ -1,0 +1,282 @@
+/*
+ * Apache httpd connector for Scepter: the request path.
+ *
+ * The handler reads the whole body into r->pool, builds a scepter_request
+ * and asks the core, blocking: an httpd worker thread (or prefork child) may
+ * wait for RSA and store writes, so unlike nginx nothing is deferred. It then
+ * writes the core's answer as is.
+ *
+ * No protocol logic here: every method, status and size decision is the
+ * core's. The handler returns OK after setting r->status, so httpd adds no
+ * error page of its own to the core's 4xx/5xx bodies.
+ */
+#include "mod_scepter.h"
+
+#include <http_core.h>
+#include <http_log.h>
+#include <http_protocol.h>
+#include <http_request.h>
+#include <apr_buckets.h>
+#include <apr_strings.h>
+#include <util_filter.h>
+
+#include <string.h>
+
+APLOG_USE_MODULE(scepter);
+
+/*
+ * The most body the handler reads. It is the largest value the core accepts
+ * for limits.max_message_bytes; the configured value is not visible through
+ * the C API. A longer body is cut at BODY_CAP + 1 bytes: that length is over
+ * any configured limit, so the core answers 413 without the rest being read.
+ */
+#define SCEPTER_BODY_CAP    ((apr_size_t) 16 * 1024 * 1024)
+#define SCEPTER_BODY_FIRST  ((apr_size_t) 8192)
+
+typedef struct {
+    unsigned char  *data;  /* in r->pool */
+    apr_size_t      len;
+    apr_size_t      size;
+} scepter_body;
+
+
+/* ---- reading the body ---- */
+
+/* Content-Length, if any, sizes the buffer once. Only a hint: HTTP_IN
+ * enforces the real length, and chunked bodies have none. */
+static apr_size_t scepter_body_hint(const request_rec *r)
+{
+    const char *cl = apr_table_get(r->headers_in, "Content-Length");
+    apr_off_t n;
+    char *end;
+
+    if (cl == NULL || apr_strtoff(&n, cl, &end, 10) != APR_SUCCESS || *end != '\0' || n < 0) {
+        return 0;
+    }
+    return (apr_uint64_t) n > SCEPTER_BODY_CAP ? SCEPTER_BODY_CAP + 1 : (apr_size_t) n;
+}
+
+/* Appends up to the cap (+1), growing the buffer geometrically: pools do
+ * not realloc, so the waste is bounded by the final size. */
+static void scepter_body_append(apr_pool_t *p, scepter_body *body, const char *data,
+                                apr_size_t len)
+{
+    apr_size_t room = SCEPTER_BODY_CAP + 1 - body->len;
+    apr_size_t size;
+    unsigned char *grown;
+
+    if (len > room) {
+        len = room;
+    }
+    if (body->len + len > body->size) {
+        size = body->size ? body->size * 2 : SCEPTER_BODY_FIRST;
+        if (size < body->len + len) {
+            size = body->len + len;
+        }
+        if (size > SCEPTER_BODY_CAP + 1) {
+            size = SCEPTER_BODY_CAP + 1;
+        }
+        grown = apr_palloc(p, size);
+        if (body->len) {
+            memcpy(grown, body->data, body->len);
+        }
+        body->data = grown;
+        body->size = size;
+    }
+    memcpy(body->data + body->len, data, len);
+    body->len += len;
+}
+
+/* Copies the data buckets of bb; sets *eos at the end of the body. */
+static apr_status_t scepter_body_take(request_rec *r, apr_bucket_brigade *bb,
+                                      scepter_body *body, int *eos)
+{
+    apr_bucket *e;
+    const char *data;
+    apr_size_t len;
+    apr_status_t rv;
+
+    for (e = APR_BRIGADE_FIRST(bb); e != APR_BRIGADE_SENTINEL(bb); e = APR_BUCKET_NEXT(e)) {
+        if (APR_BUCKET_IS_EOS(e)) {
+            *eos = 1;
+            return APR_SUCCESS;
+        }
+        if (APR_BUCKET_IS_METADATA(e)) {
+            continue;
+        }
+        rv = apr_bucket_read(e, &data, &len, APR_BLOCK_READ);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        scepter_body_append(r->pool, body, data, len);
+        if (body->len > SCEPTER_BODY_CAP) {
+            return APR_SUCCESS;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+/*
+ * Reads the whole body (for every method: what a body means is the core's
+ * call) through the input filters, which de-chunk, enforce Content-Length
+ * and LimitRequestBody, and send "100 Continue". Returns OK or the status
+ * to give up with.
+ */
+static int scepter_read_body(request_rec *r, scepter_body *body)
+{
+    apr_bucket_brigade *bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    apr_status_t rv = APR_SUCCESS;
+    apr_size_t hint = scepter_body_hint(r);
+    int eos = 0;
+
+    if (hint) {
+        body->data = apr_palloc(r->pool, hint);
+        body->size = hint;
+    }
+    while (!eos && body->len <= SCEPTER_BODY_CAP && rv == APR_SUCCESS) {
+        rv = ap_get_brigade(r->input_filters, bb, AP_MODE_READBYTES, APR_BLOCK_READ,
+                            HUGE_STRING_LEN);
+        if (rv == APR_SUCCESS) {
+            rv = scepter_body_take(r, bb, body, &eos);
+        }
+        apr_brigade_cleanup(bb);
+    }
+    apr_brigade_destroy(bb);
+
+    if (rv != APR_SUCCESS) {
+        /* Usually the client: gone or too slow. AP_FILTER_ERROR (bad
+         * chunking, LimitRequestBody) was logged and answered by a filter. */
+        if (rv != AP_FILTER_ERROR) {
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, rv, r, SCEPTER_ID_APACHE_BODY_READ
+                          " scepter: reading the request body failed");
+        }
+        return ap_map_http_request_error(rv, HTTP_BAD_REQUEST);
+    }
+    if (!eos) {
+        /* Cut at the cap: do not let httpd read (discard) the rest for
+         * keep-alive; the connection closes after the core's 413. */
+        r->connection->keepalive = AP_CONN_CLOSE;
+    }
+    return OK;
+}
+
+
+/* ---- building the scepter_request ---- */
+
+static scepter_str scepter_str_of(const char *s)
+{
+    scepter_str out;
+
+    /* The core gets "" rather than NULL for an absent value. */
+    out.data = s ? s : "";
+    out.len = s ? strlen(s) : 0;
+    return out;
+}
+
+static void scepter_fill_request(request_rec *r, const scepter_dir_conf *dc,
+                                 const scepter_body *body, scepter_request *req)
+{
+    /* zeroed first: a field added to the C API later reads as empty */
+    memset(req, 0, sizeof(*req));
+    req->method = scepter_str_of(r->method);
+    req->path = scepter_str_of(r->uri); /* decoded, like nginx's $uri */
+    req->query = scepter_str_of(r->args); /* raw, still percent-encoded */
+    req->content_type = scepter_str_of(apr_table_get(r->headers_in, "Content-Type"));
+    /* useragent_ip: the peer, or what mod_remoteip established */
+    req->client_ip = scepter_str_of(r->useragent_ip ? r->useragent_ip
+                                                    : r->connection->client_ip);
+    req->user_agent = scepter_str_of(apr_table_get(r->headers_in, "User-Agent"));
+    req->profile = scepter_str_of(dc->profile);
+    req->body = body->data;
+    req->body_len = body->len;
+}
+
+
+/* ---- writing the response ---- */
+
+/* Before anything is sent: the records are the audit trail, written even
+ * if the client has gone. */
+static void scepter_log_records(request_rec *r, const scepter_response *resp)
+{
+    static const int levels[] = {
+        APLOG_DEBUG,    /* SCEPTER_LOG_DEBUG */
+        APLOG_INFO,     /* SCEPTER_LOG_INFO */
+        APLOG_WARNING,  /* SCEPTER_LOG_WARN */
+        APLOG_ERR       /* SCEPTER_LOG_ERROR */
+    };
+    const scepter_log_record *rec;
+    size_t i;
+    int level;
+
+    for (i = 0; i < resp->log_count; i++) {
+        rec = &resp->logs[i];
+        if (rec->text == NULL) {
+            continue;
+        }
+        level = APLOG_ERR;
+        if ((size_t) rec->level < sizeof(levels) / sizeof(levels[0])) {
+            level = levels[rec->level];
+        }
+        ap_log_rerror(APLOG_MARK, level, 0, r, "%s", rec->text);
+    }
+}
+
+/* Status, type, length and body as the core gave them. ap_rwrite copies (or
+ * sends) the bytes before it returns, so resp can be freed afterwards. */
+static void scepter_write(request_rec *r, const scepter_response *resp)
+{
+    r->status = resp->status;
+    if (resp->content_type != NULL) {
+        ap_set_content_type(r, apr_pstrdup(r->pool, resp->content_type));
+    }
+    ap_set_content_length(r, (apr_off_t) resp->body_len);
+
+    /* HEAD: httpd drops the body itself, but there is no point in passing it */
+    if (resp->body_len == 0 || r->header_only) {
+        return;
+    }
+    /* A failure means the client is gone: nothing more to do for it. */
+    ap_rwrite(resp->body, (int) resp->body_len, r);
+}
+
+
+/* ---- entry point ---- */
+
+int scepter_handler(request_rec *r)
+{
+    const scepter_dir_conf *dc;
+    scepter_body body = { NULL, 0, 0 };
+    scepter_request req;
+    scepter_response *resp;
+    int rc;
+
+    if (r->handler == NULL || strcmp(r->handler, SCEPTER_HANDLER_NAME) != 0) {
+        return DECLINED;
+    }
+
+    dc = ap_get_module_config(r->per_dir_config, &scepter_module);
+    if (dc->service == NULL) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      SCEPTER_ID_APACHE_NO_CONFIG " scepter: \"SetHandler scepter\" where "
+                      "no ScepterConfig applies");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = scepter_read_body(r, &body);
+    if (rc != OK) {
+        return rc;
+    }
+
+    scepter_fill_request(r, dc, &body, &req);
+    resp = scepter_handle(dc->service, &req, 1);
+    if (resp == NULL) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      SCEPTER_ID_APACHE_NO_RESPONSE " scepter: the core returned no response");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    scepter_log_records(r, resp);
+    scepter_write(r, resp);
+    scepter_response_free(resp);
+    return OK;
+}
