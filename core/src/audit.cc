@@ -95,7 +95,8 @@ void AuditLog::step(const AuditContext& ctx, const char* id, const char* step, b
     line += "}";
     if (!ok)
         resp.log(SCEPTER_LOG_WARN, SCEPTER_ID_STEP_FAILED,
-                 "transaction " + ctx.transaction_id + ": " + step + " failed: " + detail);
+                 (ctx.transaction_id.empty() ? "client " + ctx.client_ip : "transaction " + ctx.transaction_id) + ": " +
+                     step + " failed: " + detail);
     if (fd_ < 0) {
         resp.logs.push_back({SCEPTER_LOG_INFO, line});
         return;

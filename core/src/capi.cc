@@ -25,7 +25,10 @@ void write_error(char* err, size_t len, const char* text) noexcept {
     if (err != nullptr && len > 0) std::snprintf(err, len, "%s", text);
 }
 
-scepter_response out_of_memory{500, nullptr, nullptr, 0, nullptr, 0};
+// Preallocated, so that even this failure reaches the error log.
+scepter_log_record out_of_memory_log{SCEPTER_LOG_ERROR,
+                                     SCEPTER_ID_INTERNAL_ERROR " the core could not build a response (out of memory)"};
+scepter_response out_of_memory{500, nullptr, nullptr, 0, &out_of_memory_log, 1};
 
 std::string str(const scepter_str& s) { return s.data ? std::string(s.data, s.len) : std::string(); }
 

@@ -14,6 +14,9 @@
 
 /* What `SetHandler scepter` dispatches on. */
 #define SCEPTER_HANDLER_NAME  "scepter"
+/* The challenge API (JSON) and NDES's mscep_admin page. */
+#define SCEPTER_ADMIN_HANDLER_NAME        "scepter-admin"
+#define SCEPTER_MSCEP_ADMIN_HANDLER_NAME  "scepter-mscep-admin"
 
 /* Room for the core's one-line messages ("FILE:LINE: key 'x': why"). */
 #define SCEPTER_ERR_LEN       1024

@@ -19,6 +19,7 @@
 #include <apr_buckets.h>
 #include <apr_strings.h>
 #include <util_filter.h>
+#include <mod_ssl.h>  /* ssl_var_lookup, an optional function of mod_ssl */
 
 #include <string.h>
 
@@ -173,6 +174,41 @@ static scepter_str scepter_str_of(const char *s)
     return out;
 }
 
+/* Which face the handler name asks for: SCEP, the JSON challenge API, or
+ * NDES's mscep_admin page. NULL: not ours. */
+static const char *scepter_route_of(const char *handler)
+{
+    if (handler == NULL) {
+        return NULL;
+    }
+    if (strcmp(handler, SCEPTER_HANDLER_NAME) == 0) {
+        return "";
+    }
+    if (strcmp(handler, SCEPTER_ADMIN_HANDLER_NAME) == 0) {
+        return "admin";
+    }
+    if (strcmp(handler, SCEPTER_MSCEP_ADMIN_HANDLER_NAME) == 0) {
+        return "mscep_admin";
+    }
+    return NULL;
+}
+
+/* The subject of a client certificate mod_ssl verified, or NULL. */
+static const char *scepter_verified_client_cert(request_rec *r)
+{
+    APR_OPTIONAL_FN_TYPE(ssl_var_lookup) *lookup = APR_RETRIEVE_OPTIONAL_FN(ssl_var_lookup);
+    const char *verify;
+
+    if (lookup == NULL) {
+        return NULL;  /* no mod_ssl: no client certificates */
+    }
+    verify = lookup(r->pool, r->server, r->connection, r, (char *) "SSL_CLIENT_VERIFY");
+    if (verify == NULL || strcmp(verify, "SUCCESS") != 0) {
+        return NULL;
+    }
+    return lookup(r->pool, r->server, r->connection, r, (char *) "SSL_CLIENT_S_DN");
+}
+
 static void scepter_fill_request(request_rec *r, const scepter_dir_conf *dc,
                                  const scepter_body *body, scepter_request *req)
 {
@@ -187,6 +223,10 @@ static void scepter_fill_request(request_rec *r, const scepter_dir_conf *dc,
                                                     : r->connection->client_ip);
     req->user_agent = scepter_str_of(apr_table_get(r->headers_in, "User-Agent"));
     req->profile = scepter_str_of(dc->profile);
+    req->route = scepter_str_of(scepter_route_of(r->handler));
+    /* set by an auth module (mod_auth_basic, ...) once it has checked it */
+    req->remote_user = scepter_str_of(r->user);
+    req->client_cert = scepter_str_of(scepter_verified_client_cert(r));
     req->body = body->data;
     req->body_len = body->len;
 }
@@ -250,7 +290,7 @@ int scepter_handler(request_rec *r)
     scepter_response *resp;
     int rc;
 
-    if (r->handler == NULL || strcmp(r->handler, SCEPTER_HANDLER_NAME) != 0) {
+    if (scepter_route_of(r->handler) == NULL) {
         return DECLINED;
     }
 
