@@ -98,8 +98,13 @@ std::string profile_yaml(const std::string& name, const std::string& comment,
                       "      encryption: encryption\n"
                       "      general_purpose: general_purpose\n"
                       "    challenge:\n"
-                      "      # Random, written by scepter init. `static_sha256: HEX` would keep\n"
-                      "      # only its hash in this file.\n"
+                      "      # One-time challenges (NDES's mscep_admin passwords): from the admin\n"
+                      "      # locations or `scepter challenge`; single use, hashed in the store.\n"
+                      "      one_time:\n"
+                      "        validity_minutes: 60    # NDES's PasswordValidity\n"
+                      "        max_per_requester: 5    # NDES's PasswordMax (0: no limit)\n"
+                      "      # A static password as well (NDES's UseSinglePassword), random, written\n"
+                      "      # by scepter init. `static_sha256: HEX` would keep only its hash here.\n"
                       "      static: " + challenge + "\n";
     if (legacy) {
         out += "    allow_legacy_clients: true\n"
