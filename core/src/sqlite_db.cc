@@ -86,6 +86,9 @@ Connection::Connection(const std::string& path, int busy_timeout_ms) : path_(pat
     // cut may lose the last commits, never corrupt the file.
     exec("PRAGMA foreign_keys = ON");
     exec("PRAGMA synchronous = NORMAL");
+    // After a checkpoint, truncate the WAL back to this size rather than
+    // keep the largest it ever grew to.
+    exec("PRAGMA journal_size_limit = 67108864");
 }
 
 void Connection::exec(const char* sql) {

@@ -44,6 +44,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -298,6 +300,8 @@ static void in_parallel(void (*fn)(long, void *), void *arg) {
         pid_t p = fork();
         if (p < 0) die("fork");
         if (p == 0) {
+            /* die with the parent (scripts/bench stops mkreq by its pid) */
+            if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() == 1) _exit(1);
             fn(j, arg);
             fflush(NULL);
             _exit(0);
