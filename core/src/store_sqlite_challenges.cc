@@ -21,7 +21,7 @@ const std::string kInsertChallenge = std::string("INSERT INTO challenges (") + k
                                      ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'active', NULL, NULL)";
 // Served by challenges_by_requester (requester, status, expires_at).
 constexpr const char* kCountActive =
-    "SELECT COUNT(*) FROM challenges WHERE requester = ?1 AND status = 'active' AND expires_at > ?2";
+    "SELECT COUNT(*) FROM challenges WHERE requester = ?1 AND profile = ?3 AND status = 'active' AND expires_at > ?2";
 const std::string kFindChallenge =
     "SELECT id, secret_sha256, profile, user, requester, created_at, expires_at, claims_json, status, "
     "COALESCE(transaction_id, ''), COALESCE(consumed_at, 0) FROM challenges WHERE id = ?1";
@@ -68,11 +68,12 @@ void SqliteStore::add_challenge(const ChallengeRecord& c, std::size_t max_active
     sqlite::WriteTransaction write(*conn);
     if (max_active > 0) {
         auto count = conn->prepare(kCountActive);
-        count.bind(1, c.requester).bind(2, now);
+        count.bind(1, c.requester).bind(2, now).bind(3, c.profile);
         std::int64_t active = count.step() ? count.integer(0) : 0;
         if (active >= 0 && std::size_t(active) >= max_active) {
             throw ChallengeQuotaFull("requester '" + c.requester + "' already holds " + std::to_string(active) +
-                                     " unused challenges (the limit is " + std::to_string(max_active) + ")");
+                                     " unused challenges for profile '" + c.profile + "' (the limit is " +
+                                     std::to_string(max_active) + ")");
         }
     }
     auto insert = conn->prepare(kInsertChallenge.c_str());

@@ -135,8 +135,9 @@ class Store {
     virtual std::vector<RevokedCert> list_revoked() = 0;
 
     // One-time challenges. add_challenge counts the requester's active,
-    // unexpired challenges and throws ChallengeQuotaFull at max_active (0: no
-    // limit), atomically with the insert.
+    // unexpired challenges of the same profile (each profile has its own
+    // quota) and throws ChallengeQuotaFull at max_active (0: no limit),
+    // atomically with the insert.
     virtual void add_challenge(const ChallengeRecord& c, std::size_t max_active, std::int64_t now) = 0;
     virtual std::optional<ChallengeRecord> find_challenge(const std::string& id) = 0;
     // active and unexpired → consumed by transaction_id. Exactly one of
