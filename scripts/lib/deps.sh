@@ -12,6 +12,7 @@ SCEPTER_PACKAGES=(
   libgtest-dev libgmock-dev
   python3 python3-pytest
   scep certmonger
+  chromium  # the mscep_admin page is tested as an admin opens it
   curl openssl
 )
 

@@ -1,15 +1,25 @@
-"""Fixtures of the integration suite: one demo PKI (`scepter init`) and one
-nginx with the module per session, devices, the test client, and the
-error-log gate.
+"""Fixtures of the integration suite: one set of tests, run against each
+server. Per server kind (nginx, Apache httpd) and session: one demo PKI
+(`scepter init`) and one server with the module; devices, the test client,
+and the error-log gate.
 
-Error-log gate: while a test runs, every new line of every nginx error.log
-that has [error], [alert], [crit] or [emerg] (or [warn] with a Scepter ID)
-fails the test, unless the test declared it:
+Servers: every test that uses a server (or anything made per server: the
+PKI, the work directory, ...) runs once per kind, as test_x[nginx] and
+test_x[apache]. All of one kind's tests run, then all of the other's. One
+kind only: `-k nginx` / `-k apache`, or `--server apache`, or
+SCEPTER_SERVERS=apache.
+
+Error-log gate: while a test runs, every new line of every server's
+error.log at an error level or above ([error], [crit], [alert], [emerg];
+Apache's [core:error], [scepter:crit], ...), a warning carrying a Scepter
+ID, and what the server marks as a crashed worker fail the test, unless the
+test declared it:
     @pytest.mark.expect_log("SCP3002", "SCP3001")   # IDs or literal text
 or, inside the test, expect_log("SCP3003").
 
 Environment: SCEPTER_BUILD_DIR (default build/), SCEPTER_KEEP_TMP=1 keeps the
-work directory, SCEPTER_TEST_TMP chooses where it goes (default /tmp).
+work directory, SCEPTER_TEST_TMP chooses where it goes (default /tmp),
+SCEPTER_SERVERS (comma-separated kinds, default all).
 """
 
 from __future__ import annotations
@@ -28,9 +38,39 @@ import harness as h
 ALWAYS_EXPECTED: list[str] = []
 
 
+def pytest_addoption(parser):
+    parser.addoption("--server", action="append", choices=list(h.SERVER_KINDS), default=None,
+                     help="run the integration tests against this server only (repeatable; "
+                          "default: SCEPTER_SERVERS or all of " + ", ".join(h.SERVER_KINDS) + ")")
+
+
 def pytest_configure(config):
     config.addinivalue_line(
         "markers", "expect_log(*ids): error-log IDs or texts this test is expected to produce")
+    config.addinivalue_line(
+        "markers", "device_keys(name, count): the test takes `count` keys named `name` from "
+                   "key_pool (generated in the background from the start of the session)")
+
+
+def server_kinds(config) -> list[str]:
+    # default: the option is not registered when this conftest is not an
+    # initial one (pytest run on a parent directory)
+    kinds = config.getoption("--server", default=None)
+    if not kinds:
+        env = os.environ.get("SCEPTER_SERVERS", "")
+        kinds = [k.strip() for k in env.split(",") if k.strip()] or list(h.SERVER_KINDS)
+    unknown = [k for k in kinds if k not in h.SERVER_CLASSES]
+    if unknown:
+        raise pytest.UsageError(f"unknown server kind(s) {unknown}; known: {list(h.SERVER_KINDS)}")
+    return list(dict.fromkeys(kinds))
+
+
+def pytest_generate_tests(metafunc):
+    # Everything made per server depends on server_kind: parametrizing it at
+    # session scope runs each such test once per kind, grouped by kind.
+    if "server_kind" in metafunc.fixturenames:
+        metafunc.parametrize("server_kind", server_kinds(metafunc.config), indirect=True,
+                             scope="session")
 
 
 # --------------------------------------------------------------------------
@@ -40,7 +80,7 @@ def pytest_configure(config):
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_call(item):
-    offsets = {id(n): n.log_size() for n in h.Nginx.instances}
+    offsets = {id(n): n.log_size() for n in h.Server.instances}
     outcome = yield
     if outcome.excinfo is not None:
         return  # the test failed already; its own message matters more
@@ -48,9 +88,9 @@ def pytest_runtest_call(item):
     for mark in item.iter_markers("expect_log"):
         expected += list(mark.args)
     problems = []
-    for n in h.Nginx.instances:
+    for n in h.Server.instances:
         lines = n.log_since(offsets.get(id(n), 0))
-        bad = h.unexpected_log_lines(lines, expected)
+        bad = n.unexpected_log_lines(lines, expected)
         if bad:
             problems.append(f"{n.error_log}:\n  " + "\n  ".join(bad))
     if problems:
@@ -67,21 +107,40 @@ def expect_log(request):
 
 
 # --------------------------------------------------------------------------
-# session: build outputs, PKI, server
+# session: build outputs, work directories, PKI, server (per server kind)
 # --------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
 def built():
-    missing = [str(p) for p in (h.SCEPTER, h.TESTCLIENT, h.MODULE, Path(h.NGINX)) if not p.exists()]
+    missing = [str(p) for p in (h.SCEPTER, h.TESTCLIENT) if not p.exists()]
     if missing:
-        pytest.fail("missing build outputs / tools (build first, or set SCEPTER_BUILD_DIR): "
+        pytest.fail("missing build outputs (build first, or set SCEPTER_BUILD_DIR): "
                     + ", ".join(missing), pytrace=False)
     return True
 
 
 @pytest.fixture(scope="session")
-def workdir(request, built):
+def server_kind(request, built) -> str:
+    """"nginx" or "apache" (parametrized by pytest_generate_tests). A server
+    whose module or binary is missing fails its tests: the suite is the same
+    for both."""
+    kind = request.param
+    missing = [str(p) for p in h.server_outputs(kind) if not p.exists()]
+    if missing:
+        pytest.fail(f"{kind}: missing build outputs / tools (build first, or set "
+                    "SCEPTER_BUILD_DIR): " + ", ".join(missing), pytrace=False)
+    return kind
+
+
+@pytest.fixture(scope="session")
+def server_class(server_kind) -> type:
+    """h.Nginx or h.Apache, for tests that make servers of their own."""
+    return h.SERVER_CLASSES[server_kind]
+
+
+@pytest.fixture(scope="session")
+def session_dir(request, built):
     base = os.environ.get("SCEPTER_TEST_TMP", "/tmp")
     d = Path(tempfile.mkdtemp(prefix="scepter-it-", dir=base))
     os.chmod(d, 0o755)
@@ -94,21 +153,46 @@ def workdir(request, built):
 
 
 @pytest.fixture(scope="session")
+def workdir(session_dir, server_kind) -> Path:
+    """The work directory of one server kind's run: everything a test
+    writes lands under it, so the runs never see each other's files."""
+    d = session_dir / server_kind
+    d.mkdir(exist_ok=True)
+    os.chmod(d, 0o755)
+    return d
+
+
+@pytest.fixture(scope="session", autouse=True)
+def key_pool(request, session_dir) -> h.KeyPool:
+    """RSA keys shared by both servers' runs (see h.KeyPool). What the
+    selected tests declare with @pytest.mark.device_keys(name, count) is
+    generated in the background from the start of the session."""
+    pool = h.KeyPool(session_dir / "keys")
+    wanted: dict = {}
+    for item in request.session.items:
+        for mark in item.iter_markers("device_keys"):
+            name, count = mark.args
+            wanted[name] = max(wanted.get(name, 0), count)
+    pool.prefetch(wanted)
+    yield pool
+    pool.close()
+
+
+@pytest.fixture(scope="session")
 def pki(workdir) -> h.Pki:
     return h.Pki.create(workdir / "pki")
 
 
 @pytest.fixture(scope="session")
-def server(workdir, pki):
-    n = h.Nginx(workdir / "nginx", pki.config)
+def server(server_class, workdir, pki) -> h.Server:
+    n = server_class(workdir / server_class.kind, pki.config)
     n.start()
-    bad = h.unexpected_log_lines(n.log_since(0), ALWAYS_EXPECTED)
+    bad = n.unexpected_log_lines(n.log_since(0), ALWAYS_EXPECTED)
     if bad:
-        n.stop()
-        pytest.fail("nginx logged errors while starting:\n" + "\n".join(bad), pytrace=False)
+        n.discard()
+        pytest.fail(f"{n.kind} logged errors while starting:\n" + "\n".join(bad), pytrace=False)
     yield n
-    n.stop()
-    h.Nginx.instances.remove(n)
+    n.discard()
 
 
 @pytest.fixture(scope="session")

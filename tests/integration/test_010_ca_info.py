@@ -73,8 +73,8 @@ def test_010_006_getcacert_same_on_both_locations(port):
 
 
 def test_010_007_repeat_is_stable(port):
-    # the answers are precomputed per configuration generation: two workers
-    # and repeated calls give the same bytes
+    # the answers are precomputed per configuration generation: several
+    # workers and repeated calls give the same bytes
     bodies = {h.get_op(port, "/scep", "GetCACert").body for _ in range(6)}
     assert len(bodies) == 1
     caps = {h.get_op(port, "/scep", "GetCACaps").body for _ in range(6)}

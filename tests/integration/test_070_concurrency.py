@@ -1,18 +1,23 @@
-"""50 enrollments at once over 2 workers: all issued, all serials distinct,
-all in the store."""
+"""50 enrollments at once over the server's workers: all issued, all
+serials distinct, all in the store."""
 
 from concurrent.futures import ThreadPoolExecutor
+
+import pytest
 
 import harness as h
 
 COUNT = 50
 
 
-def test_070_001_fifty_concurrent_enrollments(server, port, client, devices_dir, pki):
+@pytest.mark.device_keys("concurrent", COUNT)
+def test_070_001_fifty_concurrent_enrollments(server, port, client, devices_dir, pki, key_pool):
     # Pre-build everything so that only the HTTP exchanges overlap.
+    keys = key_pool.keys("concurrent", COUNT)
     with ThreadPoolExecutor(max_workers=4) as pool:
         devices = list(pool.map(
-            lambda i: h.Device.create(devices_dir, pki.challenge, cn=f"concurrent-{i:02d}"),
+            lambda i: h.Device.create(devices_dir, pki.challenge, cn=f"concurrent-{i:02d}",
+                                      key=keys[i]),
             range(COUNT)))
         reqs = list(pool.map(lambda d: client.request(d), devices))
     assert len({r.transaction_id for r in reqs}) == COUNT

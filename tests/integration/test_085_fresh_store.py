@@ -11,7 +11,7 @@ import harness as h
 
 
 @pytest.mark.parametrize("round_", range(6))
-def test_085_001_fresh_store_many_workers(workdir, pki, round_):
+def test_085_001_fresh_store_many_workers(server_class, workdir, pki, round_):
     state = pki.dir / f"state-fresh-{round_}"
     state.mkdir()
     h.chown_worker(state)
@@ -19,7 +19,7 @@ def test_085_001_fresh_store_many_workers(workdir, pki, round_):
                   count=1, flags=re.M)
     cfg = pki.dir / f"fresh-{round_}.yaml"
     cfg.write_text(text)
-    n = h.Nginx(workdir / f"fresh-store-{round_}", cfg, workers=4)
+    n = server_class(workdir / f"fresh-store-{round_}", cfg, workers=4)
     try:
         n.start()
         time.sleep(0.5)  # a worker that fails its init exits right after start
@@ -29,5 +29,4 @@ def test_085_001_fresh_store_many_workers(workdir, pki, round_):
         r = h.get_op(n.port, "/scep", "GetCACaps")
         assert r.status == 200
     finally:
-        n.stop()
-        h.Nginx.instances.remove(n)
+        n.discard()

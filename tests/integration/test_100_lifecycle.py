@@ -1,8 +1,9 @@
-"""The certificate lifecycle on the real nginx: RenewalReq, PENDING with
+"""The certificate lifecycle on the real servers: RenewalReq, PENDING with
 approval and CertPoll, GetCert, GetCRL, revocation with the CRL served over
-HTTP, and GetNextCACert. One PKI and one nginx for the module, with a
-lifecycle configuration: renewal accepted at once (window 400 days), and a
-profile whose template needs an administrator's approval."""
+HTTP, and GetNextCACert. One PKI and one server for the module (per server
+kind: nginx, Apache httpd), with a lifecycle configuration: renewal
+accepted at once (window 400 days), and a profile whose template needs an
+administrator's approval."""
 
 from __future__ import annotations
 
@@ -26,24 +27,21 @@ MANUAL_PROFILE = """  manual:
       static: {challenge}
 """
 
-LOCATIONS = ("        location /scep { scepter legacy; }\n"
-             "        location /scep-strict { scepter; }\n"
-             "        location /scep-manual { scepter manual; }\n")
+LOCATIONS = [("/scep", "legacy"), ("/scep-strict", None), ("/scep-manual", "manual")]
 
 
 @pytest.fixture(scope="module")
-def life(workdir):
+def life(server_class, workdir):
     pki = h.Pki.create(workdir / "pki-lifecycle")
     text = pki.config.read_text().replace("window_days: 30", "window_days: 400")
     text = text.replace("templates:\n", "templates:\n" + MANUAL_TEMPLATE, 1)
     pki.config.write_text(text + MANUAL_PROFILE.format(challenge=pki.challenge))
-    n = h.Nginx(workdir / "nginx-lifecycle", pki.config, locations=LOCATIONS)
+    n = server_class(workdir / f"{server_class.kind}-lifecycle", pki.config, locations=LOCATIONS)
     n.start()
     cacert = workdir / "lifecycle-getcacert.der"
     cacert.write_bytes(h.get_op(n.port, "/scep-strict", "GetCACert").body)
-    yield SimpleNamespace(pki=pki, nginx=n, client=h.TestClient(cacert, pki.ca_cert))
-    n.stop()
-    h.Nginx.instances.remove(n)
+    yield SimpleNamespace(pki=pki, server=n, client=h.TestClient(cacert, pki.ca_cert))
+    n.discard()
 
 
 @pytest.fixture
@@ -55,7 +53,7 @@ def device(life, devices_dir):
 
 def exchange(life, device, path="/scep-strict", name="req", any_cert=False, **kw) -> tuple:
     req = life.client.request(device, name=name, **kw)
-    r = h.send_pki(life.nginx.port, path, req.der)
+    r = h.send_pki(life.server.port, path, req.der)
     assert r.status == 200, f"HTTP {r.status}: {r.body[:300]!r}"
     rep = life.client.reply(device, req, r.body, name=f"{name}-reply",
                             signer_key=kw.get("signer_key"), any_cert=any_cert)
@@ -84,10 +82,10 @@ def failure(rep, fail_info, text):
 
 @pytest.mark.expect_log("SCP3001")  # GetNextCACert without a next CA: 404
 def test_100_001_caps_advertise_renewal_but_no_rollover(life):
-    caps = h.get_op(life.nginx.port, "/scep-strict", "GetCACaps").text().split()
+    caps = h.get_op(life.server.port, "/scep-strict", "GetCACaps").text().split()
     assert "Renewal" in caps and "GetNextCACert" not in caps
-    assert "Renewal" not in h.get_op(life.nginx.port, "/scep-manual", "GetCACaps").text().split()
-    assert h.get_op(life.nginx.port, "/scep-strict", "GetNextCACert").status == 404
+    assert "Renewal" not in h.get_op(life.server.port, "/scep-manual", "GetCACaps").text().split()
+    assert h.get_op(life.server.port, "/scep-strict", "GetNextCACert").status == 404
 
 
 # ---- RenewalReq ---------------------------------------------------------
@@ -192,8 +190,8 @@ def test_100_010_pending_survives_a_restart(life, device):
     dev = device()
     req, rep = exchange(life, dev, path="/scep-manual")
     assert rep["status"] == "PENDING", rep
-    life.nginx.stop()
-    life.nginx.start()
+    life.server.stop()
+    life.server.start()
     assert poll(life, dev, req.transaction_id, "after-restart")["status"] == "PENDING"
     scepter(life, "requests", "approve", req.transaction_id)
     assert poll(life, dev, req.transaction_id, "approved")["status"] == "SUCCESS"
@@ -236,7 +234,7 @@ def test_100_014_revoked_certificate_fails_crl_check_with_the_served_crl(life, d
     good_cert, _ = enrolled(life, device())
     out = scepter(life, "certs", "revoke", serial, "--reason", "keyCompromise").stdout
     assert "revoked" in out
-    r = h.http_request(life.nginx.port, "GET", "/scep/ca.crl")
+    r = h.http_request(life.server.port, "GET", "/scep/ca.crl")
     assert r.status == 200 and r.content_type.startswith("application/pkix-crl"), r.status
     crl_der = life.pki.dir / "served.crl"
     crl_der.write_bytes(r.body)
@@ -270,10 +268,10 @@ def test_100_016_next_ca_is_announced_while_configured(life, workdir):
     original = life.pki.config.read_text()
     life.pki.config.write_text(original + snippet)
     try:
-        life.nginx.reload()
-        caps = h.get_op(life.nginx.port, "/scep-strict", "GetCACaps").text().split()
+        life.server.reload()
+        caps = h.get_op(life.server.port, "/scep-strict", "GetCACaps").text().split()
         assert "GetNextCACert" in caps
-        r = h.get_op(life.nginx.port, "/scep-strict", "GetNextCACert")
+        r = h.get_op(life.server.port, "/scep-strict", "GetNextCACert")
         assert r.status == 200 and r.content_type == "application/x-x509-next-ca-cert"
         signed = workdir / "next.der"
         signed.write_bytes(r.body)
@@ -287,8 +285,8 @@ def test_100_016_next_ca_is_announced_while_configured(life, workdir):
         assert certs.count("BEGIN CERTIFICATE") == 3
     finally:
         life.pki.config.write_text(original)
-        life.nginx.reload()
-    assert "GetNextCACert" not in h.get_op(life.nginx.port, "/scep-strict", "GetCACaps").text().split()
+        life.server.reload()
+    assert "GetNextCACert" not in h.get_op(life.server.port, "/scep-strict", "GetCACaps").text().split()
 
 
 # ---- real clients driving the lifecycle ---------------------------------
@@ -303,7 +301,7 @@ def test_100_017_scepclient_renews_with_its_certificate(life, workdir):
     when it already has one."""
     d = workdir / "scepclient-renewal"
     d.mkdir()
-    url = f"http://127.0.0.1:{life.nginx.port}/scep"
+    url = f"http://127.0.0.1:{life.server.port}/scep"
     h.run(["scepclient", "-server-url", url, "-challenge", life.pki.challenge,
            "-private-key", d / "key.pem", "-cn", "renewer"])
     first = serial_of(d / "client.pem")
@@ -330,7 +328,7 @@ def test_100_018_certmonger_waits_then_gets_the_approved_certificate(life, devic
     ra = dev.dir / "ra-enc.pem"
     ra.write_text(h.split_pem(certs)[1])  # RA signing, RA encryption, CA
     submit = ["/usr/lib/certmonger/scep-submit", "-u",
-              f"http://127.0.0.1:{life.nginx.port}/scep-manual", "-p", "-r", ra,
+              f"http://127.0.0.1:{life.server.port}/scep-manual", "-p", "-r", ra,
               "-N", life.pki.ca_cert, msg]
     waiting = h.run(submit, check=False, timeout=60)
     assert waiting.returncode in (1, 5), f"rc={waiting.returncode}\n{waiting.stdout}\n{waiting.stderr}"
