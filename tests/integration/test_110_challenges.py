@@ -266,6 +266,9 @@ def test_110_013_mscep_admin_page_as_mdms_scrape_it(chal, devices_dir):
     assert enroll(chal, device(chal, devices_dir, m.group(1)))["status"] == "SUCCESS"
     thumb = admin_get(chal, "/certsrv/mscep_admin/?operation=NDESGetCACertThumbprint").body.decode()
     assert re.fullmatch(r"([0-9A-F]{2} ){15}[0-9A-F]{2}", thumb.strip()), thumb
+    generated = admin_get(chal, "/certsrv/mscep_admin/?operation=NDESGenerateChallenge").body.decode().strip()
+    assert re.fullmatch(r"[A-Za-z0-9]{32}", generated), generated
+    assert enroll(chal, device(chal, devices_dir, generated), name="generated")["status"] == "SUCCESS"
 
 
 @pytest.mark.expect_log("favicon.ico")  # the browser asks for one; no such file is served
