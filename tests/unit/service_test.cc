@@ -80,9 +80,9 @@ class ServiceTest : public ::testing::Test {
     };
 
     static Sent pkcs_req(const std::string& challenge, const std::string& key_usage = "digitalSignature",
-                         bool ask_for_ca = false, ContentCipher cipher = ContentCipher::aes128) {
+                         bool ask_for_ca = false, ContentCipher cipher = ContentCipher::aes128, bool ec = false) {
         Sent s;
-        s.device.key = test::rsa_key();
+        s.device.key = ec ? ossl::PKey(EVP_EC_gen("P-256")) : test::rsa_key();
         s.device.signer = test::self_signed(s.device.key.get(), "device");
         Bytes csr = der_of(make_csr(s.device.key.get(), "device-1", challenge, key_usage, ask_for_ca).get());
         Bytes env = seal_envelope(csr, {service_->ca().ra_encryption.cert.get()}, cipher, false, nullptr);
@@ -138,6 +138,18 @@ TEST_F(ServiceTest, PkcsReqIssuesFromTheKeyUsageTemplate) {
     ossl::Buffer<char> serial_hex(BN_bn2hex(serial.get()));
     EXPECT_GE(BN_num_bits(serial.get()), 100);  // 128 random bits, leading zeros aside
     EXPECT_TRUE(service_->store().find_cert(serial_hex.get()).has_value());
+}
+
+TEST_F(ServiceTest, EcDeviceKeyIsIssuedWithItsOwnPublicKey) {
+    Sent s = pkcs_req(challenge_, "digitalSignature", false, ContentCipher::aes256, true);
+    SignedMessage rep = reply_of(call("POST", "operation=PKIOperation", s.message));
+    ASSERT_EQ(rep.attrs.status, PkiStatus::success) << rep.attrs.fail_info_text;
+    Bytes inner = open_envelope(rep.content, {{s.device.signer.get(), s.device.key.get()}}, nullptr);
+    auto certs = read_certs_only(inner);
+    ASSERT_EQ(certs.size(), 1u);
+    EXPECT_EQ(EVP_PKEY_eq(X509_get0_pubkey(certs[0].get()), s.device.key.get()), 1);
+    EXPECT_EQ(X509_verify(certs[0].get(), X509_get0_pubkey(service_->ca().ca.cert.get())), 1);
+    EXPECT_GE(X509_get_ext_by_NID(certs[0].get(), NID_subject_key_identifier, -1), 0);
 }
 
 TEST_F(ServiceTest, WrongChallengeIsBadRequestNamingThePhase) {
