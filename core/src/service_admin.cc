@@ -6,6 +6,7 @@
 #include "challenge.h"
 #include "challenge_claims.h"
 #include "digest_hex.h"
+#include "external_validation.h"
 #include "query_string.h"
 #include "scepter/log_ids.h"
 #include "service.h"
@@ -20,15 +21,6 @@ namespace {
 // NDES's own words: MDMs match these strings.
 constexpr const char* kNdesCacheFull = "The password cache is full.";
 constexpr const char* kNdesNoPermission = "You do not have sufficient permission to enroll with SCEP.";
-
-std::string iso_time(std::int64_t t) {
-    char buf[32];
-    struct tm tm {};
-    time_t tt = time_t(t);
-    gmtime_r(&tt, &tm);
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
 
 Response json_response(int status, const std::string& body) {
     Response r;
@@ -131,7 +123,7 @@ IssuedChallenge Service::issue_one_time(const Profile& p, const std::string& use
     ctx.transaction_id = "";
     audit_.step(ctx, SCEPTER_ID_CHALLENGE_ISSUED, "challenge_issued", true, "", resp,
                 {{"challenge_id", c.record.id}, {"user", user}, {"requester", requester},
-                 {"expires", iso_time(c.record.expires_at)}, {"claims", c.record.claims_json}});
+                 {"expires", iso8601_utc_millis(c.record.expires_at)}, {"claims", c.record.claims_json}});
     return c;
 }
 
@@ -148,10 +140,10 @@ Response Service::admin_api(const Request& req, AuditContext& ctx) {
     Response resp;
     try {
         IssuedChallenge c = issue_one_time(profile->second, user, *requester, claims_from_query(params), ctx, resp);
-        std::string body = "{\"challenge\":\"" + c.challenge + "\",\"expires\":\"" + iso_time(c.record.expires_at) +
+        std::string body = "{\"challenge\":\"" + c.challenge + "\",\"expires\":\"" + iso8601_utc_millis(c.record.expires_at) +
                            "\",\"ca_thumbprint_sha256\":\"" + thumbprint(ca_.ca.cert.get(), EVP_sha256()) +
                            "\",\"ca_thumbprint_sha1\":\"" + thumbprint(ca_.ca.cert.get(), EVP_sha1()) +
-                           "\",\"timestamp\":\"" + iso_time(c.record.created_at) + "\",\"profile\":\"" +
+                           "\",\"timestamp\":\"" + iso8601_utc_millis(c.record.created_at) + "\",\"profile\":\"" +
                            json_escape(profile_name) + "\",\"user\":\"" + json_escape(user) + "\"}";
         Response r = json_response(200, body);
         r.logs = std::move(resp.logs);
