@@ -100,6 +100,7 @@ def main():
         "env": env,
         "ceiling": None,
         "scepter": enroll_figures(load(d, "scepter.wrk"), load(d, "scepter.meta"), clk_tck),
+        "scepter_apache": enroll_figures(load(d, "apache.wrk"), load(d, "apache.meta"), clk_tck),
         "micromdm": enroll_figures(load(d, "micromdm.wrk"), load(d, "micromdm.meta"), clk_tck),
         "core_only": load(d, "core"),
         "get": {
@@ -107,7 +108,11 @@ def main():
             "scepter_getcacaps": get_figures(load(d, "get-scepter-cacaps")),
             "nginx_static_getcacert": get_figures(load(d, "get-static")),
             "micromdm_getcacert": get_figures(load(d, "get-micromdm-cacert")),
-            "scepter_audit_lines_during_gets": (load(d, "get-audit") or {}).get("audit_lines"),
+            "apache_scepter_getcacert": get_figures(load(d, "get-apache-cacert")),
+            "apache_scepter_getcacaps": get_figures(load(d, "get-apache-cacaps")),
+            "apache_static_getcacert": get_figures(load(d, "get-apache-static")),
+            "scepter_audit_lines_during_gets": (load(d, "get-audit.nginx") or {}).get("audit_lines"),
+            "apache_scepter_audit_lines_during_gets": (load(d, "get-audit.apache") or {}).get("audit_lines"),
         },
     }
     if sign:
@@ -128,6 +133,7 @@ def main():
     # ---- goals (shared/notes/performance.md) ----
     goals = []
     sc, mm, c = res["scepter"], res["micromdm"], res["ceiling"]
+    ap = res["scepter_apache"]
     if sc and c:
         floor = c["floor_cpu_ms_per_enrollment"]
         v = sc["server_cpu_ms_per_enrollment"]
@@ -165,6 +171,10 @@ def main():
         bad = (sc["failure"] + sc["pending"] + sc["unreadable_200"] + sc["http_other"]
                + sum(sc["wrk_errors"].values()))
         goals.append({"goal": "no failed enrollment", "target": 0, "value": bad, "met": bad == 0})
+    if ap and ap.get("success"):
+        bad = (ap["failure"] + ap["pending"] + ap["unreadable_200"] + ap["http_other"]
+               + sum(ap["wrk_errors"].values()))
+        goals.append({"goal": "Apache: no failed enrollment", "target": 0, "value": bad, "met": bad == 0})
     res["goals"] = goals
 
     with open(out_path, "w") as f:
@@ -178,7 +188,7 @@ def main():
     print()
     print(f"Scepter benchmark  {env.get('date', '')}")
     print(f"  {env.get('cpus', '?')} CPUs ({env.get('cpu_model', '?')}), {env.get('openssl', '')}, "
-          f"{env.get('nginx', '')}, {env.get('micromdm', '')}")
+          f"{env.get('nginx', '')}, {env.get('apache') or ''}, {env.get('micromdm', '')}")
     print(f"  wrk: {env.get('wrk_threads')} threads, {env.get('connections')} connections, "
           f"enrollment runs {env.get('duration')} s, GET runs {env.get('get_duration')} s; "
           f"nginx thread pool {env.get('thread_pool')}; "
@@ -194,7 +204,8 @@ def main():
               f"{fmt(c.get('enrollments_per_s_ideal'), '.0f'):>10}"
               f"{c['floor_cpu_ms_per_enrollment']:>11.3f}{'':>8}{'':>8}{'(floor)':>14}")
     co = res["core_only"]
-    for name, r in (("Scepter (nginx module)", sc), ("core", co), ("micromdm scepserver", mm)):
+    for name, r in (("Scepter (nginx module)", sc), ("Scepter (Apache module)", ap), ("core", co),
+                    ("micromdm scepserver", mm)):
         if not r:
             continue
         if name == "core":
@@ -220,27 +231,58 @@ def main():
     if any(g.values()):
         print(hdr2)
         print("-" * len(hdr2))
-    st = g["nginx_static_getcacert"]
-    for k, label in (("nginx_static_getcacert", "nginx static file (GetCACert bytes)"),
-                     ("scepter_getcacert", "Scepter GetCACert"),
-                     ("scepter_getcacaps", "Scepter GetCACaps"),
-                     ("micromdm_getcacert", "micromdm GetCACert")):
+    st, ast = g["nginx_static_getcacert"], g["apache_static_getcacert"]
+    for k, label, base in (("nginx_static_getcacert", "nginx static file (GetCACert bytes)", st),
+                           ("scepter_getcacert", "Scepter GetCACert (nginx)", st),
+                           ("scepter_getcacaps", "Scepter GetCACaps (nginx)", st),
+                           ("apache_static_getcacert", "Apache static file (same bytes)", ast),
+                           ("apache_scepter_getcacert", "Scepter GetCACert (Apache)", ast),
+                           ("apache_scepter_getcacaps", "Scepter GetCACaps (Apache)", ast),
+                           ("micromdm_getcacert", "micromdm GetCACert", st)):
         r = g[k]
         if not r:
             continue
-        rel = f"{r['requests_per_s'] / st['requests_per_s']:.2f}x" if st else "-"
+        rel = f"{r['requests_per_s'] / base['requests_per_s']:.2f}x" if base else "-"
         print(f"{label:36}{r['requests_per_s']:>7.0f}{rel:>10}{r['latency_ms']['p50']:>8.2f}"
               f"{r['latency_ms']['p99']:>8.2f}{sum(r['errors'].values()):>8}")
     if any(g.values()):
         al = res["get"].get("scepter_audit_lines_during_gets")
-        if al is not None:
-            print(f"  (best of the interleaved rounds; Scepter's audit log grew by {al} lines during the GET runs)")
+        aal = res["get"].get("apache_scepter_audit_lines_during_gets")
+        grew = ", ".join(f"{v} lines during {n}'s" for n, v in (("nginx", al), ("Apache", aal)) if v is not None)
+        print("  (best of the interleaved rounds; vs static: the same server's static file"
+              + (f";\n  Scepter's audit log grew by {grew} GET runs" if grew else "") + ")")
         print()
-    for name, r in (("Scepter nginx workers", sc), ("micromdm scepserver", mm)):
+    if sc and ap:
+        def fails(r):
+            return (r["failure"] + r["pending"] + r["unreadable_200"] + r["http_other"]
+                    + sum(r["wrk_errors"].values()))
+        gn, ga = g.get("scepter_getcacert"), g.get("apache_scepter_getcacert")
+        rows = (("enrollments/s (SUCCESS)", sc["enrollments_per_s"], ap["enrollments_per_s"], ".1f"),
+                ("server CPU ms / enrollment", sc["server_cpu_ms_per_enrollment"],
+                 ap["server_cpu_ms_per_enrollment"], ".3f"),
+                ("idle proj enrollments/s", sc.get("projected_enrollments_per_s_idle_machine"),
+                 ap.get("projected_enrollments_per_s_idle_machine"), ".0f"),
+                ("p50 ms", sc["latency_ms"]["p50"], ap["latency_ms"]["p50"], ".1f"),
+                ("p99 ms", sc["latency_ms"]["p99"], ap["latency_ms"]["p99"], ".1f"),
+                ("SUCCESS / answered", f"{sc['success']}/{sc['http_200'] + sc['http_other'] + sum(sc['wrk_errors'].values())}",
+                 f"{ap['success']}/{ap['http_200'] + ap['http_other'] + sum(ap['wrk_errors'].values())}", "s"),
+                ("failures (FAILURE/PENDING/non-200/errors)", fails(sc), fails(ap), "d"),
+                ("server CPUs used", sc["server_cpu_utilisation_cpus"], ap["server_cpu_utilisation_cpus"], ".2f"),
+                ("other load (CPUs)", sc.get("other_load_cpus"), ap.get("other_load_cpus"), ".2f"),
+                ("GetCACert req/s", gn and gn["requests_per_s"], ga and ga["requests_per_s"], ".0f"))
+        hdr3 = f"{'nginx vs Apache (same PKI, messages, wrk script)':50}{'nginx':>12}{'Apache':>12}{'Apache/nginx':>14}"
+        print(hdr3)
+        print("-" * len(hdr3))
+        for label, a, b, spec in rows:
+            ratio = (f"{b / a:.2f}x" if isinstance(a, (int, float)) and isinstance(b, (int, float)) and a
+                     and spec != "d" else "")
+            print(f"{label:50}{fmt(a, spec):>12}{fmt(b, spec):>12}{ratio:>14}")
+        print()
+    for name, r in (("Scepter nginx workers", sc), ("Scepter Apache children", ap), ("micromdm scepserver", mm)):
         if r and r.get("rss_kb_before") is not None:
             print(f"{name} VmRSS: {r['rss_kb_before']} kB before, {r['rss_kb_after']} kB after "
                   f"{r['success']} enrollments ({r['rss_kb_after'] - r['rss_kb_before']:+d} kB)")
-    for name, r in (("Scepter", sc), ("micromdm", mm)):
+    for name, r in (("Scepter (nginx)", sc), ("Scepter (Apache)", ap), ("micromdm", mm)):
         if not r:
             continue
         extra = []
