@@ -76,8 +76,16 @@ Response Enrollment::answer_poll(const PendingRequest& pending) {
         throw ScepFailure(FailInfo::bad_request, "template '" + pending.template_name + "' no longer exists");
     passed("", {{"status", "approved"}});
     CsrInfo csr = read_csr(pending.csr_der);
-    Issued issued = issue(t->second, csr);
-    return send_certificate(issued.cert.get());
+    try {
+        Issued issued = issue(t->second, csr);
+        return send_certificate(issued.cert.get());
+    } catch (const PendingAlreadyIssued&) {
+        // Another worker answered a simultaneous poll first: send its certificate.
+        auto now_issued = store_.find_pending(pending.transaction_id);
+        auto record = now_issued ? store_.find_cert(now_issued->serial_hex) : std::nullopt;
+        if (!record) throw;
+        return send_certificate(cert_from_der(record->der).get());
+    }
 }
 
 Response Enrollment::cert_poll() {

@@ -36,6 +36,7 @@ constexpr const char* kDecidePending =
     "WHERE transaction_id = ?1 AND status = 'pending'";
 // Denied and issued are final: an issuance under a denied request's ID does
 // not rewrite the admin's decision (the certificate row is the truth).
+constexpr const char* kPendingStatus = "SELECT status FROM pending_requests WHERE transaction_id = ?1";
 constexpr const char* kMarkPendingIssued =
     "UPDATE pending_requests SET status = 'issued', serial = ?2, updated_at = ?3 "
     "WHERE transaction_id = ?1 AND status IN ('pending', 'approved')";
@@ -154,8 +155,15 @@ bool SqliteStore::decide_pending(const std::string& transaction_id, bool approve
     return decided;
 }
 
+// Inside record_issuance's write transaction, so two workers answering polls
+// for one approved request cannot both store a certificate: the second finds
+// it issued and its whole transaction rolls back.
 void SqliteStore::mark_pending_issued(sqlite::Connection& conn, const IssuedCert& cert,
                                       const TransactionRecord& tx) {
+    auto status = conn.prepare(kPendingStatus);
+    status.bind(1, tx.transaction_id);
+    if (status.step() && status.text(0) == "issued")
+        throw PendingAlreadyIssued("the request " + tx.transaction_id + " was issued by another worker");
     conn.prepare(kMarkPendingIssued)
         .bind(1, tx.transaction_id)
         .bind(2, stored_serial(cert.serial_hex))

@@ -97,6 +97,21 @@ TEST_F(StoreTest, IssuingAnApprovedRequestMarksItIssued) {
     EXPECT_FALSE(store->decide_pending(cert.transaction_id, false, "", 30));
 }
 
+TEST_F(StoreTest, SecondIssuanceOfOneApprovedRequestWritesNothing) {
+    auto store = open_sqlite_store(path_, 5000);
+    IssuedCert first = make_cert(44);
+    ASSERT_TRUE(store->add_pending(make_pending(first.transaction_id, 10)));
+    ASSERT_TRUE(store->decide_pending(first.transaction_id, true, "", 20));
+    store->record_issuance(first, make_tx(first));
+
+    // A second worker answering a simultaneous poll signed another certificate.
+    IssuedCert second = make_cert(45);
+    second.transaction_id = first.transaction_id;
+    EXPECT_THROW(store->record_issuance(second, make_tx(second)), PendingAlreadyIssued);
+    EXPECT_FALSE(store->find_cert(second.serial_hex).has_value());
+    EXPECT_EQ(store->find_pending(first.transaction_id)->serial_hex, first.serial_hex);
+}
+
 TEST_F(StoreTest, IssuanceLeavesADeniedRequestDenied) {
     auto store = open_sqlite_store(path_, 5000);
     IssuedCert cert = make_cert(43);

@@ -110,7 +110,8 @@ class Store {
     // Records an issued certificate and its transaction atomically; a pending
     // request with the same transaction ID becomes `issued` in the same
     // transaction. Throws DuplicateSerial when the serial exists (the caller
-    // draws a new one).
+    // draws a new one), PendingAlreadyIssued when that pending request is
+    // issued already.
     virtual void record_issuance(const IssuedCert& cert, const TransactionRecord& tx) = 0;
     // Records a transaction that ended without a certificate.
     virtual void record_transaction(const TransactionRecord& tx) = 0;
@@ -153,6 +154,12 @@ class Store {
 };
 
 class DuplicateSerial : public StoreError {
+    using StoreError::StoreError;
+};
+
+// record_issuance for a pending request another process issued already
+// (two polls raced): nothing was written; answer with the stored certificate.
+class PendingAlreadyIssued : public StoreError {
     using StoreError::StoreError;
 };
 
