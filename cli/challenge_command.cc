@@ -4,8 +4,8 @@
 //     CHALLENGE=$(scepter challenge --config scepter.yaml --user alice --profile default)
 // scepter challenge purge: delete the expired ones.
 #include "admin_common.h"
-#include "challenge.h"
-#include "challenge_claims.h"
+#include "challenge/challenge.h"
+#include "challenge/challenge_claims.h"
 #include "cli.h"
 #include "scepter/config.h"
 #include "scepter/ossl.h"

@@ -1,14 +1,14 @@
 // scepter policy test: runs a Lua policy's verify_request against a CSR,
 // offline, and prints the decision, so a policy can be tried before a
 // profile uses it.
-#include "audit.h"
+#include "ca/csr.h"
 #include "cli.h"
-#include "csr.h"
-#include "der.h"
-#include "policy.h"
-#include "policy_request.h"
+#include "codec/der.h"
+#include "policy/policy.h"
+#include "policy/policy_request.h"
 #include "scepter/config.h"
 #include "scepter/ossl.h"
+#include "service/audit.h"
 
 #include <openssl/pem.h>
 

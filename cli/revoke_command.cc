@@ -2,8 +2,8 @@
 // and store a new CRL at once, so that GetCRL and the CRL distribution point
 // stop trusting it now rather than at the next scheduled refresh.
 #include "admin_common.h"
-#include "ca_material.h"
-#include "crl.h"
+#include "ca/ca_material.h"
+#include "ca/crl.h"
 #include "lifecycle.h"
 
 #include <ctime>

@@ -4,9 +4,9 @@
 // validation service did not receive.
 #include "admin_common.h"
 #include "cli.h"
-#include "external_validation.h"
-#include "query_string.h"
-#include "status_records.h"
+#include "codec/query_string.h"
+#include "integrations/external_validation.h"
+#include "integrations/status_records.h"
 
 #include <sys/stat.h>
 

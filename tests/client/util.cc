@@ -2,7 +2,7 @@
 // hex and JSON output.
 #include "testclient.h"
 
-#include "audit.h"
+#include "service/audit.h"
 
 #include <openssl/err.h>
 #include <openssl/pem.h>

@@ -1,7 +1,7 @@
 // One-time challenge generation: the alphabet Windows and MDMs survive, the
 // length, uniqueness, the stored hash, and recognising a challenge's form.
-#include "challenge.h"
-#include "digest_hex.h"
+#include "challenge/challenge.h"
+#include "util/digest_hex.h"
 
 #include <gtest/gtest.h>
 

@@ -2,7 +2,7 @@
 // list only what a profile enforces.
 #include "scepter/config.h"
 
-#include "service.h"
+#include "service/service.h"
 
 #include <gtest/gtest.h>
 

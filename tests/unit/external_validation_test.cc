@@ -1,7 +1,7 @@
 // The external validation client against a real (tiny) HTTP server on
 // 127.0.0.1: answers, refusals, retries, timeouts, and the exact bodies of
 // the Intune-shaped requests and notifications.
-#include "external_validation.h"
+#include "integrations/external_validation.h"
 
 #include <gtest/gtest.h>
 

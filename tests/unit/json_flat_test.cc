@@ -1,5 +1,5 @@
 // The strict reader for flat JSON objects: what it accepts, decodes and refuses.
-#include "json_flat.h"
+#include "util/json_flat.h"
 
 #include <gtest/gtest.h>
 

@@ -1,10 +1,10 @@
 // The Lua policy engine: compile errors with file and line, decisions,
 // the shipped policies, the sandbox, the limits, concurrency, the CLI.
 #include "../../cli/cli.h"
-#include "csr.h"
-#include "der.h"
-#include "policy.h"
-#include "policy_request.h"
+#include "ca/csr.h"
+#include "codec/der.h"
+#include "policy/policy.h"
+#include "policy/policy_request.h"
 #include "scepter/config.h"
 #include "test_keys.h"
 

@@ -1,7 +1,7 @@
 // Query strings and base64 as SCEP clients really send them.
-#include "query_string.h"
+#include "codec/query_string.h"
 
-#include "audit.h"
+#include "service/audit.h"
 
 #include <gtest/gtest.h>
 

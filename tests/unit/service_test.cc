@@ -1,6 +1,6 @@
 // The whole core through its one entry point, as a device would drive it:
 // GetCACaps, GetCACert and PKIOperation against the demo PKI, no server.
-#include "service.h"
+#include "service/service.h"
 
 #include "../../cli/demo_pki.h"
 #include "scepter/log_ids.h"

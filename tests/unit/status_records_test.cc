@@ -1,8 +1,8 @@
 // Status records (NDES's .CRS files): processing -> succeeded|failed, safe
 // file names for client-chosen transaction IDs, atomic rewrites.
-#include "status_records.h"
+#include "integrations/status_records.h"
 
-#include "json_flat.h"
+#include "util/json_flat.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

@@ -2,9 +2,9 @@
 // use under races (threads over two Store objects, and forked processes),
 // expiry, purging, and the version 2 → 3 migration.
 #include "scepter/store.h"
-#include "sqlite_db.h"
+#include "store/sqlite/sqlite_db.h"
+#include "store/sqlite/store_sqlite.h"
 #include "store_fixture.h"
-#include "store_sqlite.h"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // The SQLite store's lifecycle: pending requests and their decisions,
 // issuance of an approved request, revocation, CRL numbers and storage.
 #include "scepter/store.h"
-#include "sqlite_db.h"
+#include "store/sqlite/sqlite_db.h"
 #include "store_fixture.h"
 
 #include <gtest/gtest.h>

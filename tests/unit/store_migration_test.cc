@@ -2,9 +2,9 @@
 // migrated in place, once, keeping its rows; a fresh file ends up with the
 // same schema; a newer file is refused.
 #include "scepter/store.h"
-#include "sqlite_db.h"
+#include "store/sqlite/sqlite_db.h"
+#include "store/sqlite/store_sqlite.h"
 #include "store_fixture.h"
-#include "store_sqlite.h"
 
 #include <gtest/gtest.h>
 

@@ -3,8 +3,8 @@
 // The lifecycle (pending, revocation, CRLs) and migrations have their own
 // files.
 #include "scepter/store.h"
+#include "store/store_keys.h"
 #include "store_fixture.h"
-#include "store_keys.h"
 
 #include <gtest/gtest.h>
 

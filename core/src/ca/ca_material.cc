@@ -1,0 +1,167 @@
+#include "ca/ca_material.h"
+#include "codec/der.h"
+
+#include "codec/openssl_error.h"
+#include "util/digest_hex.h"
+
+#include <openssl/pem.h>
+
+#include <cstdio>
+#include <memory>
+
+namespace scepter {
+namespace {
+
+struct FileCloser {
+    void operator()(FILE* f) const noexcept { fclose(f); }
+};
+
+[[noreturn]] void fail(const Config& cfg, const std::string& key, const std::string& why) {
+    throw ConfigError(cfg.path, cfg.line_of(key), key, why);
+}
+
+ossl::X509Ptr read_cert(const Config& cfg, const std::string& key, const std::string& path) {
+    std::unique_ptr<FILE, FileCloser> f(fopen(path.c_str(), "r"));
+    if (!f) fail(cfg, key, "cannot open '" + path + "'");
+    clear_openssl_errors();
+    ossl::X509Ptr cert(PEM_read_X509(f.get(), nullptr, nullptr, nullptr));
+    if (!cert) fail(cfg, key, "'" + path + "' holds no PEM certificate");
+    return cert;
+}
+
+ossl::PKey read_key(const Config& cfg, const std::string& key, const std::string& path) {
+    std::unique_ptr<FILE, FileCloser> f(fopen(path.c_str(), "r"));
+    if (!f) fail(cfg, key, "cannot open '" + path + "'");
+    clear_openssl_errors();
+    ossl::PKey pkey(PEM_read_PrivateKey(f.get(), nullptr, nullptr, nullptr));
+    if (!pkey) fail(cfg, key, "'" + path + "' holds no unencrypted PEM private key");
+    return pkey;
+}
+
+KeyPair read_pair(const Config& cfg, const std::string& key, const KeyPairFiles& files) {
+    KeyPair p{read_cert(cfg, key + ".cert", files.cert), read_key(cfg, key + ".key", files.key)};
+    if (X509_check_private_key(p.cert.get(), p.key.get()) != 1)
+        fail(cfg, key + ".key", "the key does not belong to the certificate '" + files.cert + "'");
+    return p;
+}
+
+bool has_key_usage(X509* cert, uint32_t bits) {
+    uint32_t ku = X509_get_key_usage(cert);  // UINT32_MAX when absent: any use
+    return (ku & bits) == bits;
+}
+
+void check_ra(const Config& cfg, const std::string& key, const KeyPair& ra, const KeyPair& ca,
+              bool decrypts) {
+    if (X509_check_issued(ca.cert.get(), ra.cert.get()) != X509_V_OK)
+        fail(cfg, key + ".cert", "the RA certificate is not issued by the CA");
+    if (decrypts && EVP_PKEY_get_base_id(ra.key.get()) != EVP_PKEY_RSA)
+        fail(cfg, key + ".key", "the RA encryption key must be RSA (clients use key transport)");
+    if (decrypts && !has_key_usage(ra.cert.get(), KU_KEY_ENCIPHERMENT | KU_DIGITAL_SIGNATURE))
+        fail(cfg, key + ".cert", "the RA encryption certificate needs keyUsage digitalSignature and keyEncipherment");
+    if (!has_key_usage(ra.cert.get(), KU_DIGITAL_SIGNATURE))
+        fail(cfg, key + ".cert", "the RA certificate needs keyUsage digitalSignature");
+}
+
+KeyPair share(const KeyPair& p) { return KeyPair{ossl::up_ref(p.cert.get()), ossl::up_ref(p.key.get())}; }
+
+void load_ra(const Config& cfg, CaMaterial& m) {
+    if (!cfg.ra_signing) {
+        if (EVP_PKEY_get_base_id(m.ca.key.get()) != EVP_PKEY_RSA)
+            fail(cfg, "ca.key", "without an RA the CA key decrypts requests and must be RSA");
+        m.ra_signing = share(m.ca);
+        m.ra_encryption = share(m.ca);
+        return;
+    }
+    m.ca_is_ra = false;
+    std::string sign_key = cfg.ra_encryption ? "ra.signing" : "ra";
+    m.ra_signing = read_pair(cfg, sign_key, *cfg.ra_signing);
+    check_ra(cfg, sign_key, m.ra_signing, m.ca, !cfg.ra_encryption);
+    if (cfg.ra_encryption) {
+        m.ra_encryption = read_pair(cfg, "ra.encryption", *cfg.ra_encryption);
+        check_ra(cfg, "ra.encryption", m.ra_encryption, m.ca, true);
+    } else {
+        m.ra_encryption = share(m.ra_signing);
+    }
+}
+
+void make_getcacert(CaMaterial& m) {
+    if (m.ca_is_ra && m.chain.empty()) {
+        m.getcacert_type = "application/x-x509-ca-cert";
+        m.getcacert_body = to_der(m.ca.cert.get(), i2d_X509);
+        return;
+    }
+    // RA certificates first (clients pick the RA by key usage), then the CA chain.
+    std::vector<X509*> certs;
+    if (!m.ca_is_ra) {
+        certs.push_back(m.ra_signing.cert.get());
+        if (X509_cmp(m.ra_encryption.cert.get(), m.ra_signing.cert.get()) != 0)
+            certs.push_back(m.ra_encryption.cert.get());
+    }
+    certs.push_back(m.ca.cert.get());
+    for (const auto& c : m.chain) certs.push_back(c.get());
+    m.getcacert_type = "application/x-x509-ca-ra-cert";
+    m.getcacert_body = write_certs_only(certs);
+}
+
+void load_next_ca(const Config& cfg, CaMaterial& m) {
+    if (!cfg.next_ca) return;
+    for (const auto& path : cfg.next_ca->ra_certs) m.next_certs.push_back(read_cert(cfg, "next_ca.ra_certs", path));
+    ossl::X509Ptr next = read_cert(cfg, "next_ca.cert", cfg.next_ca->cert);
+    if (X509_check_ca(next.get()) == 0) fail(cfg, "next_ca.cert", "the next CA certificate is not a CA");
+    m.next_certs.push_back(std::move(next));
+    for (const auto& path : cfg.next_ca->chain) m.next_certs.push_back(read_cert(cfg, "next_ca.chain", path));
+    std::vector<X509*> certs;
+    for (const auto& c : m.next_certs) certs.push_back(c.get());
+    // Signed by the current RA, so that a device trusts the rollover.
+    m.getnextcacert_body = write_signed_data(write_certs_only(certs), m.ra_signing.cert.get(),
+                                             m.ra_signing.key.get(), Digest::sha256);
+}
+
+bool needs_legacy(const Config& cfg) {
+    for (const auto& [name, p] : cfg.profiles)
+        if (p.ciphers.count(ContentCipher::des)) return true;
+    return false;
+}
+
+void load_legacy_context(const Config& cfg, CaMaterial& m) {
+    if (!needs_legacy(cfg)) return;
+    m.legacy_ctx.reset(OSSL_LIB_CTX_new());
+    if (m.legacy_ctx) {
+        m.legacy_provider.reset(OSSL_PROVIDER_load(m.legacy_ctx.get(), "legacy"));
+        m.legacy_default_provider.reset(OSSL_PROVIDER_load(m.legacy_ctx.get(), "default"));
+    }
+    if (!m.legacy_provider || !m.legacy_default_provider)
+        throw ConfigError(cfg.path, 0, "", "a profile allows single DES but OpenSSL's legacy provider cannot be loaded: " +
+                                               drain_openssl_errors());
+}
+
+}  // namespace
+
+std::vector<std::pair<X509*, EVP_PKEY*>> CaMaterial::decryption_keys() const {
+    std::vector<std::pair<X509*, EVP_PKEY*>> keys{{ra_encryption.cert.get(), ra_encryption.key.get()}};
+    if (X509_cmp(ra_signing.cert.get(), ra_encryption.cert.get()) != 0 &&
+        EVP_PKEY_get_base_id(ra_signing.key.get()) == EVP_PKEY_RSA)
+        keys.emplace_back(ra_signing.cert.get(), ra_signing.key.get());
+    return keys;
+}
+
+std::string thumbprint(X509* cert, const EVP_MD* md) {
+    unsigned char buf[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    check(X509_digest(cert, md, buf, &len) == 1, "X509_digest");
+    return to_hex(buf, len);
+}
+
+CaMaterial load_ca_material(const Config& cfg) {
+    CaMaterial m;
+    m.ca = read_pair(cfg, "ca", cfg.ca);
+    if (X509_check_ca(m.ca.cert.get()) == 0) fail(cfg, "ca.cert", "the CA certificate is not a CA (basicConstraints)");
+    for (const auto& path : cfg.ca_chain) m.chain.push_back(read_cert(cfg, "ca.chain", path));
+    load_ra(cfg, m);
+    load_legacy_context(cfg, m);
+    make_getcacert(m);
+    load_next_ca(cfg, m);
+    return m;
+}
+
+}  // namespace scepter

@@ -1,0 +1,162 @@
+#include "ca/csr.h"
+
+#include "codec/openssl_error.h"
+
+#include <openssl/objects.h>
+#include <openssl/x509v3.h>
+
+namespace scepter {
+
+ossl::GeneralNames requested_sans(X509_REQ* req) {
+    ossl::ExtStack exts(X509_REQ_get_extensions(req));
+    if (!exts) return nullptr;
+    return ossl::GeneralNames(
+        static_cast<GENERAL_NAMES*>(X509V3_get_d2i(exts.get(), NID_subject_alt_name, nullptr, nullptr)));
+}
+
+namespace {
+
+std::string utf8_of(const ASN1_STRING* s) {
+    unsigned char* out = nullptr;
+    int len = ASN1_STRING_to_UTF8(&out, s);
+    if (len < 0) return {};
+    ossl::Buffer<unsigned char> owned(out);
+    return std::string(reinterpret_cast<char*>(out), std::size_t(len));
+}
+
+void read_subject(CsrInfo& info) {
+    const X509_NAME* name = X509_REQ_get_subject_name(info.req.get());
+    for (int i = 0; i < X509_NAME_entry_count(name); ++i) {
+        const X509_NAME_ENTRY* e = X509_NAME_get_entry(name, i);
+        const ASN1_OBJECT* obj = X509_NAME_ENTRY_get_object(e);
+        int nid = OBJ_obj2nid(obj);
+        char dotted[80];
+        OBJ_obj2txt(dotted, sizeof dotted, obj, 1);
+        const char* sn = nid == NID_undef ? dotted : OBJ_nid2sn(nid);
+        info.subject.push_back({sn, nid, utf8_of(X509_NAME_ENTRY_get_data(e))});
+    }
+    ossl::Bio mem(BIO_new(BIO_s_mem()));
+    X509_NAME_print_ex(mem.get(), name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+    char* data = nullptr;
+    long len = BIO_get_mem_data(mem.get(), &data);
+    info.subject_text.assign(data, std::size_t(len));
+}
+
+void read_challenge(CsrInfo& info) {
+    int pos = X509_REQ_get_attr_by_NID(info.req.get(), NID_pkcs9_challengePassword, -1);
+    if (pos < 0) return;
+    X509_ATTRIBUTE* attr = X509_REQ_get_attr(info.req.get(), pos);
+    ASN1_TYPE* value = X509_ATTRIBUTE_get0_type(attr, 0);
+    if (value == nullptr) return;
+    switch (value->type) {
+        case V_ASN1_PRINTABLESTRING: case V_ASN1_UTF8STRING: case V_ASN1_IA5STRING:
+        case V_ASN1_BMPSTRING: case V_ASN1_T61STRING: case V_ASN1_UNIVERSALSTRING:
+            info.challenge = utf8_of(value->value.asn1_string);
+            break;
+        default:
+            throw ScepFailure(FailInfo::bad_request, "the challengePassword attribute is not a string");
+    }
+}
+
+std::string general_name_type(int type, const GENERAL_NAME* gn) {
+    switch (type) {
+        case GEN_DNS: return "dns";
+        case GEN_EMAIL: return "email";
+        case GEN_URI: return "uri";
+        case GEN_IPADD: return "ip";
+        case GEN_OTHERNAME:
+            return OBJ_obj2nid(gn->d.otherName->type_id) == NID_ms_upn ? "upn" : "other";
+        default: return "other";
+    }
+}
+
+std::string general_name_value(int type, const GENERAL_NAME* gn) {
+    switch (type) {
+        case GEN_DNS: case GEN_EMAIL: case GEN_URI: return utf8_of(gn->d.ia5);
+        case GEN_IPADD: {
+            ossl::Buffer<char> text(OPENSSL_buf2hexstr(gn->d.ip->data, gn->d.ip->length));
+            return text ? text.get() : "";
+        }
+        case GEN_OTHERNAME: {
+            const ASN1_TYPE* v = gn->d.otherName->value;
+            return v && v->type == V_ASN1_UTF8STRING ? utf8_of(v->value.utf8string) : "";
+        }
+        default: return "";
+    }
+}
+
+void read_sans(CsrInfo& info) {
+    ossl::GeneralNames names = requested_sans(info.req.get());
+    for (int i = 0; names && i < sk_GENERAL_NAME_num(names.get()); ++i) {
+        const GENERAL_NAME* gn = sk_GENERAL_NAME_value(names.get(), i);
+        info.sans.push_back({general_name_type(gn->type, gn), general_name_value(gn->type, gn), i});
+    }
+}
+
+void read_extensions(CsrInfo& info) {
+    ossl::ExtStack exts(X509_REQ_get_extensions(info.req.get()));
+    if (!exts) return;
+    ossl::Asn1BitString ku(static_cast<ASN1_BIT_STRING*>(X509V3_get_d2i(exts.get(), NID_key_usage, nullptr, nullptr)));
+    if (ku) {
+        uint32_t bits = 0;
+        if (ku->length > 0) bits = ku->data[0];
+        if (ku->length > 1) bits |= uint32_t(ku->data[1]) << 8;
+        info.key_usage = bits;
+    }
+    ossl::ExtKeyUsage eku(static_cast<EXTENDED_KEY_USAGE*>(X509V3_get_d2i(exts.get(), NID_ext_key_usage, nullptr, nullptr)));
+    for (int i = 0; eku && i < sk_ASN1_OBJECT_num(eku.get()); ++i) {
+        char dotted[80];
+        OBJ_obj2txt(dotted, sizeof dotted, sk_ASN1_OBJECT_value(eku.get(), i), 1);
+        info.extended_key_usage.push_back(dotted);
+    }
+    ossl::BasicConstraints bc(static_cast<BASIC_CONSTRAINTS*>(X509V3_get_d2i(exts.get(), NID_basic_constraints, nullptr, nullptr)));
+    info.requests_ca = bc && bc->ca;
+    read_sans(info);
+}
+
+Digest signature_digest_of(X509_REQ* req) {
+    int md_nid = NID_undef, pk_nid = NID_undef;
+    OBJ_find_sigid_algs(X509_REQ_get_signature_nid(req), &md_nid, &pk_nid);
+    switch (md_nid) {
+        case NID_md5: return Digest::md5;
+        case NID_sha1: return Digest::sha1;
+        case NID_sha256: return Digest::sha256;
+        case NID_sha384: return Digest::sha384;
+        case NID_sha512: return Digest::sha512;
+        default: throw ScepFailure(FailInfo::bad_alg, "the CSR is signed with an unsupported algorithm");
+    }
+}
+
+void read_key(CsrInfo& info) {
+    EVP_PKEY* key = X509_REQ_get0_pubkey(info.req.get());
+    if (key == nullptr) throw ScepFailure(FailInfo::bad_request, "the CSR's public key cannot be read");
+    int id = EVP_PKEY_get_base_id(key);
+    info.key_type = id == EVP_PKEY_RSA ? "rsa" : id == EVP_PKEY_EC ? "ec" : OBJ_nid2sn(id);
+    info.key_bits = EVP_PKEY_get_bits(key);
+    if (X509_REQ_verify(info.req.get(), key) != 1) {
+        clear_openssl_errors();
+        throw ScepFailure(FailInfo::bad_message_check, "the CSR's signature does not verify");
+    }
+}
+
+}  // namespace
+
+CsrInfo read_csr(const Bytes& der) {
+    clear_openssl_errors();
+    CsrInfo info;
+    const unsigned char* p = der.data();
+    info.req.reset(d2i_X509_REQ(nullptr, &p, long(der.size())));
+    if (!info.req || p != der.data() + der.size()) {
+        clear_openssl_errors();
+        throw ScepFailure(FailInfo::bad_request, "the decrypted content is not a PKCS#10 request");
+    }
+    info.der = der;
+    info.signature_digest = signature_digest_of(info.req.get());
+    read_key(info);
+    read_subject(info);
+    read_challenge(info);
+    read_extensions(info);
+    return info;
+}
+
+}  // namespace scepter

@@ -1,0 +1,23 @@
+// Certificates from templates: the template decides every extension; the
+// CSR only proposes a subject, SANs and a key, and the template filters them.
+#pragma once
+
+#include "ca/ca_material.h"
+#include "ca/csr.h"
+#include "ca/template_rules.h"
+#include "scepter/config.h"
+#include "scepter/store.h"
+
+namespace scepter {
+
+struct Issued {
+    ossl::X509Ptr cert;
+    IssuedCert record;  // certificate fields; the caller adds the transaction
+};
+
+// Signs a new certificate with a fresh 128-bit random serial. crl_url, when
+// set, goes into the CRL Distribution Points extension.
+Issued issue_certificate(const Template& t, const CsrInfo& csr, const GrantedNames& names, const KeyPair& ca,
+                         const std::string& crl_url);
+
+}  // namespace scepter

@@ -1,0 +1,313 @@
+// Reads scepter.yaml into Config and checks everything that can be checked
+// without loading keys. examples/scepter.yaml is the reference of the keys.
+#include "config/config_yaml.h"
+#include "scepter/config.h"
+#include "scepter/ossl.h"
+#include "util/digest_hex.h"
+
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+
+#include <algorithm>
+
+namespace scepter {
+namespace {
+
+const std::set<std::string> kKeyUsages = {
+    "digitalSignature", "nonRepudiation", "keyEncipherment", "dataEncipherment",
+    "keyAgreement",     "keyCertSign",    "cRLSign",         "encipherOnly",
+    "decipherOnly"};
+const std::set<std::string> kSanTypes = {"dns", "email", "uri", "ip", "upn"};
+
+KeyPairFiles read_pair(const YamlSection& s) {
+    s.allow_only({"cert", "key"});
+    return KeyPairFiles{s.readable_file("cert"), s.readable_file("key")};
+}
+
+void read_ra(const YamlSection& ra, Config& cfg) {
+    if (ra.has("cert") || ra.has("key")) {
+        ra.allow_only({"cert", "key"});
+        cfg.ra_signing = read_pair(ra);
+        return;
+    }
+    ra.allow_only({"signing", "encryption"});
+    cfg.ra_signing = read_pair(ra.section("signing"));
+    if (ra.has("encryption")) cfg.ra_encryption = read_pair(ra.section("encryption"));
+}
+
+void read_key_rules(const YamlSection& keys, Template& t) {
+    keys.allow_only({"types", "min_rsa_bits"});
+    if (keys.has("types")) {
+        t.key_types.clear();
+        for (const auto& k : keys.list("types")) {
+            if (k != "rsa" && k != "ec") keys.fail_at("types", "unknown key type '" + k + "' (rsa, ec)");
+            t.key_types.insert(k);
+        }
+        if (t.key_types.empty()) keys.fail_at("types", "must list at least one key type");
+    }
+    t.min_rsa_bits = int(keys.integer_or("min_rsa_bits", 2048, 1024, 16384));
+}
+
+void read_subject_rules(const YamlSection& s, Template& t) {
+    s.allow_only({"allowed", "required"});
+    for (const char* which : {"allowed", "required"}) {
+        for (const auto& a : s.list(which)) {
+            if (OBJ_txt2nid(a.c_str()) == NID_undef)
+                s.fail_at(which, "unknown subject attribute '" + a + "'");
+            (std::string(which) == "allowed" ? t.subject.allowed : t.subject.required).insert(a);
+        }
+    }
+    if (!s.has("allowed")) t.subject.allowed = {"CN", "O", "OU", "C", "ST", "L", "emailAddress",
+                                                "serialNumber", "DC", "UID"};
+    for (const auto& r : t.subject.required)
+        if (!t.subject.allowed.count(r)) s.fail_at("required", "'" + r + "' is required but not allowed");
+}
+
+void read_usages(const YamlSection& s, Template& t) {
+    t.key_usage = s.list("key_usage");
+    for (const auto& ku : t.key_usage)
+        if (!kKeyUsages.count(ku)) s.fail_at("key_usage", "unknown key usage '" + ku + "'");
+    if (t.key_usage.empty()) s.fail_at("key_usage", "must list at least one key usage");
+    t.extended_key_usage = s.list("extended_key_usage");
+    for (const auto& eku : t.extended_key_usage) {
+        ossl::Asn1Object obj(OBJ_txt2obj(eku.c_str(), 0));
+        if (!obj) s.fail_at("extended_key_usage", "unknown extended key usage '" + eku + "'");
+    }
+}
+
+Template read_template(const YamlSection& s, const std::string& name) {
+    s.allow_only({"validity_days", "max_validity_days", "key_usage", "extended_key_usage", "subject",
+                  "san", "keys", "template_name_extension", "on_excess_request", "require_approval"});
+    Template t;
+    t.name = name;
+    t.validity_days = int(s.integer_or("validity_days", 365, 1, 36500));
+    t.max_validity_days = int(s.integer_or("max_validity_days", t.validity_days, 1, 36500));
+    if (t.validity_days > t.max_validity_days)
+        s.fail_at("validity_days", "is longer than max_validity_days");
+    read_usages(s, t);
+    if (s.has("subject")) read_subject_rules(s.section("subject"), t);
+    else t.subject.allowed = {"CN", "O", "OU", "C", "ST", "L", "emailAddress", "serialNumber", "DC", "UID"};
+    if (s.has("san")) {
+        YamlSection san = s.section("san");
+        san.allow_only({"allowed"});
+        for (const auto& type : san.list("allowed")) {
+            if (!kSanTypes.count(type)) san.fail_at("allowed", "unknown SAN type '" + type + "'");
+            t.san_allowed.insert(type);
+        }
+    }
+    if (s.has("keys")) read_key_rules(s.section("keys"), t);
+    t.template_name_extension = s.boolean_or("template_name_extension", true);
+    std::string excess = s.string_or("on_excess_request", "reject");
+    if (excess != "reject" && excess != "drop") s.fail_at("on_excess_request", "must be reject or drop");
+    t.reject_excess = excess == "reject";
+    t.require_approval = s.boolean_or("require_approval", false);
+    return t;
+}
+
+ContentCipher parse_cipher(const YamlSection& s, const std::string& v) {
+    static const std::map<std::string, ContentCipher> names = {
+        {"des", ContentCipher::des}, {"des3", ContentCipher::des3}, {"aes128", ContentCipher::aes128},
+        {"aes192", ContentCipher::aes192}, {"aes256", ContentCipher::aes256}};
+    auto it = names.find(v);
+    if (it == names.end()) s.fail_at("ciphers", "unknown cipher '" + v + "' (des, des3, aes128, aes192, aes256)");
+    return it->second;
+}
+
+Digest parse_digest(const YamlSection& s, const std::string& key, const std::string& v) {
+    static const std::map<std::string, Digest> names = {
+        {"md5", Digest::md5}, {"sha1", Digest::sha1}, {"sha256", Digest::sha256},
+        {"sha384", Digest::sha384}, {"sha512", Digest::sha512}};
+    auto it = names.find(v);
+    if (it == names.end()) s.fail_at(key, "unknown digest '" + v + "' (sha1, sha256, sha384, sha512, md5)");
+    return it->second;
+}
+
+void read_algorithms(const YamlSection& s, Profile& p) {
+    p.allow_legacy_clients = s.boolean_or("allow_legacy_clients", false);
+    if (s.has("ciphers")) {
+        p.ciphers.clear();
+        for (const auto& c : s.list("ciphers")) p.ciphers.insert(parse_cipher(s, c));
+    }
+    if (s.has("digests")) {
+        p.digests.clear();
+        for (const auto& d : s.list("digests")) p.digests.insert(parse_digest(s, "digests", d));
+    }
+    if (p.ciphers.empty()) s.fail_at("ciphers", "must list at least one cipher");
+    if (p.digests.empty()) s.fail_at("digests", "must list at least one digest");
+    // RFC 8894 §2.9: single DES and MD5 MUST NOT be supported; we allow them
+    // only where the admin says this profile serves legacy clients.
+    if (!p.allow_legacy_clients && p.ciphers.count(ContentCipher::des))
+        s.fail_at("ciphers", "single DES needs allow_legacy_clients: true");
+    if (!p.allow_legacy_clients && p.digests.count(Digest::md5))
+        s.fail_at("digests", "MD5 needs allow_legacy_clients: true");
+    p.response_digest = parse_digest(s, "response_digest", s.string_or("response_digest", "sha256"));
+    if (p.response_digest == Digest::md5) s.fail_at("response_digest", "MD5 is never used to sign");
+}
+
+void read_one_time(const YamlSection& s, OneTimeChallenges& o) {
+    s.allow_only({"validity_minutes", "max_per_requester"});
+    o.enabled = true;
+    o.validity_minutes = int(s.integer_or("validity_minutes", 60, 1, 60 * 24 * 30));
+    o.max_per_requester = std::size_t(s.integer_or("max_per_requester", 5, 0, 1000000));
+}
+
+void read_challenge(const YamlSection& s, Profile& p) {
+    s.allow_only({"static", "static_sha256", "one_time"});
+    if (s.has("one_time")) read_one_time(s.section("one_time"), p.challenge.one_time);
+    if (s.has("static") && s.has("static_sha256")) s.fail("give either static or static_sha256, not both");
+    if (s.has("static")) p.challenge.static_sha256 = digest_hex(s.string("static"), EVP_sha256());
+    if (s.has("static_sha256")) {
+        std::string h = s.string("static_sha256");
+        std::transform(h.begin(), h.end(), h.begin(), ::tolower);
+        if (h.size() != 64 || h.find_first_not_of("0123456789abcdef") != std::string::npos)
+            s.fail_at("static_sha256", "must be 64 hex digits");
+        p.challenge.static_sha256 = h;
+    }
+}
+
+ExternalValidationSettings read_external_validation(const YamlSection& s) {
+    s.allow_only({"validate_url", "success_url", "failure_url", "timeout_ms", "retries", "caller_info", "headers"});
+    ExternalValidationSettings e;
+    e.validate_url = s.string("validate_url");
+    e.success_url = s.string_or("success_url", "");
+    e.failure_url = s.string_or("failure_url", "");
+    for (const char* key : {"validate_url", "success_url", "failure_url"}) {
+        std::string url = s.string_or(key, "");
+        if (!url.empty() && url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)
+            s.fail_at(key, "must be an http:// or https:// URL");
+    }
+    e.timeout_ms = int(s.integer_or("timeout_ms", 5000, 100, 120000));
+    e.retries = int(s.integer_or("retries", 2, 0, 10));
+    e.caller_info = s.string_or("caller_info", "Scepter");
+    e.headers = s.list("headers");
+    return e;
+}
+
+void check_template_ref(const YamlSection& s, const std::string& key, const std::string& name) {
+    if (!s.config().templates.count(name)) s.fail_at(key, "names no template '" + name + "'");
+}
+
+void read_renewal(const YamlSection& s, RenewalConfig& r) {
+    s.allow_only({"enabled", "window_days", "revoke_old"});
+    r.enabled = s.boolean_or("enabled", true);
+    r.window_days = int(s.integer_or("window_days", 30, 0, 36500));
+    r.revoke_old = s.boolean_or("revoke_old", false);
+}
+
+GetCertAccess read_get_cert(const YamlSection& s) {
+    std::string v = s.string_or("get_cert", "holder_only");
+    if (v == "off") return GetCertAccess::off;
+    if (v == "holder_only") return GetCertAccess::holder_only;
+    if (v == "any") return GetCertAccess::any;
+    s.fail_at("get_cert", "must be off, holder_only or any");
+}
+
+Profile read_profile(const YamlSection& s, const std::string& name) {
+    s.allow_only({"template", "templates_by_key_usage", "challenge", "ciphers", "digests",
+                  "allow_legacy_clients", "response_digest", "renewal", "get_cert", "get_crl", "policy",
+                  "external_validation"});
+    Profile p;
+    p.name = name;
+    if (s.has("templates_by_key_usage")) {
+        YamlSection k = s.section("templates_by_key_usage");
+        k.allow_only({"signature", "encryption", "general_purpose"});
+        TemplateByKeyUsage by{k.string("signature"), k.string("encryption"), k.string("general_purpose")};
+        check_template_ref(k, "signature", by.signature);
+        check_template_ref(k, "encryption", by.encryption);
+        check_template_ref(k, "general_purpose", by.general_purpose);
+        p.by_key_usage = by;
+    } else {
+        p.template_name = s.string("template");
+        check_template_ref(s, "template", p.template_name);
+    }
+    if (s.has("template") && s.has("templates_by_key_usage"))
+        s.fail_at("template", "give either template or templates_by_key_usage, not both");
+    if (s.has("challenge")) read_challenge(s.section("challenge"), p);
+    read_algorithms(s, p);
+    if (s.has("renewal")) read_renewal(s.section("renewal"), p.renewal);
+    p.get_cert = read_get_cert(s);
+    p.get_crl = s.boolean_or("get_crl", true);
+    if (s.has("policy")) p.policy_path = s.readable_file("policy");
+    if (s.has("external_validation")) p.external_validation = read_external_validation(s.section("external_validation"));
+    return p;
+}
+
+void read_crl(const YamlSection& s, CrlConfig& crl) {
+    s.allow_only({"validity_hours", "refresh_hours", "distribution_url", "path"});
+    crl.validity_hours = int(s.integer_or("validity_hours", 168, 1, 24 * 3650));
+    crl.refresh_hours = int(s.integer_or("refresh_hours", 24, 0, 24 * 3650));
+    if (crl.refresh_hours >= crl.validity_hours) s.fail_at("refresh_hours", "must be shorter than validity_hours");
+    crl.distribution_url = s.string_or("distribution_url", "");
+    if (crl.distribution_url.find_first_of(", \t") != std::string::npos)
+        s.fail_at("distribution_url", "must not contain commas or spaces");
+    if (!crl.distribution_url.empty() && crl.distribution_url.rfind("http://", 0) != 0)
+        s.fail_at("distribution_url", "must be a plain http:// URL (relying parties fetch CRLs without TLS)");
+    crl.path = s.string_or("path", "");
+    if (!crl.path.empty() && crl.path[0] != '/') s.fail_at("path", "must be a URI path starting with /");
+}
+
+NextCaConfig read_next_ca(const YamlSection& s) {
+    s.allow_only({"cert", "ra_certs", "chain"});
+    NextCaConfig n;
+    n.cert = s.readable_file("cert");
+    for (const auto& c : s.list("ra_certs")) n.ra_certs.push_back(resolve_path(s.config().path, c));
+    for (const auto& c : s.list("chain")) n.chain.push_back(resolve_path(s.config().path, c));
+    return n;
+}
+
+void read_store(const YamlSection& s, Config& cfg) {
+    s.allow_only({"sqlite", "busy_timeout_ms"});
+    cfg.sqlite_path = s.path("sqlite");
+    cfg.busy_timeout_ms = int(s.integer_or("busy_timeout_ms", 5000, 0, 600000));
+}
+
+template <typename Fn>
+void for_each_entry(const YamlSection& parent, const std::string& key, Fn fn) {
+    YamlSection map = parent.section(key);
+    for (const auto& kv : map.node()) {
+        std::string name = kv.first.as<std::string>();
+        fn(YamlSection(kv.second, map.child_key(name), parent.config()), name);
+    }
+    if (map.node().size() == 0) parent.fail_at(key, "must define at least one entry");
+}
+
+}  // namespace
+
+Config load_config(const std::string& path) {
+    Config cfg;
+    cfg.path = path;
+    YAML::Node root = parse_yaml_file(path);
+    if (!root.IsMap()) throw ConfigError(path, 1, "", "the file must be a YAML mapping");
+    YamlSection top(root, "", cfg);
+    top.allow_only({"audit_log", "store", "ca", "ra", "limits", "crl", "next_ca", "status_dir", "admin", "templates",
+                    "profiles"});
+    if (top.has("status_dir")) cfg.status_dir = top.path("status_dir");
+    if (top.has("admin")) {
+        YamlSection admin = top.section("admin");
+        admin.allow_only({"allow_without_authentication"});
+        cfg.admin.allow_without_authentication = admin.boolean_or("allow_without_authentication", false);
+    }
+    if (top.has("audit_log")) cfg.audit_log = top.path("audit_log");
+    read_store(top.section("store"), cfg);
+    YamlSection ca = top.section("ca");
+    ca.allow_only({"cert", "key", "chain"});
+    cfg.ca = KeyPairFiles{ca.readable_file("cert"), ca.readable_file("key")};
+    for (const auto& c : ca.list("chain")) cfg.ca_chain.push_back(resolve_path(cfg.path, c));
+    if (top.has("ra")) read_ra(top.section("ra"), cfg);
+    if (top.has("limits")) {
+        YamlSection lim = top.section("limits");
+        lim.allow_only({"max_message_bytes"});
+        cfg.max_message_bytes = std::size_t(lim.integer_or("max_message_bytes", 65536, 1024, 16 << 20));
+    }
+    if (top.has("crl")) read_crl(top.section("crl"), cfg.crl);
+    if (top.has("next_ca")) cfg.next_ca = read_next_ca(top.section("next_ca"));
+    for_each_entry(top, "templates", [&](const YamlSection& s, const std::string& name) {
+        cfg.templates[name] = read_template(s, name);
+    });
+    for_each_entry(top, "profiles", [&](const YamlSection& s, const std::string& name) {
+        cfg.profiles[name] = read_profile(s, name);
+    });
+    return cfg;
+}
+
+}  // namespace scepter

@@ -1,0 +1,84 @@
+// The challenge of a PKCSReq, in the three phases NDES's CRP logs:
+// (1) challenge_lookup: the one-time challenge exists, is unused, unexpired
+//     and was issued for this profile;
+// (2) challenge_password: the password matches (constant time) and the
+//     challenge is consumed atomically, so one of several racing workers wins;
+// (3) challenge_claims: the CSR matches what the challenge was issued for.
+// A static challenge (NDES's UseSinglePassword) has phase 2 only. Each phase
+// is its own audit step; failInfoText names the phase and an Intune-like code.
+#include "challenge/challenge.h"
+#include "enrollment/enrollment.h"
+#include "scepter/log_ids.h"
+#include "util/digest_hex.h"
+#include "util/json_flat.h"
+
+#include <openssl/crypto.h>
+
+#include <ctime>
+
+namespace scepter {
+namespace {
+
+Claims claims_of(const ChallengeRecord& rec) {
+    Claims out;
+    if (rec.claims_json.empty()) return out;
+    for (const auto& [key, value] : parse_flat_json(rec.claims_json))
+        if (value.is_string()) out[key] = value.text;
+    return out;
+}
+
+}  // namespace
+
+void Enrollment::check_challenge(const CsrInfo& csr) {
+    std::string password = csr.challenge.value_or("");
+    begin(SCEPTER_ID_CHALLENGE_LOOKUP, "challenge_lookup");
+    if (password.empty())
+        throw ScepFailure(FailInfo::bad_request, "ChallengePasswordMissing: the CSR carries no challengePassword");
+    std::string id = profile_.challenge.one_time.enabled ? challenge_id(password) : "";
+    if (!id.empty()) {
+        if (auto rec = store_.find_challenge(id)) return check_one_time_challenge(*rec, password, csr);
+    }
+    if (profile_.challenge.static_sha256.empty()) {
+        if (profile_.challenge.one_time.enabled)
+            throw ScepFailure(FailInfo::bad_request, "ChallengeNotFound: no one-time challenge was issued with this password");
+        throw ScepFailure(FailInfo::bad_request, "ChallengeNotConfigured: this profile has no challenge to check against");
+    }
+    check_static_challenge(password);
+}
+
+void Enrollment::check_static_challenge(const std::string& password) {
+    begin(SCEPTER_ID_CHALLENGE_CHECKED, "challenge_password");
+    const std::string& expected = profile_.challenge.static_sha256;
+    // Digests of equal length, compared in constant time: no timing tells
+    // how much of a guess was right.
+    std::string got = digest_hex(password, EVP_sha256());
+    if (CRYPTO_memcmp(got.data(), expected.data(), expected.size()) != 0)
+        throw ScepFailure(FailInfo::bad_request, "ChallengePasswordMismatch: the challenge password is not valid");
+    passed("", {{"kind", "static"}});
+}
+
+void Enrollment::check_one_time_challenge(const ChallengeRecord& rec, const std::string& password,
+                                          const CsrInfo& csr) {
+    std::int64_t now = std::time(nullptr);
+    if (rec.profile != profile_.name)
+        throw ScepFailure(FailInfo::bad_request, "ChallengeProfileMismatch: the challenge was issued for another profile");
+    if (rec.status != "active")
+        throw ScepFailure(FailInfo::bad_request, "ChallengeAlreadyUsed: the challenge was used by transaction " +
+                                                     rec.transaction_id);
+    if (now >= rec.expires_at) throw ScepFailure(FailInfo::bad_request, "ChallengeExpired: the challenge has expired");
+    passed("", {{"challenge_id", rec.id}, {"user", rec.user}});
+
+    begin(SCEPTER_ID_CHALLENGE_CHECKED, "challenge_password");
+    if (!challenge_matches(rec, password))
+        throw ScepFailure(FailInfo::bad_request, "ChallengePasswordMismatch: the challenge password is not valid");
+    if (!store_.consume_challenge(rec.id, ctx_.transaction_id, now))
+        throw ScepFailure(FailInfo::bad_request, "ChallengeAlreadyUsed: another request used the challenge first");
+    passed("", {{"kind", "one_time"}, {"challenge_id", rec.id}});
+
+    begin(SCEPTER_ID_CHALLENGE_CLAIMS, "challenge_claims");
+    claims_ = claims_of(rec);
+    if (auto why = claims_mismatch(claims_, csr)) throw ScepFailure(FailInfo::bad_request, *why);
+    passed("", {{"claims", rec.claims_json}});
+}
+
+}  // namespace scepter

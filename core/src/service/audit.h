@@ -1,0 +1,50 @@
+// The audit trail: one JSON line per enrollment step, with the transaction
+// ID, so an admin can follow one device from request to certificate (or to
+// the step that failed and why).
+#pragma once
+
+#include "service/response.h"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace scepter {
+
+// What every line of one HTTP request shares.
+struct AuditContext {
+    std::string transaction_id;
+    std::string profile;
+    std::string operation;
+    std::string message_type;
+    std::string client_ip;
+    std::string user_agent;
+    std::string client_os;
+};
+
+using AuditFields = std::vector<std::pair<std::string, std::string>>;
+
+// Guesses the device's OS from its User-Agent, as admins do with NDES's IIS
+// logs: Android/Dalvik, iOS/macOS, Windows, browsers.
+std::string guess_client_os(const std::string& user_agent);
+
+class AuditLog {
+   public:
+    // Empty path: lines go to the web server's error log (info level).
+    // The file is opened here, at configuration time, so that workers that
+    // run as another user inherit the descriptor. Throws std::runtime_error.
+    explicit AuditLog(const std::string& path);
+    ~AuditLog();
+    AuditLog(const AuditLog&) = delete;
+    AuditLog& operator=(const AuditLog&) = delete;
+
+    void step(const AuditContext& ctx, const char* id, const char* step, bool ok, const std::string& detail,
+              Response& resp, const AuditFields& fields = {}) const;
+
+   private:
+    int fd_ = -1;
+};
+
+std::string json_escape(const std::string& s);
+
+}  // namespace scepter

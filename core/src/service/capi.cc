@@ -1,0 +1,112 @@
+// The C ABI the connectors call (see capi.h). Nothing throws across it.
+#include "scepter/capi.h"
+
+#include "scepter/log_ids.h"
+#include "service/service.h"
+
+#include <cstdio>
+#include <cstring>
+#include <new>
+
+struct scepter_service {
+    std::unique_ptr<scepter::Service> impl;
+};
+
+namespace {
+
+// The C view of a response, owning the strings it points at.
+struct ResponseBox {
+    scepter_response c{};
+    scepter::Response r;
+    std::vector<scepter_log_record> records;
+};
+
+void write_error(char* err, size_t len, const char* text) noexcept {
+    if (err != nullptr && len > 0) std::snprintf(err, len, "%s", text);
+}
+
+// Preallocated, so that even this failure reaches the error log.
+scepter_log_record out_of_memory_log{SCEPTER_LOG_ERROR,
+                                     SCEPTER_ID_INTERNAL_ERROR " the core could not build a response (out of memory)"};
+scepter_response out_of_memory{500, nullptr, nullptr, 0, &out_of_memory_log, 1};
+
+std::string str(const scepter_str& s) { return s.data ? std::string(s.data, s.len) : std::string(); }
+
+scepter_response* box(scepter::Response&& r) {
+    auto* b = new ResponseBox;
+    b->r = std::move(r);
+    for (const auto& l : b->r.logs) b->records.push_back({l.level, l.text.c_str()});
+    b->c.status = b->r.status;
+    b->c.content_type = b->r.content_type.empty() ? nullptr : b->r.content_type.c_str();
+    b->c.body = b->r.body.data();
+    b->c.body_len = b->r.body.size();
+    b->c.logs = b->records.data();
+    b->c.log_count = b->records.size();
+    return &b->c;
+}
+
+}  // namespace
+
+extern "C" {
+
+scepter_service* scepter_service_load(const char* yaml_path, char* err, size_t err_len) {
+    try {
+        auto svc = std::make_unique<scepter_service>();
+        svc->impl = scepter::Service::load(yaml_path);
+        return svc.release();
+    } catch (const std::exception& e) {
+        write_error(err, err_len, e.what());
+    } catch (...) {
+        write_error(err, err_len, "unknown error while loading the configuration");
+    }
+    return nullptr;
+}
+
+int scepter_service_check_profile(const scepter_service* svc, const char* profile, char* err, size_t err_len) {
+    std::string name = profile && *profile ? profile : "default";
+    try {
+        if (svc->impl->has_profile(name)) return 1;
+        write_error(err, err_len, (svc->impl->config().path + ": no profile '" + name + "' is defined").c_str());
+    } catch (...) {
+        write_error(err, err_len, "cannot check the profile");
+    }
+    return 0;
+}
+
+int scepter_service_worker_init(scepter_service* svc, char* err, size_t err_len) {
+    try {
+        svc->impl->worker_init();
+        return 0;
+    } catch (const std::exception& e) {
+        write_error(err, err_len, e.what());
+    } catch (...) {
+        write_error(err, err_len, "unknown error in worker start-up");
+    }
+    return -1;
+}
+
+void scepter_service_free(scepter_service* svc) { delete svc; }
+
+scepter_response* scepter_handle(scepter_service* svc, const scepter_request* req, int allow_blocking) {
+    try {
+        scepter::Request r{str(req->method), str(req->path), str(req->query), str(req->content_type), str(req->client_ip),
+                           str(req->user_agent), str(req->profile), str(req->route), str(req->remote_user),
+                           str(req->client_cert), req->body, req->body_len};
+        auto resp = svc->impl->handle(r, allow_blocking != 0);
+        if (!resp) return nullptr;
+        return box(std::move(*resp));
+    } catch (...) {
+        // Only allocation can fail here: answer with a preallocated 500.
+        return &out_of_memory;
+    }
+}
+
+void scepter_response_free(scepter_response* resp) {
+    if (resp == nullptr || resp == &out_of_memory) return;
+    // c is the first member: the box starts where the C view starts.
+    delete reinterpret_cast<ResponseBox*>(resp);
+}
+
+const char* scepter_version(void) { return SCEPTER_VERSION; }
+
+}  // extern "C"

@@ -1,0 +1,209 @@
+// Request dispatch and the cheap operations (GetCACaps, GetCACert), answered
+// from bytes computed once per configuration generation.
+#include "service/service.h"
+
+#include "ca/crl.h"
+#include "codec/query_string.h"
+#include "scepter/log_ids.h"
+
+namespace scepter {
+
+Response text_response(int status, const std::string& text) {
+    Response r;
+    r.status = status;
+    r.content_type = "text/plain";
+    r.body.assign(text.begin(), text.end());
+    return r;
+}
+
+std::string capabilities_of(const Profile& p, bool next_ca) {
+    // One keyword per line, LF (RFC 8894 §3.5.2). SCEPStandard promises AES,
+    // POSTPKIOperation and SHA-256, so it is listed only when all hold.
+    bool aes = p.ciphers.count(ContentCipher::aes128) || p.ciphers.count(ContentCipher::aes192) ||
+               p.ciphers.count(ContentCipher::aes256);
+    std::string caps = "POSTPKIOperation\n";
+    if (next_ca) caps += "GetNextCACert\n";
+    if (p.renewal.enabled) caps += "Renewal\n";
+    if (aes) caps += "AES\n";
+    if (p.ciphers.count(ContentCipher::des3)) caps += "DES3\n";
+    if (p.digests.count(Digest::sha1)) caps += "SHA-1\n";
+    if (p.digests.count(Digest::sha256)) caps += "SHA-256\n";
+    if (p.digests.count(Digest::sha512)) caps += "SHA-512\n";
+    if (aes && p.ciphers.count(ContentCipher::aes128) && p.digests.count(Digest::sha256)) caps += "SCEPStandard\n";
+    return caps;
+}
+
+// Policies compile here, at configuration time, so a syntax error stops
+// `nginx -t`; their Lua states are made later, per thread, after fork.
+Service::Service(Config cfg, CaMaterial ca) : cfg_(std::move(cfg)), ca_(std::move(ca)), audit_(cfg_.audit_log) {
+    for (const auto& [name, profile] : cfg_.profiles) {
+        caps_[name] = capabilities_of(profile, bool(cfg_.next_ca));
+        ProfileHooks& hooks = hooks_[name];
+        if (!profile.policy_path.empty()) hooks.policy = PolicyEngine::compile(profile.policy_path, PolicyLimits{});
+    }
+}
+
+std::unique_ptr<Service> Service::load(const std::string& path) {
+    Config cfg = load_config(path);
+    CaMaterial ca = load_ca_material(cfg);
+    try {
+        return std::unique_ptr<Service>(new Service(std::move(cfg), std::move(ca)));
+    } catch (const ConfigError&) {
+        throw;
+    } catch (const std::runtime_error& e) {
+        throw ConfigError(path, 0, "audit_log", e.what());
+    }
+}
+
+namespace {
+
+ExternalValidationConfig validator_config(const ExternalValidationSettings& s) {
+    ExternalValidationConfig c;
+    c.validate_url = s.validate_url;
+    c.success_url = s.success_url;
+    c.failure_url = s.failure_url;
+    c.timeout_ms = s.timeout_ms;
+    c.retries = s.retries;
+    c.caller_info = s.caller_info;
+    c.headers = s.headers;
+    return c;
+}
+
+}  // namespace
+
+// Everything per process: the store's connections, the status directories,
+// the HTTP client of the validation service. Called with store_mutex_ held.
+void Service::open_worker_resources() {
+    if (store_) return;
+    store_ = open_sqlite_store(cfg_.sqlite_path, cfg_.busy_timeout_ms);
+    if (!cfg_.status_dir.empty()) status_ = std::make_unique<StatusRecords>(cfg_.status_dir);
+    for (const auto& [name, profile] : cfg_.profiles)
+        if (profile.external_validation)
+            hooks_[name].validator = std::make_unique<ExternalValidator>(validator_config(*profile.external_validation));
+}
+
+void Service::worker_init() {
+    std::lock_guard<std::mutex> lock(store_mutex_);
+    open_worker_resources();
+}
+
+Store& Service::store() {
+    std::lock_guard<std::mutex> lock(store_mutex_);
+    // A consumer that never forked (the CLI, unit tests) opens it on first use.
+    open_worker_resources();
+    return *store_;
+}
+
+std::optional<Response> Service::handle(const Request& req, bool allow_blocking) noexcept {
+    try {
+        return dispatch(req, allow_blocking);
+    } catch (const std::exception& e) {
+        Response r = text_response(500, "internal error\n");
+        r.log(SCEPTER_LOG_ERROR, SCEPTER_ID_INTERNAL_ERROR, std::string("request failed: ") + e.what());
+        return r;
+    } catch (...) {
+        Response r = text_response(500, "internal error\n");
+        r.log(SCEPTER_LOG_ERROR, SCEPTER_ID_INTERNAL_ERROR, "request failed with an unknown exception");
+        return r;
+    }
+}
+
+namespace {
+
+Response bad_request(int status, const std::string& why, const AuditContext& ctx) {
+    Response r = text_response(status, why + "\n");
+    const char* id = status == 413 ? SCEPTER_ID_BODY_TOO_LARGE : SCEPTER_ID_BAD_HTTP_REQUEST;
+    r.log(SCEPTER_LOG_WARN, id, "client " + ctx.client_ip + ": " + why);
+    return r;
+}
+
+// The PKIOperation message, from the POST body or the GET `message` parameter.
+// Returns an HTTP error response when there is none to read.
+std::optional<Response> read_message(const Request& req, const std::map<std::string, std::string>& params,
+                                     std::size_t limit, const AuditContext& ctx, Bytes& out) {
+    if (req.method == "POST") {
+        if (req.body_len == 0) return bad_request(400, "PKIOperation without a message body", ctx);
+        if (req.body_len > limit) return bad_request(413, "PKIOperation message exceeds the size limit", ctx);
+        out.assign(req.body, req.body + req.body_len);
+        return std::nullopt;
+    }
+    auto msg = params.find("message");
+    if (msg == params.end() || msg->second.empty()) return bad_request(400, "PKIOperation without a message parameter", ctx);
+    if (msg->second.size() / 4 * 3 > limit) return bad_request(413, "PKIOperation message exceeds the size limit", ctx);
+    auto decoded = decode_base64(msg->second);
+    if (!decoded) return bad_request(400, "the message parameter is not base64", ctx);
+    out = std::move(*decoded);
+    return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<Response> Service::dispatch(const Request& req, bool allow_blocking) {
+    AuditContext ctx{"", req.profile.empty() ? "default" : req.profile, "", "", req.client_ip, req.user_agent,
+                     guess_client_os(req.user_agent)};
+    auto profile = cfg_.profiles.find(ctx.profile);
+    if (profile == cfg_.profiles.end()) {
+        Response r = text_response(404, "no such SCEP profile\n");
+        r.log(SCEPTER_LOG_ERROR, SCEPTER_ID_UNKNOWN_PROFILE, "the location names profile '" + ctx.profile + "', which the configuration does not define");
+        return r;
+    }
+    if (req.route == "admin" || req.route == "mscep_admin") {
+        ctx.operation = req.route;
+        if (!allow_blocking) return std::nullopt;  // writes the store
+        return req.route == "admin" ? admin_api(req, ctx) : mscep_admin(req, ctx);
+    }
+    if (!cfg_.crl.path.empty() && req.path == cfg_.crl.path) {
+        ctx.operation = "CRL";
+        if (req.method != "GET") return bad_request(405, "the CRL is fetched with GET", ctx);
+        if (!allow_blocking) return std::nullopt;  // may sign a fresh CRL and write the store
+        return crl_file(ctx);
+    }
+    auto params = parse_query(req.query);
+    auto op = params.find("operation");
+    if (op == params.end()) return bad_request(400, "missing operation parameter", ctx);
+    ctx.operation = op->second;
+    if (req.method != "GET" && !(req.method == "POST" && ctx.operation == "PKIOperation"))
+        return bad_request(405, "method " + req.method + " is not allowed for " + ctx.operation, ctx);
+    if (ctx.operation == "GetCACaps") return get_ca_caps(profile->second, ctx);
+    if (ctx.operation == "GetCACert") return get_ca_cert(ctx);
+    if (ctx.operation == "GetNextCACert") return get_next_ca_cert(ctx);
+    if (ctx.operation != "PKIOperation") return bad_request(400, "unknown operation", ctx);
+    Bytes message;
+    if (auto error = read_message(req, params, cfg_.max_message_bytes, ctx, message)) return error;
+    if (!allow_blocking) return std::nullopt;
+    return pki_operation(message, profile->second, ctx);
+}
+
+Response Service::get_ca_caps(const Profile& profile, AuditContext& ctx) const {
+    Response r = text_response(200, caps_.at(profile.name));
+    audit_.step(ctx, SCEPTER_ID_GETCACAPS, "get_ca_caps", true, "", r);
+    return r;
+}
+
+Response Service::get_next_ca_cert(AuditContext& ctx) const {
+    if (ca_.getnextcacert_body.empty()) return bad_request(404, "no next CA certificate is configured", ctx);
+    Response r;
+    r.content_type = "application/x-x509-next-ca-cert";
+    r.body = ca_.getnextcacert_body;
+    audit_.step(ctx, SCEPTER_ID_GETNEXTCACERT, "get_next_ca_cert", true, "", r);
+    return r;
+}
+
+Response Service::crl_file(AuditContext& ctx) {
+    CrlRecord crl = current_crl(cfg_, ca_, store());
+    Response r;
+    r.content_type = "application/pkix-crl";
+    r.body = std::move(crl.der);
+    audit_.step(ctx, SCEPTER_ID_CRL_SENT, "crl_sent", true, "", r, {{"crl_number", std::to_string(crl.number)}});
+    return r;
+}
+
+Response Service::get_ca_cert(AuditContext& ctx) const {
+    Response r;
+    r.content_type = ca_.getcacert_type;
+    r.body = ca_.getcacert_body;
+    audit_.step(ctx, SCEPTER_ID_GETCACERT, "get_ca_cert", true, "", r, {{"content_type", r.content_type}});
+    return r;
+}
+
+}  // namespace scepter

@@ -1,0 +1,70 @@
+// The embedded SQLite store, shared by its implementation files:
+//   store_sqlite.cc            opening, certificates, transactions
+//   store_sqlite_schema.cc     the schema and its migrations
+//   store_sqlite_lifecycle.cc  pending requests, revocation, CRLs
+//   store_sqlite_challenges.cc one-time challenges
+// Internal to the core; everything else sees only scepter/store.h.
+#pragma once
+
+#include "scepter/store.h"
+#include "store/sqlite/sqlite_db.h"
+
+#include <string>
+
+namespace scepter {
+
+// The schema this build writes; older files are migrated up to it. Version
+// 2 added revocation, pending requests and CRLs; version 3 one-time
+// challenges.
+inline constexpr int kStoreSchemaVersion = 3;
+
+// Switches a (possibly new) file to WAL mode and creates or migrates its
+// schema, retrying while other processes hold it during their own set-up.
+void prepare_store_file(sqlite::Connection& conn, const std::string& path, int busy_timeout_ms);
+
+// The canonical stored form of a serial; throws StoreError when not hex.
+// Stored keys are canonical so that lookups and the UNIQUE check do not
+// depend on how the caller spelled them.
+std::string stored_serial(const std::string& serial);
+
+class SqliteStore final : public Store {
+   public:
+    SqliteStore(const std::string& path, int busy_timeout_ms);
+
+    void record_issuance(const IssuedCert& cert, const TransactionRecord& tx) override;
+    void record_transaction(const TransactionRecord& tx) override;
+    std::vector<IssuedCert> list_certs(std::size_t limit) override;
+    std::optional<IssuedCert> find_cert(const std::string& serial_or_thumbprint) override;
+    std::optional<TransactionRecord> find_transaction(const std::string& id) override;
+
+    bool add_pending(const PendingRequest& req) override;
+    std::optional<PendingRequest> find_pending(const std::string& transaction_id) override;
+    std::vector<PendingRequest> list_pending(const std::string& status, std::size_t limit) override;
+    bool decide_pending(const std::string& transaction_id, bool approve, const std::string& reason,
+                        std::int64_t at) override;
+
+    bool revoke(const std::string& serial_hex, int reason, std::int64_t at) override;
+    std::vector<RevokedCert> list_revoked() override;
+
+    void add_challenge(const ChallengeRecord& c, std::size_t max_active, std::int64_t now) override;
+    std::optional<ChallengeRecord> find_challenge(const std::string& id) override;
+    bool consume_challenge(const std::string& id, const std::string& transaction_id, std::int64_t now) override;
+    std::size_t purge_challenges(std::int64_t before) override;
+
+    std::int64_t next_crl_number() override;
+    void save_crl(const CrlRecord& crl) override;
+    std::optional<CrlRecord> latest_crl() override;
+
+   private:
+    void insert_cert(sqlite::Connection& conn, const IssuedCert& cert);
+    void insert_tx(sqlite::Connection& conn, const TransactionRecord& tx);
+    // Part of record_issuance's transaction: the pending request behind the
+    // issuance (if any) now points at its certificate.
+    void mark_pending_issued(sqlite::Connection& conn, const IssuedCert& cert,
+                             const TransactionRecord& tx);
+
+    const std::string path_;
+    sqlite::ConnectionPool pool_;
+};
+
+}  // namespace scepter
