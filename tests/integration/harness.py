@@ -878,6 +878,19 @@ class TestClient:
         return bad.read_bytes()
 
 
+def prebuild_requests(client: "TestClient", devices_dir: Path, challenge: str, keys: list,
+                      prefix: str) -> tuple[list, list]:
+    """Devices (one per pooled key, named PREFIX-NNN) and their PKCSReqs,
+    all built before any is sent, so that only the HTTP exchanges overlap."""
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        devices = list(pool.map(
+            lambda i: Device.create(devices_dir, challenge, cn=f"{prefix}-{i:03d}", key=keys[i]),
+            range(len(keys))))
+        reqs = list(pool.map(lambda d: client.request(d), devices))
+    assert len({r.transaction_id for r in reqs}) == len(keys), "transaction IDs repeat"
+    return devices, reqs
+
+
 @dataclass
 class Enrollment:
     http: Reply

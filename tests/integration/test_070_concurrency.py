@@ -12,15 +12,8 @@ COUNT = 50
 
 @pytest.mark.device_keys("concurrent", COUNT)
 def test_070_001_fifty_concurrent_enrollments(server, port, client, devices_dir, pki, key_pool):
-    # Pre-build everything so that only the HTTP exchanges overlap.
-    keys = key_pool.keys("concurrent", COUNT)
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        devices = list(pool.map(
-            lambda i: h.Device.create(devices_dir, pki.challenge, cn=f"concurrent-{i:02d}",
-                                      key=keys[i]),
-            range(COUNT)))
-        reqs = list(pool.map(lambda d: client.request(d), devices))
-    assert len({r.transaction_id for r in reqs}) == COUNT
+    devices, reqs = h.prebuild_requests(client, devices_dir, pki.challenge,
+                                        key_pool.keys("concurrent", COUNT), "concurrent")
 
     before = server.worker_pids()
     with ThreadPoolExecutor(max_workers=COUNT) as pool:

@@ -16,13 +16,8 @@ RELOADS = 3
 
 @pytest.mark.device_keys("reload", COUNT)
 def test_080_001_reload_during_enrollments(server, port, client, devices_dir, pki, key_pool):
-    keys = key_pool.keys("reload", COUNT)
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        devices = list(pool.map(
-            lambda i: h.Device.create(devices_dir, pki.challenge, cn=f"reload-{i:02d}",
-                                      key=keys[i]),
-            range(COUNT)))
-        reqs = list(pool.map(lambda d: client.request(d), devices))
+    devices, reqs = h.prebuild_requests(client, devices_dir, pki.challenge,
+                                        key_pool.keys("reload", COUNT), "reload")
 
     replies = [None] * COUNT
     errors = []
@@ -147,14 +142,8 @@ def test_080_004_graceful_restart_during_200_concurrent_enrollments(
     accepted and being read when the reload begins; the last bytes go out
     once the new generation's workers run, while the old ones still hold
     their 200 requests, and the old workers must finish them."""
-    keys = key_pool.keys("graceful", GRACEFUL_COUNT)
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        devices = list(pool.map(
-            lambda i: h.Device.create(devices_dir, pki.challenge, cn=f"graceful-{i:03d}",
-                                      key=keys[i]),
-            range(GRACEFUL_COUNT)))
-        reqs = list(pool.map(lambda d: client.request(d), devices))
-    assert len({r.transaction_id for r in reqs}) == GRACEFUL_COUNT
+    devices, reqs = h.prebuild_requests(client, devices_dir, pki.challenge,
+                                        key_pool.keys("graceful", GRACEFUL_COUNT), "graceful")
 
     master = server.master_pid()
     held = [h.HeldPost(port, "/scep-strict", r.der) for r in reqs]

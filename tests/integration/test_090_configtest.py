@@ -6,8 +6,6 @@ import re
 
 import pytest
 
-import harness as h
-
 
 def configtest(server_class, workdir, pki, name, yaml_text, locations=None):
     """Writes yaml_text beside the real config (so relative paths resolve the

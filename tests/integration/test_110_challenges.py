@@ -10,7 +10,6 @@ import re
 import sqlite3
 import subprocess
 import time
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
