@@ -1,0 +1,287 @@
+// The template's decisions before anything is signed: which template a CSR
+// gets (NDES's choice by key usage), which names and SANs it lets through,
+// and which keys it accepts.
+#include "ca/template_rules.h"
+
+#include "ca_fixture.h"
+
+#include <gtest/gtest.h>
+
+namespace scepter {
+namespace {
+
+using test::CsrSpec;
+
+class ChooseTemplate : public ::testing::Test {
+   protected:
+    void SetUp() override {
+        for (const char* n : {"sig", "enc", "gp", "only"}) cfg_.templates[n] = test::make_template(n);
+        by_usage_.by_key_usage = TemplateByKeyUsage{"sig", "enc", "gp"};
+        single_.template_name = "only";
+    }
+    std::string chosen(const Profile& p, const std::string& key_usage) {
+        CsrSpec spec;
+        spec.key_usage = key_usage;
+        return choose_template(cfg_, p, test::csr(key_.get(), spec)).name;
+    }
+
+    ossl::PKey key_ = test::ec_key();
+    Config cfg_;
+    Profile by_usage_, single_;
+};
+
+TEST_F(ChooseTemplate, DigitalSignatureAloneGetsTheSignatureTemplate) {
+    EXPECT_EQ(chosen(by_usage_, "digitalSignature"), "sig");
+    EXPECT_EQ(chosen(by_usage_, "critical,digitalSignature,nonRepudiation"), "sig");
+}
+
+TEST_F(ChooseTemplate, KeyEnciphermentAloneGetsTheEncryptionTemplate) {
+    EXPECT_EQ(chosen(by_usage_, "keyEncipherment"), "enc");
+    EXPECT_EQ(chosen(by_usage_, "keyEncipherment,dataEncipherment"), "enc");
+}
+
+TEST_F(ChooseTemplate, BothGetTheGeneralPurposeTemplate) {
+    EXPECT_EQ(chosen(by_usage_, "digitalSignature,keyEncipherment"), "gp");
+}
+
+TEST_F(ChooseTemplate, NoKeyUsageOrNeitherBitGetsTheGeneralPurposeTemplate) {
+    EXPECT_EQ(chosen(by_usage_, ""), "gp");
+    EXPECT_EQ(chosen(by_usage_, "keyAgreement"), "gp");
+}
+
+TEST_F(ChooseTemplate, SingleTemplateProfileIgnoresTheKeyUsage) {
+    for (const char* ku : {"", "digitalSignature", "keyEncipherment", "digitalSignature,keyEncipherment"})
+        EXPECT_EQ(chosen(single_, ku), "only") << ku;
+}
+
+// The failure a call throws: its failInfo and text.
+template <typename F>
+std::pair<FailInfo, std::string> failure_of(F&& f) {
+    try {
+        f();
+    } catch (const ScepFailure& e) {
+        return {e.info(), e.what()};
+    }
+    ADD_FAILURE() << "no ScepFailure thrown";
+    return {FailInfo::bad_alg, ""};
+}
+
+class GrantNames : public ::testing::Test {
+   protected:
+    CsrInfo csr_with(const CsrSpec& spec) { return test::csr(key_.get(), spec); }
+    Template drop_template() {
+        Template t = test::make_template("dropper");
+        t.reject_excess = false;
+        return t;
+    }
+
+    ossl::PKey key_ = test::ec_key();
+    Template t_ = test::make_template("strict");
+};
+
+TEST_F(GrantNames, AllowedSubjectAttributesPassInTheirOrder) {
+    CsrSpec spec;
+    spec.subject = {{"C", "DE"}, {"O", "Example"}, {"CN", "device-7"}};
+    GrantedNames g = grant_names(t_, csr_with(spec));
+    ASSERT_EQ(g.subject.size(), 3u);
+    EXPECT_EQ(g.subject[0].short_name, "C");
+    EXPECT_EQ(g.subject[1].value, "Example");
+    EXPECT_EQ(g.subject[2].short_name, "CN");
+    EXPECT_EQ(g.subject[2].nid, NID_commonName);
+    EXPECT_EQ(g.subject[2].value, "device-7");
+}
+
+TEST_F(GrantNames, ForbiddenSubjectAttributeIsRefusedByARejectingTemplate) {
+    t_.subject.allowed = {"CN"};
+    CsrSpec spec;
+    spec.subject = {{"CN", "d"}, {"OU", "Sales"}};
+    auto [info, text] = failure_of([&] { grant_names(t_, csr_with(spec)); });
+    EXPECT_EQ(info, FailInfo::bad_request);
+    EXPECT_EQ(text, "template 'strict' does not allow the subject attribute OU");
+}
+
+TEST_F(GrantNames, ForbiddenSubjectAttributeIsDroppedByADroppingTemplate) {
+    Template t = drop_template();
+    t.subject.allowed = {"CN"};
+    CsrSpec spec;
+    spec.subject = {{"OU", "Sales"}, {"CN", "d"}};
+    GrantedNames g = grant_names(t, csr_with(spec));
+    ASSERT_EQ(g.subject.size(), 1u);
+    EXPECT_EQ(g.subject[0].short_name, "CN");
+}
+
+TEST_F(GrantNames, MissingRequiredAttributeIsRefusedEvenWhenDropping) {
+    Template t = drop_template();
+    t.subject.allowed = {"CN", "O"};
+    t.subject.required = {"O"};
+    auto [info, text] = failure_of([&] { grant_names(t, csr_with({})); });
+    EXPECT_EQ(info, FailInfo::bad_request);
+    EXPECT_EQ(text, "template 'dropper' requires the subject attribute O");
+}
+
+TEST_F(GrantNames, RequiredAttributeThatWasDroppedCountsAsMissing) {
+    // serialNumber is required, but the CSR's is dropped as not allowed.
+    Template t = drop_template();
+    t.subject.allowed = {"CN"};
+    t.subject.required = {"serialNumber"};
+    CsrSpec spec;
+    spec.subject = {{"CN", "d"}, {"serialNumber", "1234"}};
+    auto [info, text] = failure_of([&] { grant_names(t, csr_with(spec)); });
+    EXPECT_EQ(text, "template 'dropper' requires the subject attribute serialNumber");
+}
+
+TEST_F(GrantNames, SansOfAllowedTypesPassWithTheirPosition) {
+    t_.san_allowed = {"dns", "email", "ip", "upn"};
+    CsrSpec spec;
+    spec.sans = "DNS:d.example,email:user@example.com,IP:192.0.2.1,otherName:1.3.6.1.4.1.311.20.2.3;UTF8:user@corp";
+    GrantedNames g = grant_names(t_, csr_with(spec));
+    ASSERT_EQ(g.sans.size(), 4u);
+    EXPECT_EQ(g.sans[0].type, "dns");
+    EXPECT_EQ(g.sans[0].value, "d.example");
+    EXPECT_EQ(g.sans[1].type, "email");
+    EXPECT_EQ(g.sans[1].value, "user@example.com");
+    EXPECT_EQ(g.sans[2].type, "ip");
+    EXPECT_EQ(g.sans[3].type, "upn");
+    EXPECT_EQ(g.sans[3].value, "user@corp");
+    for (int i = 0; i < 4; ++i) EXPECT_EQ(g.sans[std::size_t(i)].index, i);
+}
+
+TEST_F(GrantNames, SanOfAForbiddenTypeIsRefusedByARejectingTemplate) {
+    t_.san_allowed = {"dns"};
+    CsrSpec spec;
+    spec.sans = "DNS:d.example,email:user@example.com";
+    auto [info, text] = failure_of([&] { grant_names(t_, csr_with(spec)); });
+    EXPECT_EQ(info, FailInfo::bad_request);
+    EXPECT_EQ(text, "template 'strict' does not allow a SAN of type email");
+}
+
+TEST_F(GrantNames, NoSanTypesAllowedRefusesAnySan) {
+    CsrSpec spec;
+    spec.sans = "DNS:d.example";
+    auto [info, text] = failure_of([&] { grant_names(t_, csr_with(spec)); });
+    EXPECT_EQ(text, "template 'strict' does not allow a SAN of type dns");
+}
+
+TEST_F(GrantNames, SanOfAForbiddenTypeIsDroppedKeepingTheOthersPositions) {
+    Template t = drop_template();
+    t.san_allowed = {"dns"};
+    CsrSpec spec;
+    spec.sans = "email:user@example.com,DNS:d.example,otherName:1.2.3.4;UTF8:x";
+    GrantedNames g = grant_names(t, csr_with(spec));
+    ASSERT_EQ(g.sans.size(), 1u);
+    EXPECT_EQ(g.sans[0].value, "d.example");
+    EXPECT_EQ(g.sans[0].index, 1);  // the issuer copies entry 1 of the CSR's extension
+}
+
+TEST_F(GrantNames, OtherNameThatIsNotAUpnIsTypeOther) {
+    t_.san_allowed = {"dns", "email", "uri", "ip", "upn"};  // every configurable type
+    CsrSpec spec;
+    spec.sans = "otherName:1.2.3.4;UTF8:x";
+    auto [info, text] = failure_of([&] { grant_names(t_, csr_with(spec)); });
+    EXPECT_EQ(text, "template 'strict' does not allow a SAN of type other");
+}
+
+TEST_F(GrantNames, AskingForCaIsRefusedByARejectingTemplate) {
+    CsrSpec spec;
+    spec.ask_for_ca = true;
+    auto [info, text] = failure_of([&] { grant_names(t_, csr_with(spec)); });
+    EXPECT_EQ(info, FailInfo::bad_request);
+    EXPECT_EQ(text, "template 'strict' issues leaf certificates only; the CSR asks for CA:TRUE");
+}
+
+TEST_F(GrantNames, AskingForCaIsIgnoredByADroppingTemplate) {
+    CsrSpec spec;
+    spec.ask_for_ca = true;
+    GrantedNames g = grant_names(drop_template(), csr_with(spec));
+    ASSERT_EQ(g.subject.size(), 1u);
+    EXPECT_EQ(g.subject[0].value, "device-1");
+}
+
+TEST(RewrittenSans, AllowedTypesAreBuiltFromTheirText) {
+    Template t = test::make_template("t");
+    t.san_allowed = {"dns", "upn"};
+    auto sans = rewritten_sans(t, {{"dns", "a.example"}, {"upn", "u@corp"}});
+    ASSERT_EQ(sans.size(), 2u);
+    EXPECT_EQ(sans[0].type, "dns");
+    EXPECT_EQ(sans[0].value, "a.example");
+    EXPECT_EQ(sans[0].index, -1);
+    EXPECT_EQ(sans[1].type, "upn");
+    EXPECT_EQ(sans[1].index, -1);
+}
+
+TEST(RewrittenSans, ForbiddenTypeIsRefusedNamingThePolicy) {
+    Template t = test::make_template("t");
+    t.san_allowed = {"dns"};
+    auto [info, text] = failure_of([&] { rewritten_sans(t, {{"dns", "a.example"}, {"ip", "192.0.2.1"}}); });
+    EXPECT_EQ(info, FailInfo::bad_request);
+    EXPECT_EQ(text, "template 't' does not allow a SAN of type ip (written by the policy)");
+}
+
+TEST(RewrittenSans, ForbiddenTypeIsDroppedByADroppingTemplate) {
+    Template t = test::make_template("t");
+    t.san_allowed = {"email"};
+    t.reject_excess = false;
+    auto sans = rewritten_sans(t, {{"dns", "a.example"}, {"email", "x@example.com"}});
+    ASSERT_EQ(sans.size(), 1u);
+    EXPECT_EQ(sans[0].value, "x@example.com");
+}
+
+class CheckKey : public ::testing::Test {
+   protected:
+    // RSA keys are slow to make: one of each size for the suite.
+    static void SetUpTestSuite() {
+        rsa2048_key_ = test::rsa_key(2048);
+        rsa1024_key_ = test::rsa_key(1024);
+        rsa2048_ = rsa2048_key_.get();
+        rsa1024_ = rsa1024_key_.get();
+    }
+    static void TearDownTestSuite() {
+        rsa2048_key_.reset();
+        rsa1024_key_.reset();
+    }
+    static inline ossl::PKey rsa2048_key_, rsa1024_key_;
+    static inline EVP_PKEY* rsa2048_ = nullptr;
+    static inline EVP_PKEY* rsa1024_ = nullptr;
+    Template t_ = test::make_template("keys");
+};
+
+TEST_F(CheckKey, RsaAtTheMinimumAndEcPassByDefault) {
+    EXPECT_NO_THROW(check_key(t_, test::csr(rsa2048_)));
+    EXPECT_NO_THROW(check_key(t_, test::csr(test::ec_key().get())));
+}
+
+TEST_F(CheckKey, RsaBelowTheMinimumIsRefusedWithBothSizes) {
+    auto [info, text] = failure_of([&] { check_key(t_, test::csr(rsa1024_)); });
+    EXPECT_EQ(info, FailInfo::bad_request);
+    EXPECT_EQ(text, "template 'keys' needs RSA keys of at least 2048 bits; the CSR has 1024");
+    t_.min_rsa_bits = 3072;
+    auto [info2, text2] = failure_of([&] { check_key(t_, test::csr(rsa2048_)); });
+    EXPECT_EQ(text2, "template 'keys' needs RSA keys of at least 3072 bits; the CSR has 2048");
+}
+
+TEST_F(CheckKey, RsaMinimumDoesNotApplyToEcKeys) {
+    t_.min_rsa_bits = 16384;
+    EXPECT_NO_THROW(check_key(t_, test::csr(test::ec_key().get())));
+}
+
+TEST_F(CheckKey, KeyTypeOutsideTheTemplatesListIsRefused) {
+    t_.key_types = {"rsa"};
+    auto [info, text] = failure_of([&] { check_key(t_, test::csr(test::ec_key().get())); });
+    EXPECT_EQ(info, FailInfo::bad_request);
+    EXPECT_EQ(text, "template 'keys' does not allow ec keys");
+    t_.key_types = {"ec"};
+    auto [info2, text2] = failure_of([&] { check_key(t_, test::csr(rsa2048_)); });
+    EXPECT_EQ(text2, "template 'keys' does not allow rsa keys");
+}
+
+TEST_F(CheckKey, KeyTypeAndSizeAreReadFromTheCsr) {
+    CsrInfo rsa = test::csr(rsa1024_);
+    EXPECT_EQ(rsa.key_type, "rsa");
+    EXPECT_EQ(rsa.key_bits, 1024);
+    CsrInfo ec = test::csr(test::ec_key().get());
+    EXPECT_EQ(ec.key_type, "ec");
+    EXPECT_EQ(ec.key_bits, 256);
+}
+
+}  // namespace
+}  // namespace scepter
