@@ -282,5 +282,26 @@ TEST_F(Issuer, RecordDescribesTheCertificate) {
     EXPECT_EQ(X509_cmp(parsed.get(), out.cert.get()), 0);
 }
 
+// A policy sees the CSR's SANs as text and may hand them back unchanged:
+// an IP address must read the way a policy writes one.
+TEST_F(Issuer, CsrIpSanReadsAsAnAddressAPolicyCanWriteBack) {
+    CsrSpec spec;
+    spec.sans = "IP:192.0.2.1,IP:2001:db8::1";
+    csr_ = test::csr(device_.get(), spec);
+    ASSERT_EQ(csr_.sans.size(), 2u);
+    EXPECT_EQ(csr_.sans[0].value, "192.0.2.1");
+    EXPECT_EQ(csr_.sans[1].value, "2001:db8::1");
+    GrantedNames names = grant_names(t_, csr_);
+    names.sans = rewritten_sans(t_, {{csr_.sans[0].type, csr_.sans[0].value}, {csr_.sans[1].type, csr_.sans[1].value}});
+    Issued out = issue_certificate(t_, csr_, names, *ca_, "");
+    EXPECT_EQ(out.record.sans, "ip:192.0.2.1, ip:2001:db8::1");
+    ossl::GeneralNames issued = sans_of(out.cert.get());
+    ossl::GeneralNames requested = requested_sans(csr_.req.get());
+    ASSERT_TRUE(issued && requested);
+    ASSERT_EQ(sk_GENERAL_NAME_num(issued.get()), 2);
+    for (int i = 0; i < 2; ++i)
+        EXPECT_EQ(GENERAL_NAME_cmp(sk_GENERAL_NAME_value(issued.get(), i), sk_GENERAL_NAME_value(requested.get(), i)), 0);
+}
+
 }  // namespace
 }  // namespace scepter

@@ -5,6 +5,8 @@
 #include <openssl/objects.h>
 #include <openssl/x509v3.h>
 
+#include <arpa/inet.h>
+
 namespace scepter {
 
 ossl::GeneralNames requested_sans(X509_REQ* req) {
@@ -70,13 +72,21 @@ std::string general_name_type(int type, const GENERAL_NAME* gn) {
     }
 }
 
+// An address as people and policies write it (192.0.2.1, 2001:db8::1): a
+// policy may hand a CSR's SAN back, a challenge may claim it, the store
+// shows it. Hex only for what is no address (an odd length).
+std::string ip_text(const ASN1_OCTET_STRING* ip) {
+    char buf[INET6_ADDRSTRLEN];
+    int family = ip->length == 4 ? AF_INET : ip->length == 16 ? AF_INET6 : AF_UNSPEC;
+    if (family != AF_UNSPEC && inet_ntop(family, ip->data, buf, sizeof buf) != nullptr) return buf;
+    ossl::Buffer<char> hex(OPENSSL_buf2hexstr(ip->data, ip->length));
+    return hex ? hex.get() : "";
+}
+
 std::string general_name_value(int type, const GENERAL_NAME* gn) {
     switch (type) {
         case GEN_DNS: case GEN_EMAIL: case GEN_URI: return utf8_of(gn->d.ia5);
-        case GEN_IPADD: {
-            ossl::Buffer<char> text(OPENSSL_buf2hexstr(gn->d.ip->data, gn->d.ip->length));
-            return text ? text.get() : "";
-        }
+        case GEN_IPADD: return ip_text(gn->d.ip);
         case GEN_OTHERNAME: {
             const ASN1_TYPE* v = gn->d.otherName->value;
             return v && v->type == V_ASN1_UTF8STRING ? utf8_of(v->value.utf8string) : "";
