@@ -11,6 +11,7 @@ SCEPTER_PACKAGES=(
   dpkg-dev  # dpkg-source: Lua is built from Debian's lua5.4 source package
   libgtest-dev libgmock-dev
   python3 python3-pytest
+  python3-cryptography  # hostile CSRs (a NUL in a name) that openssl req cannot make
   scep certmonger
   chromium  # the mscep_admin page is tested as an admin opens it
   curl openssl

@@ -56,7 +56,7 @@ int dispatch(int argc, char** argv) {
     using namespace scepter::testclient;
     std::string cmd = argv[1];
     if (cmd == "request") return run_request(Args(argc, argv, 2, {"oaep", "windows-aki"}));
-    if (cmd == "reply") return run_reply(Args(argc, argv, 2, {}));
+    if (cmd == "reply") return run_reply(Args(argc, argv, 2, {"any-cert"}));
     if (cmd == "tamper") return run_tamper(Args(argc, argv, 2, {}));
     throw UsageError("unknown subcommand '" + cmd + "'");
 }

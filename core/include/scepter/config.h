@@ -127,6 +127,17 @@ struct NextCaConfig {
     std::vector<std::string> chain;
 };
 
+// What a device may send, checked once when its message and CSR are read
+// (limits: in the YAML). Bounds keep one request from costing the audit
+// trail, the store or a regex more than a device needs.
+struct InputLimits {
+    std::size_t max_name_bytes = 256;           // one subject attribute or SAN value
+    std::size_t max_subject_bytes = 1024;       // the whole RFC 2253 subject
+    std::size_t max_sans = 32;                  // subjectAltName entries in one CSR
+    std::size_t max_transaction_id_bytes = 128; // Windows and iOS send 32-64
+    std::size_t max_nonce_bytes = 64;           // RFC 8894: 16 bytes
+};
+
 struct Config {
     std::string path;            // the YAML file itself
     std::string audit_log;       // empty: the web server's error log
@@ -137,6 +148,7 @@ struct Config {
     std::optional<KeyPairFiles> ra_signing;     // absent: the CA acts as RA
     std::optional<KeyPairFiles> ra_encryption;  // absent: ra_signing also decrypts
     std::size_t max_message_bytes = 65536;
+    InputLimits input_limits;
     CrlConfig crl;
     std::optional<NextCaConfig> next_ca;
     std::string status_dir;      // NDES-style status records; empty: none

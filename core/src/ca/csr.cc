@@ -1,5 +1,6 @@
 #include "ca/csr.h"
 
+#include "ca/csr_checks.h"
 #include "codec/openssl_error.h"
 
 #include <openssl/objects.h>
@@ -143,6 +144,7 @@ void read_key(CsrInfo& info) {
     int id = EVP_PKEY_get_base_id(key);
     info.key_type = id == EVP_PKEY_RSA ? "rsa" : id == EVP_PKEY_EC ? "ec" : OBJ_nid2sn(id);
     info.key_bits = EVP_PKEY_get_bits(key);
+    check_public_key(key);
     if (X509_REQ_verify(info.req.get(), key) != 1) {
         clear_openssl_errors();
         throw ScepFailure(FailInfo::bad_message_check, "the CSR's signature does not verify");
@@ -151,7 +153,7 @@ void read_key(CsrInfo& info) {
 
 }  // namespace
 
-CsrInfo read_csr(const Bytes& der) {
+CsrInfo read_csr(const Bytes& der, const InputLimits& limits) {
     clear_openssl_errors();
     CsrInfo info;
     const unsigned char* p = der.data();
@@ -166,6 +168,7 @@ CsrInfo read_csr(const Bytes& der) {
     read_subject(info);
     read_challenge(info);
     read_extensions(info);
+    check_csr_names(info, limits);
     return info;
 }
 

@@ -42,7 +42,8 @@ struct CsrInfo {
 // The CSR's subjectAltName extension as requested (null when absent).
 ossl::GeneralNames requested_sans(X509_REQ* req);
 
-// Parses and verifies the CSR's self-signature. Throws ScepFailure.
-CsrInfo read_csr(const Bytes& der);
+// Parses and verifies the CSR's self-signature, then checks its names and
+// key (ca/csr_checks.h) against limits. Throws ScepFailure.
+CsrInfo read_csr(const Bytes& der, const InputLimits& limits = InputLimits{});
 
 }  // namespace scepter

@@ -43,10 +43,13 @@ void set_subject(X509* x, const GrantedNames& names) {
     ossl::X509Name name(X509_NAME_new());
     check(name != nullptr, "X509_NAME_new");
     for (const auto& a : names.subject) {
-        auto value = reinterpret_cast<const unsigned char*>(a.value.c_str());
+        // The explicit length keeps every byte: a value is never cut short at
+        // an embedded NUL into a name other than the one that was checked.
+        auto value = reinterpret_cast<const unsigned char*>(a.value.data());
+        int len = int(a.value.size());
         int ok = a.nid != NID_undef
-                     ? X509_NAME_add_entry_by_NID(name.get(), a.nid, MBSTRING_UTF8, value, -1, -1, 0)
-                     : X509_NAME_add_entry_by_txt(name.get(), a.short_name.c_str(), MBSTRING_UTF8, value, -1, -1, 0);
+                     ? X509_NAME_add_entry_by_NID(name.get(), a.nid, MBSTRING_UTF8, value, len, -1, 0)
+                     : X509_NAME_add_entry_by_txt(name.get(), a.short_name.c_str(), MBSTRING_UTF8, value, len, -1, 0);
         if (ok != 1) throw ScepFailure(FailInfo::bad_request, "the subject attribute " + a.short_name + " is not valid");
     }
     check(X509_set_subject_name(x, name.get()) == 1, "X509_set_subject_name");

@@ -1,6 +1,8 @@
 // Template choice and the filtering of what a CSR asks for.
 #include "ca/template_rules.h"
 
+#include "ca/csr_checks.h"
+
 #include <openssl/x509v3.h>
 
 namespace scepter {
@@ -41,6 +43,7 @@ GrantedNames grant_names(const Template& t, const CsrInfo& csr) {
 std::vector<SanEntry> rewritten_sans(const Template& t, const std::vector<std::pair<std::string, std::string>>& sans) {
     std::vector<SanEntry> out;
     for (const auto& [type, value] : sans) {
+        check_name_text("the policy's " + type + " SAN", value, InputLimits{}.max_name_bytes);
         if (t.san_allowed.count(type)) out.push_back({type, value, -1});
         else if (t.reject_excess)
             throw ScepFailure(FailInfo::bad_request, "template '" + t.name + "' does not allow a SAN of type " + type +

@@ -35,6 +35,16 @@ void read_ra(const YamlSection& ra, Config& cfg) {
     if (ra.has("encryption")) cfg.ra_encryption = read_pair(ra.section("encryption"));
 }
 
+// Each bound has a floor a real device never goes below and a ceiling that
+// keeps the audit trail, the store and the claim matching cheap.
+void read_input_limits(const YamlSection& lim, InputLimits& l) {
+    l.max_name_bytes = std::size_t(lim.integer_or("max_name_length", 256, 64, 4096));
+    l.max_subject_bytes = std::size_t(lim.integer_or("max_subject_length", 1024, 256, 8192));
+    l.max_sans = std::size_t(lim.integer_or("max_sans", 32, 1, 1000));
+    l.max_transaction_id_bytes = std::size_t(lim.integer_or("max_transaction_id_length", 128, 32, 1024));
+    l.max_nonce_bytes = std::size_t(lim.integer_or("max_nonce_length", 64, 16, 1024));
+}
+
 void read_key_rules(const YamlSection& keys, Template& t) {
     keys.allow_only({"types", "min_rsa_bits"});
     if (keys.has("types")) {
@@ -296,8 +306,10 @@ Config load_config(const std::string& path) {
     if (top.has("ra")) read_ra(top.section("ra"), cfg);
     if (top.has("limits")) {
         YamlSection lim = top.section("limits");
-        lim.allow_only({"max_message_bytes"});
+        lim.allow_only({"max_message_bytes", "max_name_length", "max_subject_length", "max_sans",
+                        "max_transaction_id_length", "max_nonce_length"});
         cfg.max_message_bytes = std::size_t(lim.integer_or("max_message_bytes", 65536, 1024, 16 << 20));
+        read_input_limits(lim, cfg.input_limits);
     }
     if (top.has("crl")) read_crl(top.section("crl"), cfg.crl);
     if (top.has("next_ca")) cfg.next_ca = read_next_ca(top.section("next_ca"));

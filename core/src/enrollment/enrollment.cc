@@ -141,7 +141,7 @@ Bytes Enrollment::open_request_envelope() {
 
 CsrInfo Enrollment::check_csr(const Bytes& der) {
     begin(SCEPTER_ID_CSR_CHECKED, "csr_checked");
-    CsrInfo csr = read_csr(der);
+    CsrInfo csr = read_csr(der, cfg_.input_limits);
     if (!profile_.digests.count(csr.signature_digest))
         throw ScepFailure(FailInfo::bad_alg, std::string("the CSR signature digest ") + to_string(csr.signature_digest) +
                                                  " is not allowed on this profile");
