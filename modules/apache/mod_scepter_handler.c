@@ -1,14 +1,16 @@
 /*
  * Apache httpd connector for Scepter: the request path.
  *
- * The handler reads the whole body into r->pool, builds a scepter_request
- * and asks the core, blocking: an httpd worker thread (or prefork child) may
- * wait for RSA and store writes, so unlike nginx nothing is deferred. It then
- * writes the core's answer as is.
+ * The handler reads the whole body into r->pool, up to the core's limit
+ * (scepter_service_max_body(): 413 as soon as a body passes it), builds a
+ * scepter_request and asks the core, blocking: an httpd worker thread (or
+ * prefork child) may wait for RSA and store writes, so unlike nginx nothing
+ * is deferred. It then writes the core's answer as is.
  *
- * No protocol logic here: every method, status and size decision is the
- * core's. The handler returns OK after setting r->status, so httpd adds no
- * error page of its own to the core's 4xx/5xx bodies.
+ * No protocol logic here: every method and status is the core's decision
+ * (the body limit too). The handler returns OK after setting r->status, so
+ * httpd adds no error page of its own to the core's 4xx/5xx bodies; only a
+ * body over the limit, refused before the core sees it, gets httpd's 413.
  */
 #include "mod_scepter.h"
 
@@ -25,57 +27,65 @@
 
 APLOG_USE_MODULE(scepter);
 
-/*
- * The most body the handler reads. It is the largest value the core accepts
- * for limits.max_message_bytes; the configured value is not visible through
- * the C API. A longer body is cut at BODY_CAP + 1 bytes: that length is over
- * any configured limit, so the core answers 413 without the rest being read.
- */
-#define SCEPTER_BODY_CAP    ((apr_size_t) 16 * 1024 * 1024)
+/* The first buffer of a body of unknown length (chunked). */
 #define SCEPTER_BODY_FIRST  ((apr_size_t) 8192)
 
 typedef struct {
     unsigned char  *data;  /* in r->pool */
     apr_size_t      len;
     apr_size_t      size;
+    apr_size_t      limit; /* the core's: scepter_service_max_body() */
+    apr_off_t       seen;  /* bytes read, kept or not */
 } scepter_body;
 
 
 /* ---- reading the body ---- */
 
-/* Content-Length, if any, sizes the buffer once. Only a hint: HTTP_IN
- * enforces the real length, and chunked bodies have none. */
-static apr_size_t scepter_body_hint(const request_rec *r)
+/* The Content-Length, or -1 for none (chunked) or one HTTP_IN will refuse. */
+static apr_off_t scepter_declared_length(const request_rec *r)
 {
     const char *cl = apr_table_get(r->headers_in, "Content-Length");
     apr_off_t n;
     char *end;
 
     if (cl == NULL || apr_strtoff(&n, cl, &end, 10) != APR_SUCCESS || *end != '\0' || n < 0) {
-        return 0;
+        return -1;
     }
-    return (apr_uint64_t) n > SCEPTER_BODY_CAP ? SCEPTER_BODY_CAP + 1 : (apr_size_t) n;
+    return n;
 }
 
-/* Appends up to the cap (+1), growing the buffer geometrically: pools do
- * not realloc, so the waste is bounded by the final size. */
+/* A client's mistake: a warning, then 413 from httpd. The connection is
+ * closed after it rather than the rest of the body read for keep-alive. */
+static int scepter_body_too_large(request_rec *r, apr_off_t size, const char *which,
+                                  apr_size_t limit)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, SCEPTER_ID_BODY_TOO_LARGE
+                  " scepter: request body of %" APR_OFF_T_FMT " bytes %s exceeds "
+                  "limits.max_message_bytes (%" APR_SIZE_T_FMT ")", size, which, limit);
+    r->connection->keepalive = AP_CONN_CLOSE;
+    return HTTP_REQUEST_ENTITY_TOO_LARGE;
+}
+
+/* Appends while the body stays within the limit, growing the buffer
+ * geometrically: pools do not realloc, so the waste is bounded by the
+ * final size. Past the limit it only counts. */
 static void scepter_body_append(apr_pool_t *p, scepter_body *body, const char *data,
                                 apr_size_t len)
 {
-    apr_size_t room = SCEPTER_BODY_CAP + 1 - body->len;
     apr_size_t size;
     unsigned char *grown;
 
-    if (len > room) {
-        len = room;
+    body->seen += len;
+    if (body->seen > (apr_off_t) body->limit) {
+        return;
     }
     if (body->len + len > body->size) {
         size = body->size ? body->size * 2 : SCEPTER_BODY_FIRST;
         if (size < body->len + len) {
             size = body->len + len;
         }
-        if (size > SCEPTER_BODY_CAP + 1) {
-            size = SCEPTER_BODY_CAP + 1;
+        if (size > body->limit) {
+            size = body->limit;
         }
         grown = apr_palloc(p, size);
         if (body->len) {
@@ -88,7 +98,8 @@ static void scepter_body_append(apr_pool_t *p, scepter_body *body, const char *d
     body->len += len;
 }
 
-/* Copies the data buckets of bb; sets *eos at the end of the body. */
+/* Copies the data buckets of bb; sets *eos at the end of the body. Stops
+ * once the body has passed the limit. */
 static apr_status_t scepter_body_take(request_rec *r, apr_bucket_brigade *bb,
                                       scepter_body *body, int *eos)
 {
@@ -110,7 +121,7 @@ static apr_status_t scepter_body_take(request_rec *r, apr_bucket_brigade *bb,
             return rv;
         }
         scepter_body_append(r->pool, body, data, len);
-        if (body->len > SCEPTER_BODY_CAP) {
+        if (body->seen > (apr_off_t) body->limit) {
             return APR_SUCCESS;
         }
     }
@@ -120,21 +131,28 @@ static apr_status_t scepter_body_take(request_rec *r, apr_bucket_brigade *bb,
 /*
  * Reads the whole body (for every method: what a body means is the core's
  * call) through the input filters, which de-chunk, enforce Content-Length
- * and LimitRequestBody, and send "100 Continue". Returns OK or the status
- * to give up with.
+ * and LimitRequestBody, and send "100 Continue". The core's limit holds
+ * while reading: a Content-Length over it is refused before anything is
+ * read (no "100 Continue" either), a chunked body as soon as its running
+ * total passes it. Returns OK or the status to give up with.
  */
 static int scepter_read_body(request_rec *r, scepter_body *body)
 {
-    apr_bucket_brigade *bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    apr_bucket_brigade *bb;
     apr_status_t rv = APR_SUCCESS;
-    apr_size_t hint = scepter_body_hint(r);
+    apr_off_t declared = scepter_declared_length(r);
     int eos = 0;
 
-    if (hint) {
-        body->data = apr_palloc(r->pool, hint);
-        body->size = hint;
+    if (declared > (apr_off_t) body->limit) {
+        return scepter_body_too_large(r, declared, "declared", body->limit);
     }
-    while (!eos && body->len <= SCEPTER_BODY_CAP && rv == APR_SUCCESS) {
+    if (declared > 0) {
+        body->data = apr_palloc(r->pool, (apr_size_t) declared);
+        body->size = (apr_size_t) declared;
+    }
+
+    bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    while (!eos && body->seen <= (apr_off_t) body->limit && rv == APR_SUCCESS) {
         rv = ap_get_brigade(r->input_filters, bb, AP_MODE_READBYTES, APR_BLOCK_READ,
                             HUGE_STRING_LEN);
         if (rv == APR_SUCCESS) {
@@ -154,9 +172,7 @@ static int scepter_read_body(request_rec *r, scepter_body *body)
         return ap_map_http_request_error(rv, HTTP_BAD_REQUEST);
     }
     if (!eos) {
-        /* Cut at the cap: do not let httpd read (discard) the rest for
-         * keep-alive; the connection closes after the core's 413. */
-        r->connection->keepalive = AP_CONN_CLOSE;
+        return scepter_body_too_large(r, body->seen, "so far", body->limit);
     }
     return OK;
 }
@@ -285,7 +301,7 @@ static void scepter_write(request_rec *r, const scepter_response *resp)
 int scepter_handler(request_rec *r)
 {
     const scepter_dir_conf *dc;
-    scepter_body body = { NULL, 0, 0 };
+    scepter_body body = { NULL, 0, 0, 0, 0 };
     scepter_request req;
     scepter_response *resp;
     int rc;
@@ -302,6 +318,7 @@ int scepter_handler(request_rec *r)
         return HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    body.limit = scepter_service_max_body(dc->service);
     rc = scepter_read_body(r, &body);
     if (rc != OK) {
         return rc;

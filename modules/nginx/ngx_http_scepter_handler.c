@@ -2,12 +2,17 @@
  * nginx connector for Scepter: the request path.
  *
  * The content handler reads the whole body, builds a scepter_request and asks
- * the core. Cheap answers (GetCACaps, GetCACert, errors) come back at once on
- * the event loop. When the core returns NULL the request needs slow work
- * (RSA, store writes): it is posted to an nginx thread pool, and the
- * completion event, back on the event loop, sends the response.
+ * the core. The body is held to the core's limit while it is read: a
+ * Content-Length over it is refused before reading, and a request body
+ * filter refuses a body (chunked, HTTP/2) as soon as its running total
+ * passes it, so a too large body is never buffered whole. Cheap answers
+ * (GetCACaps, GetCACert, errors) come back at once on the event loop. When
+ * the core returns NULL the request needs slow work (RSA, store writes): it
+ * is posted to an nginx thread pool, and the completion event, back on the
+ * event loop, sends the response.
  *
- * No protocol logic here: every method and status is the core's decision.
+ * No protocol logic here: every method and status is the core's decision
+ * (the body limit too: scepter_service_max_body()).
  */
 #include "ngx_http_scepter_module.h"
 
@@ -32,6 +37,8 @@ typedef struct {
     ngx_http_request_t  *request;
     scepter_service     *service;
     ngx_thread_pool_t   *thread_pool;
+    off_t                max_body;      /* the core's limit */
+    off_t                body_received; /* so far, counted by the body filter */
     scepter_request      req;
     ngx_array_t         *file_parts;  /* NULL: the body is in memory */
     scepter_response    *resp;        /* set by the thread */
@@ -43,6 +50,8 @@ typedef struct {
 static void ngx_http_scepter_body_ready(ngx_http_request_t *r);
 static ngx_int_t ngx_http_scepter_send(ngx_http_request_t *r,
     scepter_response *resp);
+
+static ngx_http_request_body_filter_pt  ngx_http_next_request_body_filter;
 
 
 /* ---- building the scepter_request ---- */
@@ -269,6 +278,8 @@ ngx_http_scepter_collect_body(ngx_http_request_t *r,
 }
 
 
+/* At the start of the request, before the body is read: the body filter
+ * finds the limit and its count here. */
 static ngx_http_scepter_ctx_t *
 ngx_http_scepter_ctx_create(ngx_http_request_t *r)
 {
@@ -285,14 +296,82 @@ ngx_http_scepter_ctx_create(ngx_http_request_t *r)
     ctx->request = r;
     ctx->service = slcf->service;
     ctx->thread_pool = slcf->thread_pool;
+    ctx->max_body = slcf->max_body;
+
+    ngx_http_set_ctx(r, ctx, ngx_http_scepter_module);
+
+    return ctx;
+}
+
+
+/* Once the body is read: the request the core gets. */
+static ngx_int_t
+ngx_http_scepter_ctx_fill(ngx_http_request_t *r, ngx_http_scepter_ctx_t *ctx)
+{
+    ngx_http_scepter_loc_conf_t  *slcf;
+
+    slcf = ngx_http_get_module_loc_conf(r, ngx_http_scepter_module);
 
     ngx_http_scepter_fill_request(r, slcf, &ctx->req);
 
-    if (ngx_http_scepter_collect_body(r, ctx) != NGX_OK) {
-        return NULL;
+    return ngx_http_scepter_collect_body(r, ctx);
+}
+
+
+/* ---- the body limit ---- */
+
+/* A client's mistake, so a warning (nginx's own client_max_body_size would
+ * log it at [error]); nginx adds the client and the request line. */
+static void
+ngx_http_scepter_log_too_large(ngx_http_request_t *r, off_t size,
+    const char *which, off_t limit)
+{
+    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                  SCEPTER_ID_BODY_TOO_LARGE " scepter: request body of %O "
+                  "bytes %s exceeds limits.max_message_bytes (%O)",
+                  size, which, limit);
+}
+
+
+/*
+ * Counts the body of a scepter request as nginx reads it (after chunked
+ * decoding, for HTTP/1.1 and HTTP/2 alike) and stops it once the count
+ * passes the core's limit: the 413 goes out at once, and the connection is
+ * closed after a lingering close rather than the rest read for keep-alive.
+ */
+static ngx_int_t
+ngx_http_scepter_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    ngx_chain_t             *cl;
+    ngx_http_scepter_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_scepter_module);
+    if (ctx == NULL) {
+        return ngx_http_next_request_body_filter(r, in);
     }
 
-    return ctx;
+    for (cl = in; cl; cl = cl->next) {
+        ctx->body_received += ngx_buf_size(cl->buf);
+    }
+
+    if (ctx->body_received > ctx->max_body) {
+        ngx_http_scepter_log_too_large(r, ctx->body_received, "so far",
+                                       ctx->max_body);
+        r->lingering_close = 1;
+        return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+    }
+
+    return ngx_http_next_request_body_filter(r, in);
+}
+
+
+ngx_int_t
+ngx_http_scepter_body_filter_init(ngx_conf_t *cf)
+{
+    ngx_http_next_request_body_filter = ngx_http_top_request_body_filter;
+    ngx_http_top_request_body_filter = ngx_http_scepter_body_filter;
+
+    return NGX_OK;
 }
 
 
@@ -585,8 +664,8 @@ ngx_http_scepter_body_ready(ngx_http_request_t *r)
     scepter_response        *resp;
     ngx_http_scepter_ctx_t  *ctx;
 
-    ctx = ngx_http_scepter_ctx_create(r);
-    if (ctx == NULL) {
+    ctx = ngx_http_get_module_ctx(r, ngx_http_scepter_module);
+    if (ctx == NULL || ngx_http_scepter_ctx_fill(r, ctx) != NGX_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
@@ -613,13 +692,30 @@ ngx_http_scepter_body_ready(ngx_http_request_t *r)
 ngx_int_t
 ngx_http_scepter_handler(ngx_http_request_t *r)
 {
-    ngx_int_t  rc;
+    ngx_int_t                rc;
+    ngx_http_scepter_ctx_t  *ctx;
+
+    ctx = ngx_http_scepter_ctx_create(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* A declared length over the limit: refused before any of the body is
+     * read, and without "100 Continue". nginx discards what the client
+     * sends anyway while the 413 goes out, as for client_max_body_size. */
+    if (r->headers_in.content_length_n > ctx->max_body) {
+        ngx_http_scepter_log_too_large(r, r->headers_in.content_length_n,
+                                       "declared", ctx->max_body);
+        r->expect_tested = 1;
+        return NGX_HTTP_REQUEST_ENTITY_TOO_LARGE;
+    }
 
     /*
      * Read the body for every method, not discard it: a POST carries the
      * pkiMessage, and what a body means for other methods is the core's
      * call. One buffer, or nginx's temp file when it is larger than
-     * client_body_buffer_size.
+     * client_body_buffer_size; never more than the core's limit (see
+     * ngx_http_scepter_body_filter).
      */
     r->request_body_in_single_buf = 1;
 

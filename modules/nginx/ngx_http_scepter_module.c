@@ -87,7 +87,7 @@ static ngx_command_t  ngx_http_scepter_commands[] = {
 
 static ngx_http_module_t  ngx_http_scepter_module_ctx = {
     NULL,                                  /* preconfiguration */
-    NULL,                                  /* postconfiguration */
+    ngx_http_scepter_body_filter_init,     /* postconfiguration */
 
     ngx_http_scepter_create_main_conf,     /* create main configuration */
     NULL,                                  /* init main configuration */
@@ -344,6 +344,31 @@ ngx_http_scepter_check_location(ngx_conf_t *cf,
 }
 
 
+/*
+ * The body limit of a scepter location is the core's (limits.max_message_bytes),
+ * enforced by the handler (Content-Length) and the request body filter (the
+ * running total, chunked or HTTP/2), which answer 413 as soon as it is
+ * passed. nginx's client_max_body_size is switched off (0) here, whether
+ * set by the admin or not: its 1m default would silently cap a larger
+ * core limit, an explicit value can no longer be told from that default
+ * once merged, and nginx answers it itself with an [error] line without a
+ * Scepter ID for what is a client's mistake. So there is one limit, set in
+ * one place, the same on Apache; a stricter one is set in the YAML.
+ */
+static void
+ngx_http_scepter_take_body_limit(ngx_conf_t *cf,
+    ngx_http_scepter_loc_conf_t *slcf)
+{
+    ngx_http_core_loc_conf_t  *clcf;
+
+    /* during a merge, cf's context is the location being merged */
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->client_max_body_size = 0;
+
+    slcf->max_body = (off_t) scepter_service_max_body(slcf->service);
+}
+
+
 static char *
 ngx_http_scepter_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 {
@@ -368,7 +393,13 @@ ngx_http_scepter_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         }
     }
 
-    return ngx_http_scepter_check_location(cf, conf);
+    if (ngx_http_scepter_check_location(cf, conf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_http_scepter_take_body_limit(cf, conf);
+
+    return NGX_CONF_OK;
 }
 
 

@@ -25,6 +25,7 @@ typedef struct {
     ngx_str_t            profile;     /* NUL-terminated; empty = "default" */
     ngx_str_t            route;       /* "" SCEP, "admin", "mscep_admin" (which directive) */
     ngx_flag_t           enabled;     /* `scepter` appears in this location */
+    off_t                max_body;    /* the core's body limit (enabled locations) */
     ngx_str_t            file;        /* where `scepter` appears, for merge-time errors */
     ngx_uint_t           line;
 } ngx_http_scepter_loc_conf_t;
@@ -33,5 +34,9 @@ extern ngx_module_t  ngx_http_scepter_module;
 
 /* The content handler `scepter` installs (ngx_http_scepter_handler.c). */
 ngx_int_t ngx_http_scepter_handler(ngx_http_request_t *r);
+
+/* Postconfiguration: installs the request body filter that holds bodies of
+ * scepter requests to the core's limit while they are read. */
+ngx_int_t ngx_http_scepter_body_filter_init(ngx_conf_t *cf);
 
 #endif /* NGX_HTTP_SCEPTER_MODULE_H */

@@ -3,15 +3,18 @@
 #include "service/service.h"
 
 #include "../../cli/demo_pki.h"
+#include "scepter/capi.h"
 #include "scepter/log_ids.h"
 #include "test_keys.h"
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 #include <cstdlib>
 #include <fstream>
+#include <sstream>
 
 namespace scepter {
 namespace {
@@ -194,6 +197,27 @@ TEST_F(ServiceTest, ClientMistakesAreFourHundreds) {
     EXPECT_EQ(r.logs.back().text.rfind(SCEPTER_ID_MESSAGE_UNREADABLE, 0), 0u);
 }
 
+std::string base64_of(const Bytes& data) {
+    std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
+    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(&out[0]), data.data(), int(data.size()));
+    out.resize(std::size_t(n));
+    return out;
+}
+
+// limits.max_message_bytes (65536 in the demo config) bounds the message, not
+// its transport: exactly the limit passes by POST and by GET (then fails as
+// not a pkiMessage), one byte more is 413 either way.
+TEST_F(ServiceTest, MessageSizeLimitIsTheSameForPostAndGet) {
+    const Bytes at_limit(65536, 0x30), over_limit(65537, 0x30);
+    EXPECT_EQ(call("POST", "operation=PKIOperation", at_limit).status, 400);
+    EXPECT_EQ(call("POST", "operation=PKIOperation", over_limit).status, 413);
+    EXPECT_EQ(call("GET", "operation=PKIOperation&message=" + base64_of(at_limit)).status, 400);
+    Response r = call("GET", "operation=PKIOperation&message=" + base64_of(over_limit));
+    EXPECT_EQ(r.status, 413);
+    ASSERT_FALSE(r.logs.empty());
+    EXPECT_EQ(r.logs.back().text.rfind(SCEPTER_ID_BODY_TOO_LARGE, 0), 0u);
+}
+
 TEST_F(ServiceTest, CheapOperationsAnswerWithoutBlockingAndPkiOperationDefers) {
     Request caps{"GET", "/scep", "operation=GetCACaps", "", "127.0.0.1", "", "", "", "", "", nullptr, 0};
     EXPECT_TRUE(service_->handle(caps, false).has_value());
@@ -267,6 +291,38 @@ TEST_F(RaSetups, KeyThatDoesNotMatchItsCertificate) {
     } catch (const ConfigError& e) {
         EXPECT_NE(std::string(e.what()).find("key 'ra.key': the key does not belong"), std::string::npos) << e.what();
     }
+}
+
+}  // namespace
+}  // namespace scepter
+
+namespace scepter {
+namespace {
+
+// The connectors size their body limit from the core: what the YAML says.
+TEST(CApi, MaxBodyIsTheConfiguredMessageLimit) {
+    char tmpl[] = "/tmp/scepter-capi-XXXXXX";
+    std::string dir = mkdtemp(tmpl);
+    auto pki = cli::write_demo_pki({dir});
+    std::stringstream text;
+    text << std::ifstream(pki.config_path).rdbuf();
+    std::string yaml = text.str();
+    const std::string demo_limit = "max_message_bytes: 65536";
+    ASSERT_NE(yaml.find(demo_limit), std::string::npos);
+    // beside the demo config, so its relative paths resolve the same
+    const std::string big_path = pki.config_path.substr(0, pki.config_path.rfind('/')) + "/big.yaml";
+    std::ofstream(big_path) << yaml.replace(yaml.find(demo_limit), demo_limit.size(),
+                                                     "max_message_bytes: 4194304");
+    char err[256] = "";
+    scepter_service* demo = scepter_service_load(pki.config_path.c_str(), err, sizeof(err));
+    scepter_service* big = scepter_service_load(big_path.c_str(), err, sizeof(err));
+    ASSERT_NE(demo, nullptr) << err;
+    ASSERT_NE(big, nullptr) << err;
+    EXPECT_EQ(scepter_service_max_body(demo), 65536u);
+    EXPECT_EQ(scepter_service_max_body(big), 4194304u);
+    scepter_service_free(demo);
+    scepter_service_free(big);
+    std::system(("rm -rf " + dir).c_str());
 }
 
 }  // namespace

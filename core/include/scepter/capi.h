@@ -24,7 +24,10 @@
 #include <stddef.h>
 
 #ifdef __cplusplus
+#define SCEPTER_NOEXCEPT noexcept
 extern "C" {
+#else
+#define SCEPTER_NOEXCEPT
 #endif
 
 typedef struct scepter_service scepter_service;
@@ -78,6 +81,13 @@ scepter_service *scepter_service_load(const char *yaml_path, char *err, size_t e
 /* Returns 1 if the configuration defines the profile, else 0 and a message. */
 int scepter_service_check_profile(const scepter_service *svc, const char *profile, char *err,
                                   size_t err_len);
+
+/* The largest request body, in bytes, the core accepts on any route
+ * (limits.max_message_bytes). The connectors enforce it while reading: a
+ * Content-Length above it, or a chunked body whose running total passes it,
+ * gets 413 at once, so a too large body is never buffered whole. A GET
+ * `message` is held to the same limit once decoded. Cheap: a field read. */
+size_t scepter_service_max_body(const scepter_service *svc) SCEPTER_NOEXCEPT;
 
 /* Per-process start-up, called after fork in every worker/child.
  * Returns 0 on success, -1 with a message in err. */

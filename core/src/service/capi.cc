@@ -73,6 +73,10 @@ int scepter_service_check_profile(const scepter_service* svc, const char* profil
     return 0;
 }
 
+size_t scepter_service_max_body(const scepter_service* svc) noexcept {
+    return svc->impl->config().max_message_bytes;
+}
+
 int scepter_service_worker_init(scepter_service* svc, char* err, size_t err_len) {
     try {
         svc->impl->worker_init();

@@ -118,20 +118,25 @@ Response bad_request(int status, const std::string& why, const AuditContext& ctx
 }
 
 // The PKIOperation message, from the POST body or the GET `message` parameter.
-// Returns an HTTP error response when there is none to read.
+// Returns an HTTP error response when there is none to read. The size limit
+// is on the message itself, the same for both transports: a POST body is
+// checked before it is copied (the connectors already stopped reading at the
+// limit), a GET message once decoded (the web server's request-line limit
+// bounds the work), so a message of exactly `limit` bytes passes either way.
 std::optional<Response> read_message(const Request& req, const std::map<std::string, std::string>& params,
                                      std::size_t limit, const AuditContext& ctx, Bytes& out) {
+    const std::string too_large = "PKIOperation message exceeds the size limit";
     if (req.method == "POST") {
         if (req.body_len == 0) return bad_request(400, "PKIOperation without a message body", ctx);
-        if (req.body_len > limit) return bad_request(413, "PKIOperation message exceeds the size limit", ctx);
+        if (req.body_len > limit) return bad_request(413, too_large, ctx);
         out.assign(req.body, req.body + req.body_len);
         return std::nullopt;
     }
     auto msg = params.find("message");
     if (msg == params.end() || msg->second.empty()) return bad_request(400, "PKIOperation without a message parameter", ctx);
-    if (msg->second.size() / 4 * 3 > limit) return bad_request(413, "PKIOperation message exceeds the size limit", ctx);
     auto decoded = decode_base64(msg->second);
     if (!decoded) return bad_request(400, "the message parameter is not base64", ctx);
+    if (decoded->size() > limit) return bad_request(413, too_large, ctx);
     out = std::move(*decoded);
     return std::nullopt;
 }
