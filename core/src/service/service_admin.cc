@@ -13,7 +13,6 @@
 
 #include <openssl/x509v3.h>
 
-#include <ctime>
 
 namespace scepter {
 namespace {
