@@ -7,19 +7,15 @@
 
 #include <algorithm>
 #include <ctime>
-#include <filesystem>
 #include <iostream>
 #include <stdexcept>
 
 namespace scepter::cli {
 
-namespace fs = std::filesystem;
-
-std::unique_ptr<Store> open_existing_store(const Config& config, const std::string& config_file) {
-    fs::path db = config.sqlite_path;
-    if (db.is_relative()) db = fs::absolute(config_file).parent_path() / db;
-    if (!fs::exists(db)) return nullptr;
-    return open_sqlite_store(db.string(), config.busy_timeout_ms);
+std::unique_ptr<Admin> open_admin(const std::string& config_file) {
+    return std::make_unique<Admin>(config_file, [](scepter_log_level, const std::string& line) {
+        std::cerr << "scepter: " << line << "\n";
+    });
 }
 
 std::size_t parse_limit(const std::string& text, const std::string& command) {

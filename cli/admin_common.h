@@ -1,9 +1,8 @@
-// What the commands that read and change the store share: opening it,
-// parsing --limit, and printing tables, times and PEM.
+// What the commands that read and change the store share: opening the
+// administration API, parsing --limit, and printing tables, times and PEM.
 #pragma once
 
-#include "scepter/config.h"
-#include "scepter/store.h"
+#include "scepter/admin.h"
 
 #include <cstdint>
 #include <memory>
@@ -12,10 +11,10 @@
 
 namespace scepter::cli {
 
-// The store the configuration names, or null when nothing was ever recorded
-// (the file does not exist). Opening would create it, possibly owned by the
-// wrong user for the web server's workers.
-std::unique_ptr<Store> open_existing_store(const Config& config, const std::string& config_file);
+// The administration API on the configuration file; the log lines of its
+// operations (a failing policy, audit lines without an audit_log) go to
+// stderr.
+std::unique_ptr<Admin> open_admin(const std::string& config_file);
 
 // A positive count; throws UsageError naming `command` otherwise.
 std::size_t parse_limit(const std::string& text, const std::string& command);

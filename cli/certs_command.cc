@@ -3,8 +3,6 @@
 #include "admin_common.h"
 #include "cli.h"
 #include "lifecycle.h"
-#include "scepter/config.h"
-#include "scepter/store.h"
 
 #include <iostream>
 #include <optional>
@@ -42,11 +40,9 @@ std::string status_text(const IssuedCert& c) {
 int list_certs(const std::string& config_file, std::size_t limit) {
     std::vector<std::vector<std::string>> rows{
         {"SERIAL", "STATUS", "SUBJECT", "TEMPLATE", "NOT_AFTER", "SHA256"}};
-    if (auto store = open_existing_store(load_config(config_file), config_file)) {
-        for (const auto& c : store->list_certs(limit)) {
-            rows.push_back({c.serial_hex, status_text(c), c.subject, c.template_name, utc_time(c.not_after),
-                            c.sha256_hex});
-        }
+    for (const auto& c : open_admin(config_file)->list_certs(limit)) {
+        rows.push_back({c.serial_hex, status_text(c), c.subject, c.template_name, utc_time(c.not_after),
+                        c.sha256_hex});
     }
     print_table(rows);
     return kExitOk;
@@ -76,9 +72,7 @@ void print_cert(const IssuedCert& c) {
 }
 
 int show_cert(const std::string& config_file, const std::string& key) {
-    auto store = open_existing_store(load_config(config_file), config_file);
-    std::optional<IssuedCert> cert;
-    if (store) cert = store->find_cert(key);
+    std::optional<IssuedCert> cert = open_admin(config_file)->find_cert(key);
     if (!cert) {
         std::cerr << "scepter: no certificate with serial or thumbprint '" << key << "'\n";
         return kExitFailure;

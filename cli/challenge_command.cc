@@ -4,19 +4,13 @@
 //     CHALLENGE=$(scepter challenge --config scepter.yaml --user alice --profile default)
 // scepter challenge purge: delete the expired ones.
 #include "admin_common.h"
-#include "challenge/challenge.h"
-#include "challenge/challenge_claims.h"
 #include "cli.h"
-#include "scepter/config.h"
 #include "scepter/ossl.h"
-#include "scepter/store.h"
 
 #include <openssl/objects.h>
 
 #include <algorithm>
 #include <cctype>
-#include <ctime>
-#include <filesystem>
 #include <iostream>
 #include <pwd.h>
 #include <regex>
@@ -26,8 +20,6 @@
 
 namespace scepter::cli {
 namespace {
-
-namespace fs = std::filesystem;
 
 constexpr const char* kChallengeHelp =
     "Usage: scepter challenge --config FILE --user USER --profile PROFILE [--requester R]\n"
@@ -40,7 +32,9 @@ constexpr const char* kChallengeHelp =
     "prints only the challenge on stdout (CHALLENGE=$(scepter challenge ...)).\n"
     "It is 32 characters of [A-Za-z0-9], valid once, for the profile's\n"
     "challenge.one_time.validity_minutes (default 60) or --validity-minutes. The\n"
-    "store keeps only its SHA-256.\n"
+    "store keeps only its SHA-256. As at the admin locations, the profile must\n"
+    "have challenge.one_time, its policy's generate_challenge may add claims or\n"
+    "refuse (exit 1), and the challenge_issued line goes to the audit_log.\n"
     "\n"
     "The enrollment's CSR must then match what is given here:\n"
     "  --subject DN             exactly this subject (RFC 2253, e.g. CN=alice,O=Example)\n"
@@ -200,44 +194,26 @@ std::string invoking_user() {
     return "uid " + std::to_string(geteuid());
 }
 
-// Unlike the listing commands, issuing creates the store when it is new;
-// its directory must exist.
-std::unique_ptr<Store> open_store_for_writing(const Config& cfg, const std::string& config_file) {
-    fs::path db = cfg.sqlite_path;
-    if (db.is_relative()) db = fs::absolute(config_file).parent_path() / db;
-    fs::path dir = db.parent_path();
-    if (!dir.empty() && !fs::is_directory(dir)) {
-        throw std::runtime_error("the store's directory " + dir.string() + " does not exist");
-    }
-    return open_sqlite_store(db.string(), cfg.busy_timeout_ms);
-}
-
-// validity_minutes: 0 = the profile's.
+// validity_minutes: 0 = the profile's. Issued like the admin locations do:
+// the profile must have challenge.one_time, its policy's generate_challenge
+// may add claims or refuse, and the configuration's audit_log gets the
+// challenge_issued line.
 int issue_challenge(const std::string& config_file, const ParsedArgs& parsed, const Claims& claims,
                     int validity_minutes) {
-    Config cfg = load_config(config_file);
-    const std::string& profile_name = parsed.options.at("--profile");
-    auto profile = cfg.profiles.find(profile_name);
-    if (profile == cfg.profiles.end()) {
-        std::cerr << "scepter: " << config_file << " has no profile '" << profile_name << "'\n";
-        return kExitFailure;
-    }
-    const OneTimeChallenges& one_time = profile->second.challenge.one_time;
-    if (!one_time.enabled) {
-        std::cerr << "scepter: warning: profile '" << profile_name
-                  << "' has no challenge.one_time; it will not accept this challenge until it does\n";
-    }
-    int validity = validity_minutes > 0 ? validity_minutes : one_time.validity_minutes;
-    std::string requester = parsed.has("--requester") ? parsed.options.at("--requester") : invoking_user();
-
-    auto store = open_store_for_writing(cfg, config_file);
-    auto now = std::int64_t(std::time(nullptr));
-    IssuedChallenge issued = make_challenge(profile_name, parsed.options.at("--user"), requester, now, validity,
-                                            claims_to_json(claims));
+    ChallengeOrder order;
+    order.profile = parsed.options.at("--profile");
+    order.user = parsed.options.at("--user");
+    order.requester = parsed.has("--requester") ? parsed.options.at("--requester") : invoking_user();
+    order.claims = claims;
+    order.validity_minutes = validity_minutes;
+    IssuedChallenge issued;
     try {
-        store->add_challenge(issued.record, one_time.max_per_requester, now);
+        issued = open_admin(config_file)->issue_challenge(order, "cli");
     } catch (const ChallengeQuotaFull& e) {
         std::cerr << "The password cache is full.\n" << "scepter: " << e.what() << "\n";
+        return kExitFailure;
+    } catch (const ChallengeRefused& e) {
+        std::cerr << "scepter: no challenge issued: " << e.what() << "\n";
         return kExitFailure;
     }
     std::cout << issued.challenge << "\n";
@@ -245,10 +221,7 @@ int issue_challenge(const std::string& config_file, const ParsedArgs& parsed, co
 }
 
 int purge_challenges(const std::string& config_file) {
-    std::size_t purged = 0;
-    if (auto store = open_existing_store(load_config(config_file), config_file)) {
-        purged = store->purge_challenges(std::int64_t(std::time(nullptr)));
-    }
+    std::size_t purged = open_admin(config_file)->purge_expired_challenges();
     std::cout << purged << " expired challenge" << (purged == 1 ? "" : "s") << " purged\n";
     return kExitOk;
 }

@@ -1,16 +1,9 @@
 // scepter policy test: runs a Lua policy's verify_request against a CSR,
 // offline, and prints the decision, so a policy can be tried before a
 // profile uses it.
-#include "ca/csr.h"
+#include "admin_common.h"
 #include "cli.h"
-#include "codec/der.h"
-#include "policy/policy.h"
-#include "policy/policy_request.h"
-#include "scepter/config.h"
-#include "scepter/ossl.h"
-#include "service/audit.h"
-
-#include <openssl/pem.h>
+#include "scepter/text.h"
 
 #include <fstream>
 #include <iostream>
@@ -44,31 +37,13 @@ constexpr const char* kPolicyHelp =
     "Exit status: 0 the policy decided (whatever it decided), 1 the policy or\n"
     "an input failed (a syntax error prints FILE:LINE), 2 usage error.\n";
 
-// The inputs a test run needs, from the options and the configuration.
-struct Inputs {
-    std::string policy;
-    std::string profile;
-    std::string profile_template;  // the profile's own choice, if it has one
-    std::map<std::string, std::string> templates;
-    std::map<std::string, std::string> claims;
-};
-
-std::string read_binary(const std::string& path) {
+std::vector<unsigned char> read_binary(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw std::runtime_error("cannot read " + path);
     std::ostringstream out;
     out << in.rdbuf();
-    return out.str();
-}
-
-// A CSR file in PEM or DER, as DER.
-Bytes csr_der(const std::string& path) {
-    std::string data = read_binary(path);
-    if (data.find("-----BEGIN") == std::string::npos) return Bytes(data.begin(), data.end());
-    ossl::Bio bio(BIO_new_mem_buf(data.data(), int(data.size())));
-    ossl::X509Req req(PEM_read_bio_X509_REQ(bio.get(), nullptr, nullptr, nullptr));
-    if (!req) throw std::runtime_error(path + " holds no PEM certificate request");
-    return to_der(req.get(), i2d_X509_REQ);
+    std::string data = out.str();
+    return std::vector<unsigned char>(data.begin(), data.end());
 }
 
 // "subject=CN=a,O=b,sans=dns:x,dns:y" → {subject: "CN=a,O=b", sans: "dns:x,dns:y"}.
@@ -102,53 +77,32 @@ std::map<std::string, std::string> parse_templates(const std::string& text) {
     return {{"signature", names[0]}, {"encryption", names[1]}, {"general_purpose", names[2]}};
 }
 
-void take_profile(const std::string& config_path, const std::string& name, Inputs& in) {
-    Config config = load_config(config_path);
-    auto it = config.profiles.find(name);
-    if (it == config.profiles.end()) throw std::runtime_error(config_path + ": no profile '" + name + "'");
-    const Profile& p = it->second;
-    in.policy = p.policy_path;
-    in.profile_template = p.template_name;
-    // As the enrollment fills req.templates: a single-template profile
-    // names its template for all three cases.
-    TemplateByKeyUsage by = p.by_key_usage.value_or(TemplateByKeyUsage{p.template_name, p.template_name, p.template_name});
-    in.templates = {{"signature", by.signature}, {"encryption", by.encryption}, {"general_purpose", by.general_purpose}};
-}
-
-Inputs gather_inputs(const ParsedArgs& a) {
-    Inputs in;
-    in.profile = a.has("--profile") ? a.options.at("--profile") : "default";
-    if (a.has("--config")) take_profile(a.options.at("--config"), in.profile, in);
-    if (a.has("--policy")) in.policy = a.options.at("--policy");
-    if (in.policy.empty())
-        throw UsageError(a.has("--config") ? "profile '" + in.profile + "' has no policy; give --policy FILE"
+// The trial from the options and, with --config, the profile.
+PolicyTrial gather_trial(const ParsedArgs& a) {
+    std::string profile = a.has("--profile") ? a.options.at("--profile") : "default";
+    PolicyTrial trial;
+    trial.profile = profile;
+    if (a.has("--config")) trial = open_admin(a.options.at("--config"))->policy_trial(profile);
+    if (a.has("--policy")) trial.policy_path = a.options.at("--policy");
+    if (trial.policy_path.empty())
+        throw UsageError(a.has("--config") ? "profile '" + profile + "' has no policy; give --policy FILE"
                                            : "give --policy FILE or --config FILE --profile NAME",
                          "policy");
-    if (a.has("--templates")) in.templates = parse_templates(a.options.at("--templates"));
-    if (a.has("--claims")) in.claims = parse_claims(a.options.at("--claims"));
-    return in;
-}
-
-const char* verdict_name(PolicyDecision::Verdict v) {
-    switch (v) {
-        case PolicyDecision::Verdict::allow: return "allow";
-        case PolicyDecision::Verdict::deny: return "deny";
-        case PolicyDecision::Verdict::pending: return "pending";
-    }
-    return "?";
+    if (a.has("--templates")) trial.templates = parse_templates(a.options.at("--templates"));
+    if (a.has("--claims")) trial.claims = parse_claims(a.options.at("--claims"));
+    return trial;
 }
 
 std::string quoted(const std::string& s) { return "\"" + json_escape(s) + "\""; }
 
-void print_decision(const Inputs& in, const PolicyDecision& d) {
-    std::cout << "{\n  \"policy\": " << quoted(in.policy) << ",\n"
-              << "  \"verdict\": " << quoted(verdict_name(d.verdict)) << ",\n"
-              << "  \"template\": " << quoted(d.template_name.empty() ? in.profile_template : d.template_name);
-    if (!d.reason.empty()) std::cout << ",\n  \"reason\": " << quoted(d.reason);
-    if (d.sans) {
+void print_verdict(const PolicyTrial& trial, const PolicyVerdict& v) {
+    std::cout << "{\n  \"policy\": " << quoted(trial.policy_path) << ",\n"
+              << "  \"verdict\": " << quoted(v.verdict) << ",\n"
+              << "  \"template\": " << quoted(v.template_name);
+    if (!v.reason.empty()) std::cout << ",\n  \"reason\": " << quoted(v.reason);
+    if (v.sans) {
         std::cout << ",\n  \"sans\": [";
-        for (std::size_t i = 0; i < d.sans->size(); ++i)
-            std::cout << (i ? ", " : "") << quoted((*d.sans)[i].first + ":" + (*d.sans)[i].second);
+        for (std::size_t i = 0; i < v.sans->size(); ++i) std::cout << (i ? ", " : "") << quoted((*v.sans)[i]);
         std::cout << "]";
     }
     std::cout << "\n}\n";
@@ -156,15 +110,9 @@ void print_decision(const Inputs& in, const PolicyDecision& d) {
 
 int test_policy(const ParsedArgs& a) {
     if (!a.has("--csr")) throw UsageError("policy test needs --csr CSR", "policy");
-    Inputs in = gather_inputs(a);
-    std::unique_ptr<PolicyEngine> engine = PolicyEngine::compile(in.policy, PolicyLimits{});
-    PolicyRequest req = policy_request_from_csr(read_csr(csr_der(a.options.at("--csr"))));
-    req.transaction_id = "policy-test";
-    req.message_type = "PKCSReq";
-    req.profile = in.profile;
-    req.templates = in.templates;
-    req.claims = in.claims;
-    print_decision(in, engine->verify_request(req));
+    PolicyTrial trial = gather_trial(a);
+    trial.csr = read_binary(a.options.at("--csr"));
+    print_verdict(trial, scepter::test_policy(trial));
     return kExitOk;
 }
 

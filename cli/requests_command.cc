@@ -8,7 +8,6 @@
 
 #include <openssl/x509.h>
 
-#include <ctime>
 #include <iostream>
 #include <optional>
 
@@ -63,19 +62,12 @@ std::string signer_subject(const std::vector<unsigned char>& der) {
 int list_requests(const std::string& config_file, const std::string& status, std::size_t limit) {
     std::vector<std::vector<std::string>> rows{
         {"TRANSACTION_ID", "STATUS", "PROFILE", "TEMPLATE", "SUBJECT", "REQUESTER", "CREATED"}};
-    if (auto store = open_existing_store(load_config(config_file), config_file)) {
-        for (const auto& r : store->list_pending(status, limit)) {
-            rows.push_back({r.transaction_id, r.status, r.profile, r.template_name, r.subject,
-                            r.requester_ip, utc_time(r.created_at)});
-        }
+    for (const auto& r : open_admin(config_file)->list_requests(status, limit)) {
+        rows.push_back({r.transaction_id, r.status, r.profile, r.template_name, r.subject,
+                        r.requester_ip, utc_time(r.created_at)});
     }
     print_table(rows);
     return kExitOk;
-}
-
-std::optional<PendingRequest> find_request(const std::string& config_file, const std::string& id) {
-    auto store = open_existing_store(load_config(config_file), config_file);
-    return store ? store->find_pending(id) : std::nullopt;
 }
 
 void print_request(const PendingRequest& r) {
@@ -97,7 +89,7 @@ void print_request(const PendingRequest& r) {
 }
 
 int show_request(const std::string& config_file, const std::string& id) {
-    auto request = find_request(config_file, id);
+    auto request = open_admin(config_file)->find_request(id);
     if (!request) {
         std::cerr << "scepter: no request with transaction ID '" << id << "'\n";
         return kExitFailure;
@@ -108,17 +100,15 @@ int show_request(const std::string& config_file, const std::string& id) {
 
 int decide_request(const std::string& config_file, const std::string& id, bool approve,
                    const std::string& reason) {
-    auto store = open_existing_store(load_config(config_file), config_file);
-    if (store && store->decide_pending(id, approve, reason, std::int64_t(std::time(nullptr)))) {
+    RequestDecision decision = open_admin(config_file)->decide_request(id, approve, reason);
+    if (decision.decided) {
         std::cout << id << ": " << (approve ? "approved" : "denied") << "\n";
         return kExitOk;
     }
-    // Why not: unknown, or somebody (another admin, an issuance) got there first.
-    std::optional<PendingRequest> request = store ? store->find_pending(id) : std::nullopt;
-    if (!request) {
+    if (!decision.request) {
         std::cerr << "scepter: no request with transaction ID '" << id << "'\n";
     } else {
-        std::cerr << "scepter: request '" << id << "' is " << request->status
+        std::cerr << "scepter: request '" << id << "' is " << decision.request->status
                   << ", not pending: it can no longer be " << (approve ? "approved" : "denied") << "\n";
     }
     return kExitFailure;

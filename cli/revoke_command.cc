@@ -2,11 +2,8 @@
 // and store a new CRL at once, so that GetCRL and the CRL distribution point
 // stop trusting it now rather than at the next scheduled refresh.
 #include "admin_common.h"
-#include "ca/ca_material.h"
-#include "ca/crl.h"
 #include "lifecycle.h"
 
-#include <ctime>
 #include <iostream>
 #include <optional>
 
@@ -23,36 +20,26 @@ int report_failure(const std::string& why) {
     return kExitFailure;
 }
 
-// The CRL comes after the revocation: the store is the truth, the CRL a
-// signed copy of it. When signing fails the revocation stands and the CRL
-// catches up at its next publication.
-int publish_after_revocation(const Config& cfg, const CaMaterial& ca, Store& store,
-                             const std::string& serial, int reason) {
-    std::string revoked = serial + ": revoked (" + revocation_reason_name(reason) + ")";
-    try {
-        CrlRecord crl = publish_crl(cfg, ca, store);
-        std::cout << revoked << "; CRL " << crl.number << " published\n";
-        return kExitOk;
-    } catch (const std::exception& e) {
-        std::cout << revoked << "\n";
-        return report_failure("the revocation is recorded, but publishing a new CRL failed: " + std::string(e.what()) +
-                      "\nThe CRL served until its next refresh does not list it.");
-    }
-}
-
 int revoke_certificate(const std::string& config_file, const std::string& key, int reason) {
-    Config cfg = load_config(config_file);
-    auto store = open_existing_store(cfg, config_file);
-    std::optional<IssuedCert> cert = store ? store->find_cert(key) : std::nullopt;
-    if (!cert) return report_failure("no certificate with serial or thumbprint '" + key + "'");
-    if (cert->status == "revoked") return report_failure(cert->serial_hex + " is already " + describe_revocation(*cert));
-    // Before changing anything: a CA key this user cannot read must not leave
-    // a revocation behind that no CRL reports.
-    CaMaterial ca = load_ca_material(cfg);
-    if (!store->revoke(cert->serial_hex, reason, std::int64_t(std::time(nullptr)))) {
-        return report_failure(cert->serial_hex + " was revoked meanwhile by someone else");
+    Revocation r = open_admin(config_file)->revoke_cert(key, reason);
+    switch (r.result) {
+        case Revocation::Result::unknown:
+            return report_failure("no certificate with serial or thumbprint '" + key + "'");
+        case Revocation::Result::already_revoked:
+            return report_failure(r.cert.serial_hex + " is already " + describe_revocation(r.cert));
+        case Revocation::Result::revoked_meanwhile:
+            return report_failure(r.cert.serial_hex + " was revoked meanwhile by someone else");
+        case Revocation::Result::revoked:
+            break;
     }
-    return publish_after_revocation(cfg, ca, *store, cert->serial_hex, reason);
+    std::string revoked = r.cert.serial_hex + ": revoked (" + revocation_reason_name(reason) + ")";
+    if (!r.crl) {
+        std::cout << revoked << "\n";
+        return report_failure("the revocation is recorded, but publishing a new CRL failed: " + r.crl_error +
+                              "\nThe CRL served until its next refresh does not list it.");
+    }
+    std::cout << revoked << "; CRL " << r.crl->number << " published\n";
+    return kExitOk;
 }
 
 }  // namespace

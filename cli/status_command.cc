@@ -4,11 +4,6 @@
 // validation service did not receive.
 #include "admin_common.h"
 #include "cli.h"
-#include "codec/query_string.h"
-#include "integrations/external_validation.h"
-#include "integrations/status_records.h"
-
-#include <sys/stat.h>
 
 #include <iostream>
 #include <optional>
@@ -36,151 +31,79 @@ constexpr const char* kStatusHelp =
     "       records the outcome (`sent` or `failed: why`). It prints one line per\n"
     "       record and fails (exit 1) when any notification still failed.\n";
 
-const char* const kStates[] = {"processing", "succeeded", "failed"};
-
-// Reading must not create the directories: created by root here, they would
-// be unwritable for the web server's workers.
-StatusRecords open_existing(const std::string& dir) {
-    for (const char* sub : kStates) {
-        struct stat st {};
-        std::string path = dir + "/" + sub;
-        if (stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-            throw std::runtime_error("'" + dir + "' holds no status records (no " + sub + "/ directory)");
-        }
-    }
-    return StatusRecords(dir);
-}
-
-std::string field(const std::map<std::string, std::string>& record, const std::string& key) {
-    auto it = record.find(key);
-    return it == record.end() ? "" : it->second;
+std::string field(const StatusRecord& record, const std::string& key) {
+    auto it = record.fields.find(key);
+    return it == record.fields.end() ? "" : it->second;
 }
 
 int list_records(const std::string& dir, const std::string& state) {
-    StatusRecords records = open_existing(dir);
     std::vector<std::vector<std::string>> rows{{"TRANSACTION_ID", "STATE", "STARTED", "FINISHED", "NOTIFICATION"}};
-    for (const char* which : kStates) {
-        if (state != "all" && state != which) continue;
-        for (const std::string& id : records.list(which)) {
-            std::map<std::string, std::string> r;
-            try {
-                if (auto found = records.read(which, id)) r = std::move(*found);
-            } catch (const std::runtime_error& e) {
-                r["notification"] = "(unreadable record)";
-            }
-            rows.push_back({id, which, field(r, "started_at"), field(r, "finished_at"), field(r, "notification")});
-        }
+    for (const StatusRecord& r : StatusDirectory(dir).list(state)) {
+        std::string notification = r.unreadable.empty() ? field(r, "notification") : "(unreadable record)";
+        rows.push_back({r.transaction_id, r.state, field(r, "started_at"), field(r, "finished_at"), notification});
     }
     print_table(rows);
     return kExitOk;
 }
 
 int show_record(const std::string& dir, const std::string& id) {
-    StatusRecords records = open_existing(dir);
-    bool found = false;
-    for (const char* which : kStates) {
-        auto r = records.read(which, id);
-        if (!r) continue;
-        if (found) std::cout << "\n";
-        found = true;
-        std::vector<std::vector<std::string>> rows{{"state:", which}};
-        for (const auto& [key, value] : *r) {
+    std::vector<StatusRecord> found = StatusDirectory(dir).find(id);
+    if (found.empty()) {
+        std::cerr << "scepter: no status record for transaction ID '" << id << "'\n";
+        return kExitFailure;
+    }
+    for (std::size_t i = 0; i < found.size(); ++i) {
+        if (!found[i].unreadable.empty()) throw std::runtime_error(found[i].unreadable);
+        if (i > 0) std::cout << "\n";
+        std::vector<std::vector<std::string>> rows{{"state:", found[i].state}};
+        for (const auto& [key, value] : found[i].fields) {
             if (key != "state") rows.push_back({key + ":", value});
         }
         print_table(rows);
     }
-    if (!found) {
-        std::cerr << "scepter: no status record for transaction ID '" << id << "'\n";
-        return kExitFailure;
-    }
     return kExitOk;
 }
 
-std::optional<std::int64_t> parse_int(const std::string& text, int base) {
+std::optional<std::int64_t> parse_int(const std::string& text) {
     std::size_t used = 0;
     try {
-        long long v = std::stoll(text, &used, base);
+        long long v = std::stoll(text, &used, 10);
         if (used == text.size() && !text.empty()) return v;
     } catch (const std::exception&) {
     }
     return std::nullopt;
 }
 
-// Sends one record's notification again; throws std::runtime_error saying
-// what failed or what the record lacks.
-void resend(ExternalValidator& validator, bool succeeded, const std::string& id,
-            const std::map<std::string, std::string>& r) {
-    auto need = [&](const char* key) {
-        std::string v = field(r, key);
-        if (v.empty()) throw std::runtime_error(std::string("the record has no ") + key);
-        return v;
-    };
-    auto csr = decode_base64(need(StatusRecords::kCertificateRequest));
-    if (!csr) throw std::runtime_error("the record's certificate_request is not base64");
-    if (succeeded) {
-        auto not_after = parse_int(need(StatusRecords::kNotAfter), 10);
-        if (!not_after) throw std::runtime_error("the record's certificate_not_after is not a number");
-        validator.notify_success(id, *csr, need(StatusRecords::kThumbprint), need(StatusRecords::kSerial), *not_after,
-                                 need(StatusRecords::kIssuingCa));
-    } else {
-        std::string text = need(StatusRecords::kHresult);
-        bool hex = text.rfind("0x", 0) == 0 || text.rfind("0X", 0) == 0;
-        auto hresult = parse_int(hex ? text.substr(2) : text, hex ? 16 : 10);
-        if (!hresult || *hresult < 0 || *hresult > 0xFFFFFFFFLL) {
-            throw std::runtime_error("the record's hresult is not a 32-bit number");
-        }
-        validator.notify_failure(id, *csr, std::uint32_t(*hresult), field(r, StatusRecords::kError));
+void print_retry(const NotificationRetry& r) {
+    using Result = NotificationRetry::Result;
+    std::cout << r.transaction_id << ": ";
+    switch (r.result) {
+        case Result::sent: std::cout << "sent"; break;
+        case Result::failed: std::cout << "failed: " << r.why; break;
+        case Result::unreadable: std::cout << "skipped: " << r.why; break;
+        case Result::no_url: std::cout << "skipped: no " << (r.succeeded ? "--success-url" : "--failure-url"); break;
     }
+    std::cout << "\n";
 }
 
 int retry_notifications(const std::string& dir, ParsedArgs& parsed) {
-    ExternalValidationConfig cfg;
-    cfg.success_url = parsed.options["--success-url"];
-    cfg.failure_url = parsed.options["--failure-url"];
-    if (parsed.has("--header")) cfg.headers.push_back(parsed.options["--header"]);
-    if (parsed.has("--caller-info")) cfg.caller_info = parsed.options["--caller-info"];
-    if (parsed.has("--ca-file")) cfg.ca_file = parsed.options["--ca-file"];
+    NotificationTargets targets;
+    targets.success_url = parsed.options["--success-url"];
+    targets.failure_url = parsed.options["--failure-url"];
+    if (parsed.has("--header")) targets.headers.push_back(parsed.options["--header"]);
+    if (parsed.has("--caller-info")) targets.caller_info = parsed.options["--caller-info"];
+    if (parsed.has("--ca-file")) targets.ca_file = parsed.options["--ca-file"];
     if (parsed.has("--timeout-ms")) {
-        auto ms = parse_int(parsed.options["--timeout-ms"], 10);
+        auto ms = parse_int(parsed.options["--timeout-ms"]);
         if (!ms || *ms < 1 || *ms > 600000) throw UsageError("--timeout-ms needs 1..600000", "status");
-        cfg.timeout_ms = int(*ms);
+        targets.timeout_ms = int(*ms);
     }
-    std::optional<ExternalValidator> validator;
+    StatusDirectory records(dir);
+    std::size_t failures = 0;
     try {
-        validator.emplace(cfg);
+        failures = records.retry_notifications(targets, print_retry);
     } catch (const std::invalid_argument& e) {
         throw UsageError(e.what(), "status");
-    }
-    StatusRecords records = open_existing(dir);
-    int failures = 0;
-    for (bool succeeded : {true, false}) {
-        const char* which = succeeded ? "succeeded" : "failed";
-        const std::string& url = succeeded ? cfg.success_url : cfg.failure_url;
-        for (const std::string& id : records.list(which)) {
-            std::optional<std::map<std::string, std::string>> r;
-            try {
-                r = records.read(which, id);
-            } catch (const std::runtime_error& e) {
-                std::cout << id << ": skipped: " << e.what() << "\n";
-                ++failures;
-                continue;
-            }
-            if (!r || field(*r, StatusRecords::kNotification).rfind("failed", 0) != 0) continue;
-            if (url.empty()) {
-                std::cout << id << ": skipped: no " << (succeeded ? "--success-url" : "--failure-url") << "\n";
-                continue;
-            }
-            std::string outcome;
-            try {
-                resend(*validator, succeeded, id, *r);
-                outcome = "sent";
-            } catch (const std::runtime_error& e) {
-                outcome = std::string("failed: ") + e.what();
-                ++failures;
-            }
-            records.finish(id, succeeded, {{StatusRecords::kNotification, outcome}});
-            std::cout << id << ": " << outcome << "\n";
-        }
     }
     return failures ? kExitFailure : kExitOk;
 }

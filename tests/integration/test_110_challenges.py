@@ -24,6 +24,8 @@ ALLOC_POLICY = ("function verify_request(req)\n  local t = {}\n"
                 "  for i = 1, 1e12 do t[i] = string.rep('x', 1024) .. i end\nend\n")
 DENY_POLICY = "function verify_request(req)\n  return scep.deny('closed for the test')\nend\n"
 ALLOW_POLICY = "function verify_request(req)\n  return scep.allow()\nend\n"
+GENERATE_POLICY = ("function generate_challenge(ctx)\n"
+                   "  return { issued_via = 'generate_challenge for ' .. ctx.requester }\nend\n")
 
 
 def profile(name, challenge_yaml, extra=""):
@@ -37,6 +39,7 @@ def write_config(pki: h.Pki, svc: ValidationService) -> None:
     (d / "loop.lua").write_text(LOOP_POLICY)
     (d / "alloc.lua").write_text(ALLOC_POLICY)
     (d / "edit.lua").write_text(DENY_POLICY)
+    (d / "generate.lua").write_text(GENERATE_POLICY)
     one_time = "      one_time: {validity_minutes: 60, max_per_requester: 0}\n"
     urls = svc.urls()
     text = pki.config.read_text() + "".join([
@@ -45,6 +48,8 @@ def write_config(pki: h.Pki, svc: ValidationService) -> None:
         profile("loop", one_time, "    policy: loop.lua\n"),
         profile("alloc", one_time, "    policy: alloc.lua\n"),
         profile("edit", one_time, "    policy: edit.lua\n"),
+        profile("generate", one_time, "    policy: generate.lua\n"),
+        profile("static_only", "      static: Static-Only-Password-0123\n"),
         profile("extval", one_time,
                 "    external_validation:\n"
                 f"      validate_url: {urls['validate_url']}\n"
@@ -69,8 +74,8 @@ def chal(server_class, workdir):
     htpasswd.write_text(f"{ADMIN_USER}:{hashed}\n")
     htpasswd.chmod(0o644)
     locations = [("/scep", None)] + [(f"/scep-{p}", p) for p in
-                                      ("legacy", "quota", "ndes", "loop", "alloc", "edit", "extval",
-                                       "unreachable")]
+                                      ("legacy", "quota", "ndes", "loop", "alloc", "edit", "generate",
+                                       "extval", "unreachable")]
     locations += [h.AdminLocation("/admin/challenge", "admin", None, htpasswd),
                   h.AdminLocation("/admin/open", "admin", None, None),
                   h.AdminLocation("/certsrv/mscep_admin/", "mscep_admin", None, htpasswd)]
@@ -335,3 +340,52 @@ def test_110_017_unreachable_validation_service_means_no_certificate(chal, devic
 def test_110_018_status_records_move_to_succeeded_and_failed(chal):
     out = h.run([h.SCEPTER, "status", "list", "--dir", chal.pki.state_dir / "status", "--state", "all"]).stdout
     assert "succeeded" in out and "failed" in out
+
+
+# ---- one issuance for the CLI and the admin API -------------------------
+
+def issued_line(chal, challenge):
+    lines = [r for r in chal.pki.audit_records()
+             if r.get("step") == "challenge_issued" and r.get("challenge_id") == challenge[:10]]
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def test_110_019_cli_and_admin_api_issue_through_the_policy_alike(chal, devices_dir):
+    import json
+    by_cli = new_challenge(chal, "generate", "gina", "--requester", ADMIN_USER).stdout.strip()
+    r = admin_get(chal, "/admin/challenge?user=gina&profile=generate")
+    assert r.status == 200, r.body
+    by_admin = json.loads(r.body)["challenge"]
+    cli_line, admin_line = issued_line(chal, by_cli), issued_line(chal, by_admin)
+    for line in (cli_line, admin_line):  # the hook ran for both, and its claim is bound and audited
+        assert json.loads(line["claims"]) == {"issued_via": f"generate_challenge for {ADMIN_USER}"}, line
+    assert (cli_line["operation"], admin_line["operation"]) == ("cli", "admin")
+    assert set(cli_line) == set(admin_line)
+    for key in ("id", "step", "outcome", "profile", "user", "requester", "claims"):
+        assert cli_line[key] == admin_line[key], key
+    for name, c in (("cli", by_cli), ("admin", by_admin)):
+        rep = enroll(chal, device(chal, devices_dir, c, cn=f"generated-{name}"), path="/scep-generate", name=name)
+        assert rep["status"] == "SUCCESS", rep
+
+
+def test_110_020_cli_with_a_config_path_relative_to_the_working_directory(chal):
+    conf = chal.pki.config
+    relative = f"{conf.parent.name}/{conf.name}"
+    c = h.run([h.SCEPTER, "challenge", "--config", relative, "--profile", "default", "--user", "ivan"],
+              cwd=conf.parent.parent).stdout.strip()
+    assert re.fullmatch(r"[A-Za-z0-9]{32}", c)
+    with sqlite3.connect(chal.pki.state_dir / "scepter.db") as db:
+        assert db.execute("SELECT user FROM challenges WHERE id = ?", (c[:10],)).fetchone() == ("ivan",)
+    assert not (conf.parent / conf.parent.name).exists(), "the store path was resolved twice"
+    listed = h.run([h.SCEPTER, "certs", "list", "--config", relative], cwd=conf.parent.parent).stdout
+    assert listed.startswith("SERIAL")
+
+
+def test_110_021_no_face_issues_on_a_profile_without_one_time_challenges(chal):
+    p = new_challenge(chal, "static_only", "judy", check=False)
+    assert p.returncode == 1, p.stdout
+    assert "one-time challenges are not enabled on profile 'static_only'" in p.stderr, p.stderr
+    assert admin_get(chal, "/admin/challenge?user=judy&profile=static_only").status == 403
+    assert not [r for r in chal.pki.audit_records()
+                if r.get("step") == "challenge_issued" and r.get("profile") == "static_only"]

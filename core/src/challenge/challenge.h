@@ -6,6 +6,7 @@
 // store keeps only the SHA-256 of the whole challenge.
 #pragma once
 
+#include "scepter/challenge.h"
 #include "scepter/store.h"
 
 #include <cstddef>
@@ -17,11 +18,6 @@ namespace scepter {
 inline constexpr std::size_t kChallengeIdLength = 10;
 inline constexpr std::size_t kChallengeSecretLength = 22;
 inline constexpr std::size_t kChallengeLength = kChallengeIdLength + kChallengeSecretLength;
-
-struct IssuedChallenge {
-    std::string challenge;   // what the user or device types; shown once, never stored
-    ChallengeRecord record;  // what the store keeps: ID, hash, claims, expiry
-};
 
 // A fresh challenge and its record (status active, expires_at = now +
 // validity_minutes). Characters are rejection-sampled from RAND_bytes, so

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "ca/csr.h"
+#include "scepter/challenge.h"
 
 #include <map>
 #include <optional>
@@ -12,8 +13,6 @@
 #include <vector>
 
 namespace scepter {
-
-using Claims = std::map<std::string, std::string>;
 
 // Claim keys: subject (exact, RFC 2253), subject_pattern (ECMAScript regex,
 // whole subject), sans (comma-separated type:value, the CSR's set must be

@@ -7,6 +7,7 @@
 #include "challenge/challenge.h"
 #include "challenge/challenge_claims.h"
 #include "enrollment/enrollment.h"
+#include "scepter/challenge.h"
 #include "scepter/config.h"
 #include "scepter/store.h"
 #include "service/audit.h"
@@ -19,12 +20,6 @@
 #include <string>
 
 namespace scepter {
-
-// A challenge the admin faces do not issue: one-time challenges are off for
-// the profile, or its policy refused (NDES: insufficient permission).
-class ChallengeRefused : public std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
 
 class Service {
    public:
@@ -57,8 +52,7 @@ class Service {
     // the admin faces (service_admin.cc)
     std::optional<std::string> admin_requester(const Request& req) const;
     Response refuse_unauthenticated(const AuditContext& ctx) const;
-    Claims policy_claims(const Profile& p, const std::string& user, const std::string& requester, Claims claims,
-                         Response& resp);
+    // The one issuance every admin face shares (admin/one_time_challenge.h).
     IssuedChallenge issue_one_time(const Profile& p, const std::string& user, const std::string& requester,
                                    Claims claims, AuditContext& ctx, Response& resp);
     Response admin_api(const Request& req, AuditContext& ctx);

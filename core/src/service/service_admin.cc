@@ -3,7 +3,7 @@
 // operations (`scepter_mscep_admin`), so that MDMs built for NDES work
 // unchanged. Access control is the web server's; the core only refuses to
 // serve a request nobody authenticated, unless the config says otherwise.
-#include "challenge/challenge.h"
+#include "admin/one_time_challenge.h"
 #include "challenge/challenge_claims.h"
 #include "codec/query_string.h"
 #include "integrations/external_validation.h"
@@ -13,7 +13,6 @@
 
 #include <openssl/x509v3.h>
 
-#include <ctime>
 
 namespace scepter {
 namespace {
@@ -87,44 +86,10 @@ Response Service::refuse_unauthenticated(const AuditContext& ctx) const {
     return r;
 }
 
-// NDES's INDESPolicy::GenerateChallenge: the policy may bind claims to the
-// challenge, or refuse to issue one.
-Claims Service::policy_claims(const Profile& p, const std::string& user, const std::string& requester,
-                              Claims claims, Response& resp) {
-    PolicyEngine* policy = hooks_.at(p.name).policy.get();
-    if (policy == nullptr || !policy->has_hook("generate_challenge")) return claims;
-    std::map<std::string, std::string> in = claims;
-    in["user"] = user;
-    in["profile"] = p.name;
-    in["requester"] = requester;
-    std::optional<ChallengeDecision> d;
-    try {
-        d = policy->generate_challenge(in);
-    } catch (const PolicyError& e) {
-        resp.log(SCEPTER_LOG_ERROR, SCEPTER_ID_POLICY_FAILED, std::string("generate_challenge: ") + e.what());
-        throw ChallengeRefused("the policy could not decide");
-    }
-    if (d && !d->allowed) throw ChallengeRefused(d->reason.empty() ? "the policy refused" : d->reason);
-    if (d) claims.insert(d->claims.begin(), d->claims.end());
-    return claims;
-}
-
 IssuedChallenge Service::issue_one_time(const Profile& p, const std::string& user, const std::string& requester,
                                         Claims claims, AuditContext& ctx, Response& resp) {
-    if (!p.challenge.one_time.enabled)
-        throw ChallengeRefused("one-time challenges are not enabled on profile '" + p.name + "'");
-    claims = policy_claims(p, user, requester, std::move(claims), resp);
-    std::int64_t now = std::time(nullptr);
-    Store& s = store();
-    s.purge_challenges(now - 86400);  // expired a day ago: nothing left to audit on them
-    IssuedChallenge c = make_challenge(p.name, user, requester, now, p.challenge.one_time.validity_minutes,
-                                       claims_to_json(claims));
-    s.add_challenge(c.record, p.challenge.one_time.max_per_requester, now);
-    ctx.transaction_id = "";
-    audit_.step(ctx, SCEPTER_ID_CHALLENGE_ISSUED, "challenge_issued", true, "", resp,
-                {{"challenge_id", c.record.id}, {"user", user}, {"requester", requester},
-                 {"expires", iso8601_utc_millis(c.record.expires_at)}, {"claims", c.record.claims_json}});
-    return c;
+    ChallengeOrder order{p.name, user, requester, std::move(claims), 0};
+    return scepter::issue_one_time(p, hooks_.at(p.name).policy.get(), store(), audit_, order, ctx, resp);
 }
 
 Response Service::admin_api(const Request& req, AuditContext& ctx) {
