@@ -2,7 +2,7 @@
 """scripts/bench.d/perf-attrib.py PERF.DATA [TOP]
 
 Where the CPU of a Scepter process goes, from a `perf record --call-graph
-dwarf` profile (scripts/bench --perf, or coredrive under perf). Reads
+dwarf` profile (scripts/bench --perf, or scepter-coredrive under perf). Reads
 `perf script` and prints, as shares of all samples:
 
   1. cost classes: each sample goes to the first class whose marker is on

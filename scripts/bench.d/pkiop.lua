@@ -7,8 +7,8 @@
 -- an enrollment.
 --
 --   BENCH_WRK_RESULT=FILE wrk -t T -c C -d D -s pkiop.lua URL -- BODIES INDEX PATH T
---     BODIES  the messages back to back (mkreq's bodies.bin)
---     INDEX   mkreq's index.tsv: i offset length ...
+--     BODIES  the messages back to back (`scepter-testclient batch`'s bodies.bin)
+--     INDEX   its index.tsv: i offset length ...
 --     PATH    e.g. /scep?operation=PKIOperation
 --     T       the same thread count as -t
 --   done() prints "BENCH_RESULT {json}" and writes the JSON to FILE (done()

@@ -49,6 +49,19 @@ usage: scepter-testclient request --csr CSR --key KEY --cacert GETCACERT --out M
        scepter-testclient tamper --in MSG.der --out BAD.der [--where signature|content]
          Flips one byte in the signature (default) or the signed content, in place.
 
+       scepter-testclient batch --cacert GETCACERT --challenge PW --count N --out DIR [options]
+         Builds N distinct PKCSReq messages at once (load tests: scripts/bench), each a new
+         enrollment: CSR for CN=TAG-I with the challenge, fresh signer, random transaction ID
+         and nonce; device key I mod K (RSA-2048, made once in the key directory, then reused).
+         --keys K              distinct device keys (default 100)
+         --keydir DIR          where they are kept (default DIR/keys)
+         --cipher C, --digest D as for request (default aes128, sha256)
+         --jobs J              threads (default: the CPUs)
+         --tag TAG             subject prefix (default batch)
+         --spot S              the last S messages also as spot/I.der and spot/I.signer.pem
+       writes DIR/bodies.bin (the messages back to back) and DIR/index.tsv (one line each:
+       i offset length transaction_id sender_nonce key_file); prints {"messages","keys","out"}
+
 exit status 2 also for usage errors, 1 for any other failure.
 )";
 
@@ -58,6 +71,7 @@ int dispatch(int argc, char** argv) {
     if (cmd == "request") return run_request(Args(argc, argv, 2, {"oaep", "windows-aki"}));
     if (cmd == "reply") return run_reply(Args(argc, argv, 2, {"any-cert"}));
     if (cmd == "tamper") return run_tamper(Args(argc, argv, 2, {}));
+    if (cmd == "batch") return run_batch(Args(argc, argv, 2, {}));
     throw UsageError("unknown subcommand '" + cmd + "'");
 }
 

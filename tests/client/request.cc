@@ -3,101 +3,10 @@
 // self-signed signer certificate, the CSR enveloped to the RA, signed.
 #include "testclient.h"
 
-#include <openssl/evp.h>
-#include <openssl/rand.h>
-
 #include <iostream>
 
 namespace scepter::testclient {
 namespace {
-
-void add_ext(X509* cert, int nid, const char* value, EVP_PKEY* key) {
-    X509V3_CTX ctx;
-    X509V3_set_ctx_nodb(&ctx);
-    X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
-    if (X509V3_set_issuer_pkey(&ctx, key) != 1) throw_openssl("X509V3_set_issuer_pkey");
-    ossl::X509Ext ext(X509V3_EXT_conf_nid(nullptr, &ctx, nid, value));
-    if (!ext || X509_add_ext(cert, ext.get(), -1) != 1) throw_openssl(std::string("extension ") + value);
-}
-
-void set_random_serial(X509* cert) {
-    unsigned char raw[12];
-    if (RAND_bytes(raw, sizeof raw) != 1) throw_openssl("RAND_bytes");
-    raw[0] &= 0x7f;  // positive
-    raw[0] |= 0x01;  // and no leading zero byte
-    ossl::Bignum bn(BN_bin2bn(raw, sizeof raw, nullptr));
-    if (!bn || BN_to_ASN1_INTEGER(bn.get(), X509_get_serialNumber(cert)) == nullptr)
-        throw_openssl("serial number");
-}
-
-// The self-signed certificate a device signs its first request with
-// (RFC 8894 §2.3). Windows clients mark an AuthorityKeyIdentifier critical,
-// which a server must tolerate.
-ossl::X509Ptr make_signer(EVP_PKEY* key, const X509_NAME* subject, bool critical_aki) {
-    ossl::X509Ptr cert(X509_new());
-    if (!cert) throw_openssl("X509_new");
-    X509* x = cert.get();
-    set_random_serial(x);
-    if (X509_set_version(x, X509_VERSION_3) != 1 || X509_set_subject_name(x, subject) != 1 ||
-        X509_set_issuer_name(x, subject) != 1 || X509_set_pubkey(x, key) != 1 ||
-        X509_gmtime_adj(X509_getm_notBefore(x), -3600) == nullptr ||
-        X509_gmtime_adj(X509_getm_notAfter(x), 7L * 24 * 3600) == nullptr)
-        throw_openssl("building the signer certificate");
-    if (critical_aki) {
-        add_ext(x, NID_subject_key_identifier, "hash", key);
-        add_ext(x, NID_authority_key_identifier, "critical,keyid:always", key);
-    }
-    if (X509_sign(x, key, EVP_sha256()) == 0) throw_openssl("X509_sign");
-    return cert;
-}
-
-bool is_ca(X509* cert) { return X509_check_ca(cert) != 0; }
-
-bool can_encrypt(X509* cert) {
-    uint32_t ku = X509_get_key_usage(cert);  // UINT32_MAX: no keyUsage extension
-    return ku != UINT32_MAX && (ku & KU_KEY_ENCIPHERMENT) != 0;
-}
-
-// RFC 8894 §3.2.1: the request goes to the RA's encryption certificate; the
-// CA's own when it acts as RA. "all" encrypts to every certificate, which
-// some clients do when they cannot tell.
-std::vector<X509*> pick_recipients(const std::vector<ossl::X509Ptr>& certs, const std::string& how,
-                                   ossl::X509Ptr& from_file) {
-    std::vector<X509*> out;
-    if (how == "all") {
-        for (auto& c : certs) out.push_back(c.get());
-        return out;
-    }
-    if (how != "auto") {
-        from_file = read_cert(how);
-        return {from_file.get()};
-    }
-    for (auto& c : certs)
-        if (!is_ca(c.get()) && can_encrypt(c.get())) return {c.get()};
-    for (auto& c : certs)
-        if (!is_ca(c.get())) return {c.get()};
-    return {certs.front().get()};
-}
-
-std::string public_key_sha256_hex(EVP_PKEY* key) {
-    unsigned char* der = nullptr;
-    int n = i2d_PUBKEY(key, &der);
-    if (n <= 0) throw_openssl("i2d_PUBKEY");
-    ossl::Buffer<unsigned char> owned(der);
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
-    if (EVP_Digest(der, static_cast<size_t>(n), md, &mdlen, EVP_sha256(), nullptr) != 1)
-        throw_openssl("EVP_Digest");
-    return to_hex(md, mdlen);
-}
-
-Bytes csr_der(X509_REQ* csr) {
-    unsigned char* der = nullptr;
-    int n = i2d_X509_REQ(csr, &der);
-    if (n <= 0) throw_openssl("i2d_X509_REQ");
-    ossl::Buffer<unsigned char> owned(der);
-    return Bytes(der, der + n);
-}
 
 struct Signer {
     ossl::X509Ptr cert;

@@ -77,9 +77,27 @@ class LegacyContext {
 // Throws std::runtime_error with the drained OpenSSL error queue appended.
 [[noreturn]] void throw_openssl(const std::string& what);
 
+// What a device builds (device.cc).
+bool is_ca(X509* cert);
+// The self-signed certificate a device signs its first request with
+// (RFC 8894 §2.3). Windows clients mark an AuthorityKeyIdentifier critical
+// (critical_aki), which a server must tolerate.
+ossl::X509Ptr make_signer(EVP_PKEY* key, const X509_NAME* subject, bool critical_aki);
+// RFC 8894 §3.2.1: the request goes to the RA's encryption certificate; the
+// CA's own when it acts as RA. how: "auto", "all" (every certificate, which
+// some clients do when they cannot tell) or a PEM file, kept in from_file.
+std::vector<X509*> pick_recipients(const std::vector<ossl::X509Ptr>& certs, const std::string& how,
+                                   ossl::X509Ptr& from_file);
+// A PKCS#10 request for CN=common_name with the challengePassword, SHA-256.
+ossl::X509Req make_csr(EVP_PKEY* key, const std::string& common_name, const std::string& challenge);
+Bytes csr_der(X509_REQ* csr);
+std::string public_key_sha256_hex(EVP_PKEY* key);
+std::string private_key_to_pem(EVP_PKEY* key);
+
 // Subcommands; each returns the process exit code.
 int run_request(const Args& args);
 int run_reply(const Args& args);
 int run_tamper(const Args& args);
+int run_batch(const Args& args);
 
 }  // namespace scepter::testclient

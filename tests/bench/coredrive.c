@@ -1,21 +1,20 @@
 /*
- * scripts/bench.d/coredrive.c: the Scepter core without a web server, for
+ * tests/bench/coredrive.c: the Scepter core without a web server, for
  * scripts/bench (the "core only" row) and for profilers (callgrind, perf).
  *
- *   coredrive CONFIG.yaml BODIES INDEX [PROFILE] [MAX]
+ *   scepter-coredrive CONFIG.yaml BODIES INDEX [PROFILE] [MAX]
  *
  * Loads CONFIG as a worker would (scepter_service_load + worker_init), then
- * hands every message of INDEX (mkreq's index.tsv: i offset length ...) from
- * BODIES to scepter_handle() as a POST PKIOperation, one after the other on
- * this thread, and prints one JSON line: messages, HTTP 200 answers, CertReps
- * whose pkiStatus is SUCCESS, and the process CPU time (getrusage) of the
- * loop alone. COREDRIVE_DEBUG=1 prints the first answer's status (and text).
+ * hands every message of INDEX (`scepter-testclient batch`'s index.tsv:
+ * i offset length ...) from BODIES to scepter_handle() as a POST
+ * PKIOperation, one after the other on this thread, and prints one JSON
+ * line: messages, HTTP 200 answers, CertReps whose pkiStatus is SUCCESS, and
+ * the process CPU time (getrusage) of the loop alone. COREDRIVE_DEBUG=1
+ * prints the first answer's status (and text).
  *
- * Built by scripts/bench in BUILD, linked like scepter-testclient (the
- * libraries after "-o scepter-testclient" in its CMake link.txt):
- *   cc -c coredrive.c -I core/include && c++ coredrive.o libscepter_core.a ... -lpthread
- * Under a profiler: perf record --call-graph dwarf BUILD/bench-coredrive ...,
- * then scripts/bench.d/perf-attrib.py perf.data.
+ * CMake target scepter-coredrive (BUILD/scepter-coredrive). Under a
+ * profiler: perf record --call-graph dwarf BUILD/scepter-coredrive ..., then
+ * scripts/bench.d/perf-attrib.py perf.data.
  */
 #include <scepter/capi.h>
 
