@@ -69,15 +69,15 @@ Response Enrollment::enroll(const VerifiedMessage& m) {
     if (auto pending = env_.store.find_pending(env_.ctx.transaction_id))
         return answer_poll(env_, m, envelope.cipher, *pending);
     reports_.open_status();
-    ChallengeOutcome challenge;  // a PKCSReq's
+    ChallengeOutcome challenge;  // a PKCSReq's; checked now, consumed only when issued or parked
     RenewalCheck renewed;        // a RenewalReq's
     if (renewal) renewed = check_renewal(env_, m.msg, csr);
     else challenge = check_challenge(env_, csr);
     TemplateDecision decision = decide_template(env_, csr, challenge.claims, renewal ? m.msg.signer.get() : nullptr);
     validate_externally(env_, csr);
     if (decision.pending || decision.tmpl->require_approval)
-        return make_pending(env_, m, envelope.cipher, decision, csr);
-    Issued issued = issue(env_, decision, csr, m.msg.attrs.message_type);
+        return make_pending(env_, m, envelope.cipher, decision, csr, challenge);
+    Issued issued = issue(env_, decision, csr, m.msg.attrs.message_type, challenge);
     reports_.notify_success(issued, csr);
     if (renewal && env_.profile.renewal.revoke_old) supersede_old_certificate(env_, renewed);
     reports_.succeeded(issued);
@@ -140,10 +140,14 @@ GrantedNames granted_names(const TemplateDecision& d, const CsrInfo& csr) {
     return names;
 }
 
-Issued issue(const StepEnv& env, const TemplateDecision& d, const CsrInfo& csr, int message_type) {
+// The template's checks come before the challenge is consumed: a request the
+// template refuses leaves the device its one-time challenge for a better CSR.
+Issued issue(const StepEnv& env, const TemplateDecision& d, const CsrInfo& csr, int message_type,
+             const ChallengeOutcome& challenge) {
     env.steps.begin(SCEPTER_ID_CERT_ISSUED, "cert_issued");
     const Template& t = *d.tmpl;
     GrantedNames names = granted_names(d, csr);
+    consume_challenge(env, challenge);
     const AuditContext& ctx = env.ctx;
     TransactionRecord tx{ctx.transaction_id, env.profile.name, message_type, "success", "", "", "",
                          ctx.client_ip, std::int64_t(std::time(nullptr))};

@@ -1,11 +1,14 @@
 // The challenge of a PKCSReq, in the three phases NDES's CRP logs:
 // (1) challenge_lookup: the one-time challenge exists, is unused, unexpired
 //     and was issued for this profile;
-// (2) challenge_password: the password matches (constant time) and the
-//     challenge is consumed atomically, so one of several racing workers wins;
+// (2) challenge_password: the password matches (constant time);
 // (3) challenge_claims: the CSR matches what the challenge was issued for.
 // A static challenge (NDES's UseSinglePassword) has phase 2 only. Each phase
 // is its own audit step; failInfoText names the phase and an Intune-like code.
+// A one-time challenge is consumed later, atomically (one of several racing
+// workers wins), by the step that issues the certificate or parks the request:
+// a request refused on the way (template, policy, validation service) leaves
+// the device its challenge.
 #include "challenge/challenge.h"
 #include "enrollment/steps.h"
 #include "scepter/log_ids.h"
@@ -53,12 +56,10 @@ ChallengeOutcome check_one_time_challenge(const StepEnv& env, const ChallengeRec
     env.steps.begin(SCEPTER_ID_CHALLENGE_CHECKED, "challenge_password");
     if (!challenge_matches(rec, password))
         throw ScepFailure(FailInfo::bad_request, "ChallengePasswordMismatch: the challenge password is not valid");
-    if (!env.store.consume_challenge(rec.id, env.ctx.transaction_id, now))
-        throw ScepFailure(FailInfo::bad_request, "ChallengeAlreadyUsed: another request used the challenge first");
     env.steps.passed("", {{"kind", "one_time"}, {"challenge_id", rec.id}});
 
     env.steps.begin(SCEPTER_ID_CHALLENGE_CLAIMS, "challenge_claims");
-    ChallengeOutcome outcome{claims_of(rec)};
+    ChallengeOutcome outcome{claims_of(rec), rec.id, now};
     if (auto why = claims_mismatch(outcome.claims, csr)) throw ScepFailure(FailInfo::bad_request, *why);
     env.steps.passed("", {{"claims", rec.claims_json}});
     return outcome;
@@ -82,6 +83,14 @@ ChallengeOutcome check_challenge(const StepEnv& env, const CsrInfo& csr) {
         throw ScepFailure(FailInfo::bad_request, "ChallengeNotConfigured: this profile has no challenge to check against");
     }
     return check_static_challenge(env, password);
+}
+
+// Expiry is judged at the lookup's time: a challenge valid when the device
+// presented it stays usable while the request is checked.
+void consume_challenge(const StepEnv& env, const ChallengeOutcome& challenge) {
+    if (challenge.one_time_id.empty()) return;
+    if (!env.store.consume_challenge(challenge.one_time_id, env.ctx.transaction_id, challenge.checked_at))
+        throw ScepFailure(FailInfo::bad_request, "ChallengeAlreadyUsed: another request used the challenge first");
 }
 
 }  // namespace scepter

@@ -40,7 +40,7 @@ Response issue_approved(const StepEnv& env, const VerifiedMessage& m, ContentCip
                         const PendingRequest& pending) {
     CsrInfo csr = read_csr(pending.csr_der);
     try {
-        Issued issued = issue(env, {&t, std::nullopt, false}, csr, m.msg.attrs.message_type);
+        Issued issued = issue(env, {&t, std::nullopt, false}, csr, m.msg.attrs.message_type, ChallengeOutcome{});
         return send_certificate(env, m.msg, cipher, issued.cert.get());
     } catch (const PendingAlreadyIssued&) {
         // Another worker answered a simultaneous poll first: send its certificate.
@@ -53,9 +53,14 @@ Response issue_approved(const StepEnv& env, const VerifiedMessage& m, ContentCip
 
 }  // namespace
 
+// Like cert_issued, the template's checks come before the challenge is
+// consumed: an administrator is never asked about a request that cannot be
+// issued, and such a request leaves the device its challenge.
 Response make_pending(const StepEnv& env, const VerifiedMessage& m, ContentCipher cipher, const TemplateDecision& d,
-                      const CsrInfo& csr) {
+                      const CsrInfo& csr, const ChallengeOutcome& challenge) {
     env.steps.begin(SCEPTER_ID_REQUEST_PENDING, "request_pending");
+    granted_names(d, csr);
+    consume_challenge(env, challenge);
     PendingRequest p;
     p.transaction_id = env.ctx.transaction_id;
     p.profile = env.profile.name;

@@ -63,9 +63,12 @@ struct OpenedEnvelope {
     ContentCipher cipher;
 };
 
-// A PKCSReq's challenge, checked (and a one-time challenge consumed).
+// A PKCSReq's challenge, checked but not yet used up: a one-time challenge is
+// consumed only by the step that issues (or parks) the request.
 struct ChallengeOutcome {
-    Claims claims;  // what the one-time challenge was bound to
+    Claims claims;             // what the one-time challenge was bound to
+    std::string one_time_id;   // the one-time challenge to consume; empty for a static one
+    std::int64_t checked_at = 0;
 };
 
 // A RenewalReq's signer certificate, checked.
@@ -97,6 +100,8 @@ OSSL_LIB_CTX* cipher_libctx(const StepEnv& env, ContentCipher cipher);
 
 // challenge_lookup, challenge_password, challenge_claims.
 ChallengeOutcome check_challenge(const StepEnv& env, const CsrInfo& csr);
+// Uses up the one-time challenge, inside the step that issues or parks.
+void consume_challenge(const StepEnv& env, const ChallengeOutcome& challenge);
 
 // ---- enrollment.cc ----------------------------------------------------------
 
@@ -104,8 +109,9 @@ ChallengeOutcome check_challenge(const StepEnv& env, const CsrInfo& csr);
 RenewalCheck check_renewal(const StepEnv& env, const SignedMessage& msg, const CsrInfo& csr);
 // What the template grants the CSR; throws for what it refuses.
 GrantedNames granted_names(const TemplateDecision& d, const CsrInfo& csr);
-// cert_issued: the template's checks, signed, stored.
-Issued issue(const StepEnv& env, const TemplateDecision& d, const CsrInfo& csr, int message_type);
+// cert_issued: the template's checks, the challenge consumed, signed, stored.
+Issued issue(const StepEnv& env, const TemplateDecision& d, const CsrInfo& csr, int message_type,
+             const ChallengeOutcome& challenge);
 // cert_revoked.
 void supersede_old_certificate(const StepEnv& env, const RenewalCheck& renewed);
 // response_sent with a SUCCESS carrying the certificate.
@@ -121,9 +127,9 @@ void validate_externally(const StepEnv& env, const CsrInfo& csr);
 
 // ---- enrollment_lifecycle.cc ------------------------------------------------
 
-// request_pending: parked for an administrator's approval.
+// request_pending: the template's checks, the challenge consumed, parked.
 Response make_pending(const StepEnv& env, const VerifiedMessage& m, ContentCipher cipher, const TemplateDecision& d,
-                      const CsrInfo& csr);
+                      const CsrInfo& csr, const ChallengeOutcome& challenge);
 // poll_answered, for a CertPoll or a request re-sent under its transaction ID.
 Response answer_poll(const StepEnv& env, const VerifiedMessage& m, ContentCipher cipher, const PendingRequest& pending);
 Response cert_poll(const StepEnv& env, const VerifiedMessage& m);
