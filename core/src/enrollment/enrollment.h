@@ -14,6 +14,8 @@ class Enrollment {
    public:
     Enrollment(const Config& cfg, const CaMaterial& ca, const AuditLog& audit, Store& store, const Profile& profile,
                const ProfileHooks& hooks, StatusRecords* status, AuditContext& ctx);
+    Enrollment(const Enrollment&) = delete;  // env_ and reports_ refer to its own members
+    Enrollment& operator=(const Enrollment&) = delete;
 
     Response run(const Bytes& der);
 

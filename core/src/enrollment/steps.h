@@ -53,7 +53,7 @@ struct StepEnv {
 
 // A pkiMessage whose signature, attributes and digest were checked.
 struct VerifiedMessage {
-    const SignedMessage& msg;
+    const SignedMessage& msg;  // Enrollment::run keeps it, for a FAILURE's attributes
     MessageType type;
 };
 
