@@ -145,15 +145,20 @@ def test_110_003_each_phase_fails_with_its_own_text(chal, devices_dir):
 
 
 @pytest.mark.expect_log("SCP3003")
-@pytest.mark.parametrize("claim,csr_ext,code", [
-    (["--san", "dns:expected.example"], {"subjectAltName": "DNS:other.example"}, "SubjectAltNameMismatch"),
-    (["--key-usage", "keyEncipherment"], {"keyUsage": "digitalSignature"}, "KeyUsageMismatch"),
-    (["--eku", "serverAuth"], {"extendedKeyUsage": "clientAuth"}, "EnhancedKeyUsageMismatch"),
-    (["--min-key-size", "3072"], None, "KeyLengthMismatch"),
+@pytest.mark.parametrize("claim,csr_ext,code,matching", [
+    (["--san", "dns:expected.example"], {"subjectAltName": "DNS:other.example"}, "SubjectAltNameMismatch",
+     {"extensions": {"subjectAltName": "DNS:expected.example"}}),
+    (["--key-usage", "keyEncipherment"], {"keyUsage": "digitalSignature"}, "KeyUsageMismatch",
+     {"extensions": {"keyUsage": "keyEncipherment"}}),
+    (["--eku", "serverAuth"], {"extendedKeyUsage": "clientAuth"}, "EnhancedKeyUsageMismatch",
+     {"extensions": {"extendedKeyUsage": "serverAuth"}}),
+    (["--min-key-size", "3072"], None, "KeyLengthMismatch", {"bits": 3072}),
 ])
-def test_110_004_claims_mismatch_codes(chal, devices_dir, claim, csr_ext, code):
+def test_110_004_claims_mismatch_codes(chal, devices_dir, claim, csr_ext, code, matching):
     c = new_challenge(chal, "default", "carol", *claim).stdout.strip()
     failure(enroll(chal, device(chal, devices_dir, c, extensions=csr_ext)), rf"^challenge_claims: {code}")
+    # the refused request left the challenge unused: a matching CSR enrolls with it
+    assert enroll(chal, device(chal, devices_dir, c, **matching), name="matching")["status"] == "SUCCESS"
 
 
 def test_110_005_claims_that_match_enroll(chal, devices_dir):

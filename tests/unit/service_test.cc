@@ -2,6 +2,8 @@
 // GetCACaps, GetCACert and PKIOperation against the demo PKI, no server.
 #include "service/service.h"
 
+#include "challenge/challenge.h"
+
 #include "../../cli/demo_pki.h"
 #include "scepter/capi.h"
 #include "scepter/log_ids.h"
@@ -13,6 +15,7 @@
 #include <openssl/x509v3.h>
 
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 
@@ -83,9 +86,10 @@ class ServiceTest : public ::testing::Test {
     };
 
     static Sent pkcs_req(const std::string& challenge, const std::string& key_usage = "digitalSignature",
-                         bool ask_for_ca = false, ContentCipher cipher = ContentCipher::aes128, bool ec = false) {
+                         bool ask_for_ca = false, ContentCipher cipher = ContentCipher::aes128, bool ec = false,
+                         unsigned rsa_bits = 2048) {
         Sent s;
-        s.device.key = ec ? ossl::PKey(EVP_EC_gen("P-256")) : test::rsa_key();
+        s.device.key = ec ? ossl::PKey(EVP_EC_gen("P-256")) : test::rsa_key(rsa_bits);
         s.device.signer = test::self_signed(s.device.key.get(), "device");
         Bytes csr = der_of(make_csr(s.device.key.get(), "device-1", challenge, key_usage, ask_for_ca).get());
         Bytes env = seal_envelope(csr, {service_->ca().ra_encryption.cert.get()}, cipher, false, nullptr);
@@ -216,6 +220,44 @@ TEST_F(ServiceTest, MessageSizeLimitIsTheSameForPostAndGet) {
     EXPECT_EQ(r.status, 413);
     ASSERT_FALSE(r.logs.empty());
     EXPECT_EQ(r.logs.back().text.rfind(SCEPTER_ID_BODY_TOO_LARGE, 0), 0u);
+}
+
+// A one-time challenge is used up only by a request that is issued: a CSR the
+// template refuses (key too small, CA:TRUE) or one that does not match the
+// challenge's claims leaves it to the device, which then enrolls with it once.
+TEST_F(ServiceTest, RefusedCsrLeavesTheOneTimeChallengeUnused) {
+    const std::int64_t now = std::time(nullptr);
+    IssuedChallenge c = make_challenge("default", "alice", "unit-test", now, 60, R"({"min_key_size":"1024"})");
+    service_->store().add_challenge(c.record, 0, now);
+    auto status = [&] { return service_->store().find_challenge(c.record.id)->status; };
+    const std::string key_refusal = "cert_issued: template 'signature' needs RSA keys of at least 2048 bits";
+    const std::pair<Sent, std::string> refused[] = {
+        {pkcs_req(c.challenge, "digitalSignature", false, ContentCipher::aes128, false, 1024), key_refusal},
+        {pkcs_req(c.challenge, "digitalSignature", true), "cert_issued: template 'signature' issues leaf"},
+    };
+    for (const auto& [sent, why] : refused) {
+        SignedMessage rep = reply_of(call("POST", "operation=PKIOperation", sent.message));
+        EXPECT_EQ(rep.attrs.status, PkiStatus::failure);
+        EXPECT_EQ(rep.attrs.fail_info, FailInfo::bad_request);
+        EXPECT_EQ(rep.attrs.fail_info_text.rfind(why, 0), 0u) << rep.attrs.fail_info_text;
+        EXPECT_EQ(status(), "active");
+    }
+    SignedMessage ok = reply_of(call("POST", "operation=PKIOperation", pkcs_req(c.challenge).message));
+    ASSERT_EQ(ok.attrs.status, PkiStatus::success) << ok.attrs.fail_info_text;
+    EXPECT_EQ(status(), "consumed");
+    SignedMessage replay = reply_of(call("POST", "operation=PKIOperation", pkcs_req(c.challenge).message));
+    EXPECT_EQ(replay.attrs.fail_info_text.rfind("challenge_lookup: ChallengeAlreadyUsed", 0), 0u)
+        << replay.attrs.fail_info_text;
+}
+
+TEST_F(ServiceTest, CsrNotMatchingTheClaimsLeavesTheOneTimeChallengeUnused) {
+    const std::int64_t now = std::time(nullptr);
+    IssuedChallenge c = make_challenge("default", "bob", "unit-test", now, 60, R"({"subject":"CN=someone-else"})");
+    service_->store().add_challenge(c.record, 0, now);
+    SignedMessage rep = reply_of(call("POST", "operation=PKIOperation", pkcs_req(c.challenge).message));
+    EXPECT_EQ(rep.attrs.fail_info_text.rfind("challenge_claims: SubjectNameMismatch", 0), 0u)
+        << rep.attrs.fail_info_text;
+    EXPECT_EQ(service_->store().find_challenge(c.record.id)->status, "active");
 }
 
 TEST_F(ServiceTest, CheapOperationsAnswerWithoutBlockingAndPkiOperationDefers) {

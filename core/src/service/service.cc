@@ -179,6 +179,10 @@ std::optional<Response> Service::dispatch(const Request& req, bool allow_blockin
     return pki_operation(message, profile->second, ctx);
 }
 
+Response Service::pki_operation(const Bytes& message, const Profile& profile, AuditContext& ctx) {
+    return Enrollment(cfg_, ca_, audit_, store(), profile, hooks_.at(profile.name), status_.get(), ctx).run(message);
+}
+
 Response Service::get_ca_caps(const Profile& profile, AuditContext& ctx) const {
     Response r = text_response(200, caps_.at(profile.name));
     audit_.step(ctx, SCEPTER_ID_GETCACAPS, "get_ca_caps", true, "", r);

@@ -1,0 +1,139 @@
+// The steps of one PKIOperation and the values they hand each other. Each
+// step takes what it needs and returns its result; each writes its audit line
+// through the StepRecorder and reports a refusal by throwing ScepFailure,
+// which ends the exchange with a CertRep FAILURE naming the step.
+//
+// enrollment_message.cc: the message, its envelope, the CSR.
+// enrollment_challenge.cc: the PKCSReq's challenge.
+// enrollment.cc: the renewal check, issuing, the certificate reply.
+// enrollment_hooks.cc: the template decision (and the Lua policy), the
+//   external validation, and the reports (OutcomeReports).
+// enrollment_lifecycle.cc: PENDING, CertPoll, GetCert, GetCRL.
+#pragma once
+
+#include "ca/ca_material.h"
+#include "ca/csr.h"
+#include "ca/issuer.h"
+#include "challenge/challenge_claims.h"
+#include "enrollment/step_recorder.h"
+#include "integrations/external_validation.h"
+#include "policy/policy.h"
+#include "scepter/config.h"
+#include "scepter/store.h"
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace scepter {
+
+// What a profile runs besides the core steps, built once per configuration
+// generation (null where the profile does not use it).
+struct ProfileHooks {
+    std::unique_ptr<PolicyEngine> policy;
+    std::unique_ptr<ExternalValidator> validator;
+};
+
+// What every step may use: the configuration generation, the store and the
+// audit bookkeeping. Nothing in it is a step's result.
+struct StepEnv {
+    const Config& cfg;
+    const CaMaterial& ca;
+    Store& store;
+    const Profile& profile;
+    const ProfileHooks& hooks;
+    AuditContext& ctx;
+    StepRecorder& steps;
+};
+
+// ---- the values the steps hand on ----------------------------------------
+
+// A pkiMessage whose signature, attributes and digest were checked.
+struct VerifiedMessage {
+    const SignedMessage& msg;  // Enrollment::run keeps it, for a FAILURE's attributes
+    MessageType type;
+};
+
+// The request's pkcsPKIEnvelope, opened.
+struct OpenedEnvelope {
+    Bytes content;
+    ContentCipher cipher;
+};
+
+// A PKCSReq's challenge, checked but not yet used up: a one-time challenge is
+// consumed only by the step that issues (or parks) the request.
+struct ChallengeOutcome {
+    Claims claims;             // what the one-time challenge was bound to
+    std::string one_time_id;   // the one-time challenge to consume; empty for a static one
+    std::int64_t checked_at = 0;
+};
+
+// A RenewalReq's signer certificate, checked.
+struct RenewalCheck {
+    std::string old_serial;  // the certificate the renewal replaces
+};
+
+using SanRewrite = std::vector<std::pair<std::string, std::string>>;
+
+// Which template issues, and what the policy said besides.
+struct TemplateDecision {
+    const Template* tmpl = nullptr;
+    std::optional<SanRewrite> sans;  // the policy's SAN rewrite
+    bool pending = false;            // the policy asked for an administrator's approval
+};
+
+// ---- enrollment_message.cc --------------------------------------------------
+
+// message_parsed, signature_verified.
+VerifiedMessage verify_message(const StepEnv& env, const SignedMessage& msg);
+// envelope_decrypted.
+OpenedEnvelope open_request_envelope(const StepEnv& env, const SignedMessage& msg);
+// csr_checked.
+CsrInfo check_csr(const StepEnv& env, const Bytes& der);
+// The library context a content cipher needs (single DES lives in the legacy provider).
+OSSL_LIB_CTX* cipher_libctx(const StepEnv& env, ContentCipher cipher);
+
+// ---- enrollment_challenge.cc ----------------------------------------------
+
+// challenge_lookup, challenge_password, challenge_claims.
+ChallengeOutcome check_challenge(const StepEnv& env, const CsrInfo& csr);
+// Uses up the one-time challenge, inside the step that issues or parks.
+void consume_challenge(const StepEnv& env, const ChallengeOutcome& challenge);
+
+// ---- enrollment.cc ----------------------------------------------------------
+
+// renewal_checked.
+RenewalCheck check_renewal(const StepEnv& env, const SignedMessage& msg, const CsrInfo& csr);
+// What the template grants the CSR; throws for what it refuses.
+GrantedNames granted_names(const TemplateDecision& d, const CsrInfo& csr);
+// cert_issued: the template's checks, the challenge consumed, signed, stored.
+Issued issue(const StepEnv& env, const TemplateDecision& d, const CsrInfo& csr, int message_type,
+             const ChallengeOutcome& challenge);
+// cert_revoked.
+void supersede_old_certificate(const StepEnv& env, const RenewalCheck& renewed);
+// response_sent with a SUCCESS carrying the certificate.
+Response send_certificate(const StepEnv& env, const SignedMessage& msg, ContentCipher cipher, X509* cert);
+
+// ---- enrollment_hooks.cc ----------------------------------------------------
+
+// template_chosen, then policy_decided when the profile has a policy.
+// `renewed_by` is the signer of a RenewalReq (null for a PKCSReq).
+TemplateDecision decide_template(const StepEnv& env, const CsrInfo& csr, const Claims& claims, X509* renewed_by);
+// external_validation when the profile has a validation service.
+void validate_externally(const StepEnv& env, const CsrInfo& csr);
+
+// ---- enrollment_lifecycle.cc ------------------------------------------------
+
+// request_pending: the template's checks, the challenge consumed, parked.
+Response make_pending(const StepEnv& env, const VerifiedMessage& m, ContentCipher cipher, const TemplateDecision& d,
+                      const CsrInfo& csr, const ChallengeOutcome& challenge);
+// poll_answered, for a CertPoll or a request re-sent under its transaction ID.
+Response answer_poll(const StepEnv& env, const VerifiedMessage& m, ContentCipher cipher, const PendingRequest& pending);
+Response cert_poll(const StepEnv& env, const VerifiedMessage& m);
+Response get_cert(const StepEnv& env, const VerifiedMessage& m);
+Response get_crl(const StepEnv& env, const VerifiedMessage& m);
+
+}  // namespace scepter
