@@ -159,6 +159,10 @@ def test_100_007_pending_then_approved_then_polled(life, device):
     assert req.transaction_id in listed
     assert poll(life, dev, req.transaction_id, "poll-1")["status"] == "PENDING"
     scepter(life, "requests", "approve", req.transaction_id, "--reason", "tested")
+    decided = [r for r in life.pki.audit_records()
+               if r.get("step") == "request_decided" and r.get("transaction_id") == req.transaction_id]
+    assert [(r.get("decision"), r.get("reason"), r.get("operation")) for r in decided] == \
+        [("approved", "tested", "cli")], decided
     got = poll(life, dev, req.transaction_id, "poll-2")
     assert got["status"] == "SUCCESS", got
     h.run(["openssl", "verify", "-CAfile", life.pki.ca_cert, got["_cert_path"]])
@@ -234,6 +238,9 @@ def test_100_014_revoked_certificate_fails_crl_check_with_the_served_crl(life, d
     good_cert, _ = enrolled(life, device())
     out = scepter(life, "certs", "revoke", serial, "--reason", "keyCompromise").stdout
     assert "revoked" in out
+    audited = [r for r in life.pki.audit_records()
+               if r.get("step") == "cert_revoked" and h.norm_serial(r.get("serial", "")) == h.norm_serial(serial)]
+    assert len(audited) == 1 and audited[0].get("reason") == "1", audited
     r = h.http_request(life.server.port, "GET", "/scep/ca.crl")
     assert r.status == 200 and r.content_type.startswith("application/pkix-crl"), r.status
     crl_der = life.pki.dir / "served.crl"

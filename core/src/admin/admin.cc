@@ -7,6 +7,7 @@
 #include "ca/ca_material.h"
 #include "ca/crl.h"
 #include "policy/policy.h"
+#include "scepter/log_ids.h"
 #include "service/audit.h"
 
 #include <ctime>
@@ -66,6 +67,16 @@ struct Admin::Impl {
     }
 
     std::string no_profile(const std::string& name) const { return cfg.path + " has no profile '" + name + "'"; }
+
+    // An administrator's change to the store, in the audit trail beside the
+    // enrollments it affects (the transaction ID ties a decision to its request).
+    void audit_change(const char* id, const char* step, const std::string& profile, const std::string& transaction_id,
+                      const AuditFields& fields) {
+        AuditContext ctx{transaction_id, profile, "cli", "", "local", "scepter-cli", "local"};
+        Response resp;
+        audit_log().step(ctx, id, step, true, "", resp, fields);
+        forward(resp);
+    }
 
     void forward(Response& resp) {
         if (log)
@@ -143,6 +154,9 @@ Revocation Admin::revoke_cert(const std::string& serial_or_thumbprint, int reaso
     } catch (const std::exception& e) {
         out.crl_error = e.what();
     }
+    impl_->audit_change(SCEPTER_ID_CERT_REVOKED, "cert_revoked", cert->profile, cert->transaction_id,
+                        {{"serial", cert->serial_hex}, {"reason", std::to_string(reason)},
+                         {"crl_number", out.crl ? std::to_string(out.crl->number) : ""}});
     return out;
 }
 
@@ -168,6 +182,9 @@ RequestDecision Admin::decide_request(const std::string& transaction_id, bool ap
     out.decided = store->decide_pending(transaction_id, approve, reason, std::int64_t(std::time(nullptr)));
     // Why not: unknown, or somebody (another admin, an issuance) got there first.
     out.request = store->find_pending(transaction_id);
+    if (out.decided && out.request)
+        impl_->audit_change(SCEPTER_ID_REQUEST_DECIDED, "request_decided", out.request->profile, transaction_id,
+                            {{"decision", approve ? "approved" : "denied"}, {"reason", reason}});
     return out;
 }
 

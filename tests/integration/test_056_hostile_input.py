@@ -5,6 +5,7 @@ one-time challenge is touched, and the server stays up."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -137,3 +138,22 @@ def test_056_004_named_curves_pass_the_key_check(devices_dir, pki, client, port)
         rep = h.check_failure(enroll_other_key(client, port, openssl_device(devices_dir, curve, key, challenge)),
                               "badRequest")
         assert "does not allow ec keys" in rep["fail_info_text"], rep
+
+
+@pytest.mark.expect_log("SCP3002")  # the message is refused as unreadable
+@pytest.mark.parametrize("field", ["transaction_id", "sender_nonce"])
+def test_056_005_oversized_attributes_cost_nothing(make_device, client, port, pki, field):
+    """An unauthenticated request with a wrong challenge and a 60 KB
+    transactionID (or senderNonce) is refused at once: no audit line carries
+    it, no store row keeps it."""
+    d = make_device(challenge="definitely-wrong")
+    huge = {"transaction_id": "T" * 60000} if field == "transaction_id" else {"sender_nonce": "ab" * 30000}
+    before = pki.audit_log.stat().st_size
+    req = client.request(d, **huge)
+    r = h.post_pki(port, STRICT, req.der)
+    assert r.status == 400, f"HTTP {r.status}: {r.body[:200]!r}"
+    assert pki.audit_log.stat().st_size - before < 4096, "the audit trail grew by the attribute"
+    db = pki.config.parent / h.yaml_scalar(pki.config.read_text(), "sqlite")
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
+        longest = con.execute("SELECT max(length(transaction_id)) FROM transactions").fetchone()[0]
+    assert (longest or 0) <= 128, longest
