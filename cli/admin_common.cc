@@ -6,7 +6,6 @@
 #include <openssl/pem.h>
 
 #include <algorithm>
-#include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <stdexcept>
@@ -50,15 +49,6 @@ void print_table(const std::vector<std::vector<std::string>>& rows) {
         }
         std::cout << line << "\n";
     }
-}
-
-std::string utc_time(std::int64_t unix_seconds) {
-    std::time_t t = std::time_t(unix_seconds);
-    std::tm tm{};
-    if (gmtime_r(&t, &tm) == nullptr) return std::to_string(unix_seconds);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
 }
 
 std::string der_to_pem(const std::vector<unsigned char>& der, const char* label) {

@@ -5,6 +5,7 @@
 #include "lifecycle.h"
 #include "scepter/config.h"
 #include "scepter/store.h"
+#include "scepter/text.h"
 
 #include <iostream>
 #include <optional>
@@ -44,7 +45,7 @@ int list_certs(const std::string& config_file, std::size_t limit) {
         {"SERIAL", "STATUS", "SUBJECT", "TEMPLATE", "NOT_AFTER", "SHA256"}};
     if (auto store = open_existing_store(load_config(config_file), config_file)) {
         for (const auto& c : store->list_certs(limit)) {
-            rows.push_back({c.serial_hex, status_text(c), c.subject, c.template_name, utc_time(c.not_after),
+            rows.push_back({c.serial_hex, status_text(c), c.subject, c.template_name, iso8601_utc(c.not_after),
                             c.sha256_hex});
         }
     }
@@ -61,12 +62,12 @@ void print_cert(const IssuedCert& c) {
         {"profile:", c.profile},
         {"status:", c.status}};
     if (c.status == "revoked") {
-        rows.push_back({"revoked_at:", utc_time(c.revoked_at)});
+        rows.push_back({"revoked_at:", iso8601_utc(c.revoked_at)});
         rows.push_back({"revocation_reason:", revocation_reason_name(c.revocation_reason)});
     }
-    rows.insert(rows.end(), {{"not_before:", utc_time(c.not_before)},
-                             {"not_after:", utc_time(c.not_after)},
-                             {"issued_at:", utc_time(c.issued_at)},
+    rows.insert(rows.end(), {{"not_before:", iso8601_utc(c.not_before)},
+                             {"not_after:", iso8601_utc(c.not_after)},
+                             {"issued_at:", iso8601_utc(c.issued_at)},
                              {"transaction_id:", c.transaction_id},
                              {"requester_ip:", c.requester_ip},
                              {"sha1:", c.sha1_hex},

@@ -8,7 +8,7 @@
 #include "policy/policy_request.h"
 #include "scepter/config.h"
 #include "scepter/ossl.h"
-#include "service/audit.h"
+#include "scepter/text.h"
 
 #include <openssl/pem.h>
 
@@ -138,17 +138,15 @@ const char* verdict_name(PolicyDecision::Verdict v) {
     return "?";
 }
 
-std::string quoted(const std::string& s) { return "\"" + json_escape(s) + "\""; }
-
 void print_decision(const Inputs& in, const PolicyDecision& d) {
-    std::cout << "{\n  \"policy\": " << quoted(in.policy) << ",\n"
-              << "  \"verdict\": " << quoted(verdict_name(d.verdict)) << ",\n"
-              << "  \"template\": " << quoted(d.template_name.empty() ? in.profile_template : d.template_name);
-    if (!d.reason.empty()) std::cout << ",\n  \"reason\": " << quoted(d.reason);
+    std::cout << "{\n  \"policy\": " << json_quote(in.policy) << ",\n"
+              << "  \"verdict\": " << json_quote(verdict_name(d.verdict)) << ",\n"
+              << "  \"template\": " << json_quote(d.template_name.empty() ? in.profile_template : d.template_name);
+    if (!d.reason.empty()) std::cout << ",\n  \"reason\": " << json_quote(d.reason);
     if (d.sans) {
         std::cout << ",\n  \"sans\": [";
         for (std::size_t i = 0; i < d.sans->size(); ++i)
-            std::cout << (i ? ", " : "") << quoted((*d.sans)[i].first + ":" + (*d.sans)[i].second);
+            std::cout << (i ? ", " : "") << json_quote((*d.sans)[i].first + ":" + (*d.sans)[i].second);
         std::cout << "]";
     }
     std::cout << "\n}\n";

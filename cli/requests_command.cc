@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "lifecycle.h"
 #include "scepter/ossl.h"
+#include "scepter/text.h"
 
 #include <openssl/x509.h>
 
@@ -66,7 +67,7 @@ int list_requests(const std::string& config_file, const std::string& status, std
     if (auto store = open_existing_store(load_config(config_file), config_file)) {
         for (const auto& r : store->list_pending(status, limit)) {
             rows.push_back({r.transaction_id, r.status, r.profile, r.template_name, r.subject,
-                            r.requester_ip, utc_time(r.created_at)});
+                            r.requester_ip, iso8601_utc(r.created_at)});
         }
     }
     print_table(rows);
@@ -89,8 +90,8 @@ void print_request(const PendingRequest& r) {
         {"subject:", r.subject},
         {"requester_ip:", r.requester_ip},
         {"signer:", signer_subject(r.signer_der)},
-        {"created_at:", utc_time(r.created_at)},
-        {"updated_at:", utc_time(r.updated_at)}};
+        {"created_at:", iso8601_utc(r.created_at)},
+        {"updated_at:", iso8601_utc(r.updated_at)}};
     if (!r.serial_hex.empty()) rows.push_back({"serial:", r.serial_hex});
     print_table(rows);
     std::cout << der_to_pem(r.csr_der, "CERTIFICATE REQUEST");

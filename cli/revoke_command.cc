@@ -5,6 +5,7 @@
 #include "ca/ca_material.h"
 #include "ca/crl.h"
 #include "lifecycle.h"
+#include "scepter/text.h"
 
 #include <ctime>
 #include <iostream>
@@ -14,7 +15,7 @@ namespace scepter::cli {
 namespace {
 
 std::string describe_revocation(const IssuedCert& cert) {
-    return "revoked since " + utc_time(cert.revoked_at) + " (" +
+    return "revoked since " + iso8601_utc(cert.revoked_at) + " (" +
            revocation_reason_name(cert.revocation_reason) + ")";
 }
 

@@ -4,6 +4,7 @@
 #include "codec/cert_rep.h"
 #include "scepter/log_ids.h"
 #include "service/service.h"
+#include "util/cert_serial.h"
 #include "util/digest_hex.h"
 
 #include <openssl/crypto.h>
@@ -15,12 +16,6 @@ namespace {
 
 constexpr int kDuplicateSerialRetries = 3;
 constexpr int kReasonSuperseded = 4;  // RFC 5280 CRLReason
-
-std::string serial_hex_of(X509* cert) {
-    ossl::Bignum bn(ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr));
-    ossl::Buffer<char> hex(bn ? BN_bn2hex(bn.get()) : nullptr);
-    return hex ? hex.get() : "";
-}
 
 bool supported(MessageType t) {
     switch (t) {
@@ -201,7 +196,7 @@ Response Enrollment::send_certificate(X509* cert) {
     OSSL_LIB_CTX* libctx = cipher_ == ContentCipher::des ? ca_.legacy_ctx.get() : nullptr;
     Bytes body = cert_rep_success(ca_, profile_, msg_.attrs, msg_.signer.get(), write_certs_only({cert}), cipher_,
                                   libctx);
-    return pki_response(std::move(body), "SUCCESS", {{"serial", serial_hex_of(cert)}});
+    return pki_response(std::move(body), "SUCCESS", {{"serial", serial_hex(X509_get0_serialNumber(cert))}});
 }
 
 // RFC 8894 §3.3.1.2: a renewal is signed with the certificate it renews; that
@@ -212,7 +207,7 @@ void Enrollment::check_renewal(const CsrInfo& csr) {
     if (X509_check_issued(ca_.ca.cert.get(), old) != X509_V_OK ||
         X509_verify(old, X509_get0_pubkey(ca_.ca.cert.get())) != 1)
         throw ScepFailure(FailInfo::bad_cert_id, "the renewal is signed with a certificate this CA did not issue");
-    std::string serial = serial_hex_of(old);
+    std::string serial = serial_hex(X509_get0_serialNumber(old));
     if (X509_cmp_current_time(X509_get0_notAfter(old)) <= 0)
         throw ScepFailure(FailInfo::bad_time, "the signing certificate " + serial + " has expired");
     auto record = store_.find_cert(serial);

@@ -5,6 +5,7 @@
 #include "enrollment/enrollment.h"
 #include "policy/policy_request.h"
 #include "scepter/log_ids.h"
+#include "scepter/text.h"
 
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
@@ -16,13 +17,6 @@ namespace {
 // customer-defined code (severity and C bits set, 0xA004xxxx) carrying the
 // SCEP failInfo, so it is never mistaken for one of AD CS's own codes.
 std::uint32_t hresult_of(FailInfo f) { return 0xA0000000u | 0x00040000u | std::uint32_t(f); }
-
-std::string base64_of(const Bytes& der) {
-    std::string out(4 * ((der.size() + 2) / 3) + 1, '\0');
-    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), der.data(), int(der.size()));
-    out.resize(std::size_t(n < 0 ? 0 : n));
-    return out;
-}
 
 std::string pem_of(X509* cert) {
     ossl::Bio mem(BIO_new(BIO_s_mem()));
@@ -170,7 +164,7 @@ void Enrollment::status_finish(bool succeeded, const std::map<std::string, std::
     if (status_ == nullptr || !status_begun_) return;
     std::map<std::string, std::string> all = fields;
     all[StatusRecords::kNotification] = notification_;
-    if (!csr_der_.empty()) all[StatusRecords::kCertificateRequest] = base64_of(csr_der_);
+    if (!csr_der_.empty()) all[StatusRecords::kCertificateRequest] = base64_encode(csr_der_);
     try {
         status_->finish(ctx_.transaction_id, succeeded, all);
     } catch (const std::exception& e) {
