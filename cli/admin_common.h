@@ -1,6 +1,6 @@
 // What the commands that read and change the store share: opening it,
-// parsing --limit, and printing tables and PEM (times: iso8601_utc,
-// scepter/text.h).
+// parsing --limit, and printing tables (times and PEM: iso8601_utc and
+// pem_encode, scepter/text.h).
 #pragma once
 
 #include "scepter/config.h"
@@ -23,8 +23,5 @@ std::size_t parse_limit(const std::string& text, const std::string& command);
 
 // Columns padded to the widest cell, two spaces apart.
 void print_table(const std::vector<std::vector<std::string>>& rows);
-
-// PEM with the given label ("CERTIFICATE", "CERTIFICATE REQUEST").
-std::string der_to_pem(const std::vector<unsigned char>& der, const char* label);
 
 }  // namespace scepter::cli

@@ -73,7 +73,7 @@ void print_cert(const IssuedCert& c) {
                              {"sha1:", c.sha1_hex},
                              {"sha256:", c.sha256_hex}});
     print_table(rows);
-    std::cout << der_to_pem(c.der, "CERTIFICATE");
+    std::cout << pem_encode(c.der, "CERTIFICATE");
 }
 
 int show_cert(const std::string& config_file, const std::string& key) {

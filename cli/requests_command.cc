@@ -94,7 +94,7 @@ void print_request(const PendingRequest& r) {
         {"updated_at:", iso8601_utc(r.updated_at)}};
     if (!r.serial_hex.empty()) rows.push_back({"serial:", r.serial_hex});
     print_table(rows);
-    std::cout << der_to_pem(r.csr_der, "CERTIFICATE REQUEST");
+    std::cout << pem_encode(r.csr_der, "CERTIFICATE REQUEST");
 }
 
 int show_request(const std::string& config_file, const std::string& id) {

@@ -1,6 +1,7 @@
 // Shared plumbing of scepter-testclient: arguments, files, PEM/DER input,
 // hex and JSON output.
 #include "testclient.h"
+#include "codec/der.h"
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -138,13 +139,7 @@ std::vector<ossl::X509Ptr> read_ca_certs(const std::string& path) {
     return out;
 }
 
-std::string cert_to_pem(X509* cert) {
-    ossl::Bio bio(BIO_new(BIO_s_mem()));
-    if (!bio || PEM_write_bio_X509(bio.get(), cert) != 1) throw_openssl("PEM_write_bio_X509");
-    char* data = nullptr;
-    long n = BIO_get_mem_data(bio.get(), &data);
-    return std::string(data, static_cast<std::size_t>(n));
-}
+std::string cert_to_pem(X509* cert) { return pem_encode(to_der(cert, i2d_X509), "CERTIFICATE"); }
 
 Bytes parse_hex(const std::string& hex) {
     auto bytes = from_hex(hex);

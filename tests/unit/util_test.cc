@@ -144,6 +144,15 @@ TEST(UtilHex, CertificateSerialIsUpperCaseBnForm) {
     EXPECT_EQ(serial_hex(static_cast<const ASN1_INTEGER*>(nullptr)), "");
 }
 
+TEST(UtilPem, WrapsDerAsOpenSslDoes) {
+    Bytes der(100);
+    for (std::size_t i = 0; i < der.size(); ++i) der[i] = static_cast<unsigned char>(i);
+    std::string b64 = base64_encode(der), lines;
+    for (std::size_t at = 0; at < b64.size(); at += 64) lines += b64.substr(at, 64) + "\n";
+    EXPECT_EQ(pem_encode(der, "CERTIFICATE REQUEST"),
+              "-----BEGIN CERTIFICATE REQUEST-----\n" + lines + "-----END CERTIFICATE REQUEST-----\n");
+}
+
 class UtilFiles : public ::testing::Test {
    protected:
     void SetUp() override {

@@ -1,4 +1,5 @@
-// Values written as text and read back: times, JSON strings, base64, hex.
+// Values written as text and read back: times, JSON strings, base64, hex,
+// PEM.
 // One definition of each (core/src/util/), shared by the core, the CLI and
 // the test client, so that a format never drifts between two copies.
 #pragma once
@@ -51,5 +52,11 @@ std::string to_hex(const unsigned char* data, std::size_t len);
 std::string to_hex(const std::vector<unsigned char>& data);
 // The bytes of an even number of hex digits (either case); nullopt otherwise.
 std::optional<std::vector<unsigned char>> from_hex(std::string_view hex);
+
+// ---- PEM ----
+
+// der under "-----BEGIN label-----", as OpenSSL writes it (64 columns).
+// label: "CERTIFICATE", "CERTIFICATE REQUEST"... Throws std::runtime_error.
+std::string pem_encode(const std::vector<unsigned char>& der, const char* label);
 
 }  // namespace scepter

@@ -2,12 +2,12 @@
 // INDESPolicy::VerifyRequest and Notify), the external validation service
 // (the Intune certificate connector's validate and notify, before the device
 // gets its answer), and the status records (NDES's .CRS files).
+#include "codec/der.h"
 #include "enrollment/enrollment.h"
 #include "policy/policy_request.h"
 #include "scepter/log_ids.h"
 #include "scepter/text.h"
 
-#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 namespace scepter {
@@ -17,14 +17,6 @@ namespace {
 // customer-defined code (severity and C bits set, 0xA004xxxx) carrying the
 // SCEP failInfo, so it is never mistaken for one of AD CS's own codes.
 std::uint32_t hresult_of(FailInfo f) { return 0xA0000000u | 0x00040000u | std::uint32_t(f); }
-
-std::string pem_of(X509* cert) {
-    ossl::Bio mem(BIO_new(BIO_s_mem()));
-    if (!mem || PEM_write_bio_X509(mem.get(), cert) != 1) return "";
-    char* data = nullptr;
-    long len = BIO_get_mem_data(mem.get(), &data);
-    return std::string(data, std::size_t(len));
-}
 
 }  // namespace
 
@@ -39,7 +31,7 @@ const Template& Enrollment::apply_policy(const CsrInfo& csr, const Template& cho
     req.client_ip = ctx_.client_ip;
     req.user_agent = ctx_.user_agent;
     req.client_os = ctx_.client_os;
-    if (renewal) req.signer_cert_pem = pem_of(msg_.signer.get());
+    if (renewal) req.signer_cert_pem = pem_encode(to_der(msg_.signer.get(), i2d_X509), "CERTIFICATE");
     if (profile_.by_key_usage) {
         req.templates = {{"signature", profile_.by_key_usage->signature},
                          {"encryption", profile_.by_key_usage->encryption},
