@@ -3,10 +3,7 @@
 #include "cli.h"
 #include "scepter/ossl.h"
 
-#include <openssl/pem.h>
-
 #include <algorithm>
-#include <ctime>
 #include <iostream>
 #include <stdexcept>
 
@@ -48,23 +45,5 @@ void print_table(const std::vector<std::vector<std::string>>& rows) {
     }
 }
 
-std::string utc_time(std::int64_t unix_seconds) {
-    std::time_t t = std::time_t(unix_seconds);
-    std::tm tm{};
-    if (gmtime_r(&t, &tm) == nullptr) return std::to_string(unix_seconds);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
-
-std::string der_to_pem(const std::vector<unsigned char>& der, const char* label) {
-    ossl::Bio bio(BIO_new(BIO_s_mem()));
-    if (!bio || PEM_write_bio(bio.get(), label, "", der.data(), long(der.size())) <= 0) {
-        throw std::runtime_error(std::string("cannot encode the ") + label + " as PEM");
-    }
-    char* data = nullptr;
-    long len = BIO_get_mem_data(bio.get(), &data);
-    return std::string(data, std::size_t(len));
-}
 
 }  // namespace scepter::cli

@@ -1,5 +1,6 @@
 // What the commands that read and change the store share: opening the
-// administration API, parsing --limit, and printing tables, times and PEM.
+// administration API, parsing --limit, and printing tables (times and PEM
+// come from scepter/text.h: iso8601_utc, pem_encode).
 #pragma once
 
 #include "scepter/admin.h"
@@ -21,11 +22,5 @@ std::size_t parse_limit(const std::string& text, const std::string& command);
 
 // Columns padded to the widest cell, two spaces apart.
 void print_table(const std::vector<std::vector<std::string>>& rows);
-
-// "2026-11-25T06:30:00Z".
-std::string utc_time(std::int64_t unix_seconds);
-
-// PEM with the given label ("CERTIFICATE", "CERTIFICATE REQUEST").
-std::string der_to_pem(const std::vector<unsigned char>& der, const char* label);
 
 }  // namespace scepter::cli

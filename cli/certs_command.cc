@@ -1,6 +1,7 @@
 // scepter certs list|show|revoke: the issued certificates in the store the
 // configuration names. revoke lives in revoke_command.cc.
 #include "admin_common.h"
+#include "scepter/text.h"
 #include "cli.h"
 #include "lifecycle.h"
 
@@ -41,7 +42,7 @@ int list_certs(const std::string& config_file, std::size_t limit) {
     std::vector<std::vector<std::string>> rows{
         {"SERIAL", "STATUS", "SUBJECT", "TEMPLATE", "NOT_AFTER", "SHA256"}};
     for (const auto& c : open_admin(config_file)->list_certs(limit)) {
-        rows.push_back({c.serial_hex, status_text(c), c.subject, c.template_name, utc_time(c.not_after),
+        rows.push_back({c.serial_hex, status_text(c), c.subject, c.template_name, iso8601_utc(c.not_after),
                         c.sha256_hex});
     }
     print_table(rows);
@@ -57,18 +58,18 @@ void print_cert(const IssuedCert& c) {
         {"profile:", c.profile},
         {"status:", c.status}};
     if (c.status == "revoked") {
-        rows.push_back({"revoked_at:", utc_time(c.revoked_at)});
+        rows.push_back({"revoked_at:", iso8601_utc(c.revoked_at)});
         rows.push_back({"revocation_reason:", revocation_reason_name(c.revocation_reason)});
     }
-    rows.insert(rows.end(), {{"not_before:", utc_time(c.not_before)},
-                             {"not_after:", utc_time(c.not_after)},
-                             {"issued_at:", utc_time(c.issued_at)},
+    rows.insert(rows.end(), {{"not_before:", iso8601_utc(c.not_before)},
+                             {"not_after:", iso8601_utc(c.not_after)},
+                             {"issued_at:", iso8601_utc(c.issued_at)},
                              {"transaction_id:", c.transaction_id},
                              {"requester_ip:", c.requester_ip},
                              {"sha1:", c.sha1_hex},
                              {"sha256:", c.sha256_hex}});
     print_table(rows);
-    std::cout << der_to_pem(c.der, "CERTIFICATE");
+    std::cout << pem_encode(c.der, "CERTIFICATE");
 }
 
 int show_cert(const std::string& config_file, const std::string& key) {

@@ -1,6 +1,6 @@
 #include "demo_pki.h"
 
-#include "files.h"
+#include "scepter/files.h"
 #include "scepter/ossl.h"
 
 #include <openssl/err.h>

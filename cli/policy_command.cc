@@ -93,16 +93,14 @@ PolicyTrial gather_trial(const ParsedArgs& a) {
     return trial;
 }
 
-std::string quoted(const std::string& s) { return "\"" + json_escape(s) + "\""; }
-
 void print_verdict(const PolicyTrial& trial, const PolicyVerdict& v) {
-    std::cout << "{\n  \"policy\": " << quoted(trial.policy_path) << ",\n"
-              << "  \"verdict\": " << quoted(v.verdict) << ",\n"
-              << "  \"template\": " << quoted(v.template_name);
-    if (!v.reason.empty()) std::cout << ",\n  \"reason\": " << quoted(v.reason);
+    std::cout << "{\n  \"policy\": " << json_quote(trial.policy_path) << ",\n"
+              << "  \"verdict\": " << json_quote(v.verdict) << ",\n"
+              << "  \"template\": " << json_quote(v.template_name);
+    if (!v.reason.empty()) std::cout << ",\n  \"reason\": " << json_quote(v.reason);
     if (v.sans) {
         std::cout << ",\n  \"sans\": [";
-        for (std::size_t i = 0; i < v.sans->size(); ++i) std::cout << (i ? ", " : "") << quoted((*v.sans)[i]);
+        for (std::size_t i = 0; i < v.sans->size(); ++i) std::cout << (i ? ", " : "") << json_quote((*v.sans)[i]);
         std::cout << "]";
     }
     std::cout << "\n}\n";

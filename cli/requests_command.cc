@@ -2,6 +2,7 @@
 // administrator (templates with require_approval). The device was answered
 // PENDING and polls; the decision taken here is what its next poll gets.
 #include "admin_common.h"
+#include "scepter/text.h"
 #include "cli.h"
 #include "lifecycle.h"
 #include "scepter/ossl.h"
@@ -64,7 +65,7 @@ int list_requests(const std::string& config_file, const std::string& status, std
         {"TRANSACTION_ID", "STATUS", "PROFILE", "TEMPLATE", "SUBJECT", "REQUESTER", "CREATED"}};
     for (const auto& r : open_admin(config_file)->list_requests(status, limit)) {
         rows.push_back({r.transaction_id, r.status, r.profile, r.template_name, r.subject,
-                        r.requester_ip, utc_time(r.created_at)});
+                        r.requester_ip, iso8601_utc(r.created_at)});
     }
     print_table(rows);
     return kExitOk;
@@ -81,11 +82,11 @@ void print_request(const PendingRequest& r) {
         {"subject:", r.subject},
         {"requester_ip:", r.requester_ip},
         {"signer:", signer_subject(r.signer_der)},
-        {"created_at:", utc_time(r.created_at)},
-        {"updated_at:", utc_time(r.updated_at)}};
+        {"created_at:", iso8601_utc(r.created_at)},
+        {"updated_at:", iso8601_utc(r.updated_at)}};
     if (!r.serial_hex.empty()) rows.push_back({"serial:", r.serial_hex});
     print_table(rows);
-    std::cout << der_to_pem(r.csr_der, "CERTIFICATE REQUEST");
+    std::cout << pem_encode(r.csr_der, "CERTIFICATE REQUEST");
 }
 
 int show_request(const std::string& config_file, const std::string& id) {

@@ -3,6 +3,7 @@
 // stop trusting it now rather than at the next scheduled refresh.
 #include "admin_common.h"
 #include "lifecycle.h"
+#include "scepter/text.h"
 
 #include <iostream>
 #include <optional>
@@ -11,7 +12,7 @@ namespace scepter::cli {
 namespace {
 
 std::string describe_revocation(const IssuedCert& cert) {
-    return "revoked since " + utc_time(cert.revoked_at) + " (" +
+    return "revoked since " + iso8601_utc(cert.revoked_at) + " (" +
            revocation_reason_name(cert.revocation_reason) + ")";
 }
 

@@ -170,7 +170,7 @@ int run_batch(const Args& args) {
     fs::permissions(o.keydir, fs::perms::owner_all);
     make_missing_keys(o);
     write_outputs(o, out, build_all(o));
-    std::cout << "{\"messages\":" << o.count << ",\"keys\":" << o.keys << ",\"out\":" << json_string(out)
+    std::cout << "{\"messages\":" << o.count << ",\"keys\":" << o.keys << ",\"out\":" << json_quote(out)
               << "}\n";
     return 0;
 }

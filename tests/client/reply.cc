@@ -2,6 +2,7 @@
 // the signature, match recipientNonce to our senderNonce, decrypt the
 // degenerate PKCS#7 and find our certificate in it.
 #include "testclient.h"
+#include "util/cert_serial.h"
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -62,7 +63,7 @@ std::string crl_json(const Bytes& inner, const Args& args) {
         write_text(args.require("crl-out"), std::string(data, std::size_t(len)));
     }
     std::ostringstream json;
-    json << ",\"crl_issuer\":" << json_string(name_rfc2253(X509_CRL_get_issuer(crl)))
+    json << ",\"crl_issuer\":" << json_quote(name_rfc2253(X509_CRL_get_issuer(crl)))
          << ",\"crl_revoked\":" << sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl));
     return json.str();
 }
@@ -75,24 +76,24 @@ const char* status_name(const ScepAttributes& a) {
 std::string attributes_json(const SignedMessage& msg) {
     const ScepAttributes& a = msg.attrs;
     std::ostringstream json;
-    json << "{\"status\":" << json_string(status_name(a))
+    json << "{\"status\":" << json_quote(status_name(a))
          << ",\"message_type\":" << a.message_type
-         << ",\"fail_info\":" << (a.fail_info ? json_string(to_string(*a.fail_info)) : "null")
-         << ",\"fail_info_text\":" << json_string(a.fail_info_text)
-         << ",\"transaction_id\":" << json_string(a.transaction_id)
-         << ",\"sender_nonce\":" << json_string(to_hex(a.sender_nonce))
-         << ",\"recipient_nonce\":" << json_string(to_hex(a.recipient_nonce))
-         << ",\"digest\":" << json_string(to_string(msg.digest))
-         << ",\"signer_subject\":" << json_string(name_rfc2253(X509_get_subject_name(msg.signer.get())));
+         << ",\"fail_info\":" << (a.fail_info ? json_quote(to_string(*a.fail_info)) : "null")
+         << ",\"fail_info_text\":" << json_quote(a.fail_info_text)
+         << ",\"transaction_id\":" << json_quote(a.transaction_id)
+         << ",\"sender_nonce\":" << json_quote(to_hex(a.sender_nonce))
+         << ",\"recipient_nonce\":" << json_quote(to_hex(a.recipient_nonce))
+         << ",\"digest\":" << json_quote(to_string(msg.digest))
+         << ",\"signer_subject\":" << json_quote(name_rfc2253(X509_get_subject_name(msg.signer.get())));
     return json.str();
 }
 
 std::string issued_json(const Issued& issued) {
     X509* c = issued.cert.get();
     std::ostringstream json;
-    json << ",\"cert_subject\":" << json_string(name_rfc2253(X509_get_subject_name(c)))
-         << ",\"cert_issuer\":" << json_string(name_rfc2253(X509_get_issuer_name(c)))
-         << ",\"cert_serial\":" << json_string(serial_hex(c))
+    json << ",\"cert_subject\":" << json_quote(name_rfc2253(X509_get_subject_name(c)))
+         << ",\"cert_issuer\":" << json_quote(name_rfc2253(X509_get_issuer_name(c)))
+         << ",\"cert_serial\":" << json_quote(serial_hex(X509_get0_serialNumber(c)))
          << ",\"certs_in_reply\":" << issued.count;
     return json.str();
 }
@@ -110,13 +111,13 @@ int run_reply(const Args& args) {
     try {
         msg = read_signed_message(der);
     } catch (const std::exception& e) {
-        std::cout << "{\"error\":" << json_string(e.what()) << "}\n";
+        std::cout << "{\"error\":" << json_quote(e.what()) << "}\n";
         return 1;
     }
     int rc = 0;
     std::string json = attributes_json(msg);
     if (args.has("sender-nonce")) {
-        bool ok = msg.attrs.recipient_nonce == from_hex(args.require("sender-nonce"));
+        bool ok = msg.attrs.recipient_nonce == parse_hex(args.require("sender-nonce"));
         json += std::string(",\"recipient_nonce_ok\":") + (ok ? "true" : "false");
         if (!ok) rc = 2;
     }

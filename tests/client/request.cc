@@ -119,19 +119,19 @@ int run_request(const Args& args) {
                                                       : public_key_sha256_hex(key.get());
     attrs.message_type = parse_int(args.get("message-type", "19"), "--message-type");
     attrs.sender_nonce =
-        args.has("sender-nonce") ? from_hex(args.require("sender-nonce")) : make_nonce();
+        args.has("sender-nonce") ? parse_hex(args.require("sender-nonce")) : make_nonce();
 
     Bytes msg = write_signed_message(envelope, attrs, signer.cert.get(), signer.key.get(), digest);
     write_file(out, msg);
     std::string signer_out = args.get("signer-out", out + ".signer.pem");
     write_text(signer_out, cert_to_pem(signer.cert.get()));
 
-    std::cout << "{\"transaction_id\":" << json_string(attrs.transaction_id)
-              << ",\"sender_nonce\":" << json_string(to_hex(attrs.sender_nonce))
+    std::cout << "{\"transaction_id\":" << json_quote(attrs.transaction_id)
+              << ",\"sender_nonce\":" << json_quote(to_hex(attrs.sender_nonce))
               << ",\"message_type\":" << attrs.message_type
               << ",\"recipients\":" << recipients.size()
-              << ",\"recipient_subject\":" << json_string(name_rfc2253(X509_get_subject_name(recipients.front())))
-              << ",\"signer\":" << json_string(signer_out) << ",\"out\":" << json_string(out)
+              << ",\"recipient_subject\":" << json_quote(name_rfc2253(X509_get_subject_name(recipients.front())))
+              << ",\"signer\":" << json_quote(signer_out) << ",\"out\":" << json_quote(out)
               << ",\"bytes\":" << msg.size() << "}\n";
     return 0;
 }

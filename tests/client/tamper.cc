@@ -45,7 +45,7 @@ int run_tamper(const Args& args) {
     std::size_t offset = static_cast<std::size_t>(at - der.begin()) + part.size() / 2;
     der[offset] ^= 0xff;
     write_file(args.require("out"), der);
-    std::cout << "{\"where\":" << json_string(where) << ",\"offset\":" << offset << "}\n";
+    std::cout << "{\"where\":" << json_quote(where) << ",\"offset\":" << offset << "}\n";
     return 0;
 }
 

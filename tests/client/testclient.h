@@ -7,6 +7,7 @@
 #include "scepter/config.h"
 #include "scepter/ossl.h"
 #include "scepter/pki_message.h"
+#include "scepter/text.h"
 
 #include <map>
 #include <set>
@@ -49,13 +50,9 @@ ossl::X509Ptr read_cert(const std::string& path);
 std::vector<ossl::X509Ptr> read_ca_certs(const std::string& path);
 std::string cert_to_pem(X509* cert);
 
-// Text helpers.
-std::string to_hex(const unsigned char* p, std::size_t n);
-inline std::string to_hex(const Bytes& b) { return to_hex(b.data(), b.size()); }
-Bytes from_hex(const std::string& hex);  // throws UsageError
-std::string json_string(const std::string& s);  // quoted and escaped
+// Text helpers (hex, JSON and serials: scepter/text.h, util/cert_serial.h).
+Bytes parse_hex(const std::string& hex);  // throws UsageError
 std::string name_rfc2253(const X509_NAME* name);
-std::string serial_hex(const X509* cert);  // upper-case, as the store keeps it
 
 ContentCipher parse_cipher(const std::string& s);
 Digest parse_digest(const std::string& s);

@@ -1,14 +1,12 @@
 // Shared plumbing of scepter-testclient: arguments, files, PEM/DER input,
 // hex and JSON output.
 #include "testclient.h"
-
-#include "service/audit.h"
+#include "codec/der.h"
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
@@ -141,39 +139,13 @@ std::vector<ossl::X509Ptr> read_ca_certs(const std::string& path) {
     return out;
 }
 
-std::string cert_to_pem(X509* cert) {
-    ossl::Bio bio(BIO_new(BIO_s_mem()));
-    if (!bio || PEM_write_bio_X509(bio.get(), cert) != 1) throw_openssl("PEM_write_bio_X509");
-    char* data = nullptr;
-    long n = BIO_get_mem_data(bio.get(), &data);
-    return std::string(data, static_cast<std::size_t>(n));
-}
+std::string cert_to_pem(X509* cert) { return pem_encode(to_der(cert, i2d_X509), "CERTIFICATE"); }
 
-std::string to_hex(const unsigned char* p, std::size_t n) {
-    static const char digits[] = "0123456789abcdef";
-    std::string s;
-    s.reserve(n * 2);
-    for (std::size_t i = 0; i < n; ++i) {
-        s += digits[p[i] >> 4];
-        s += digits[p[i] & 0xf];
-    }
-    return s;
+Bytes parse_hex(const std::string& hex) {
+    auto bytes = from_hex(hex);
+    if (!bytes) throw UsageError("not an even number of hex digits: " + hex);
+    return *bytes;
 }
-
-Bytes from_hex(const std::string& hex) {
-    if (hex.size() % 2 != 0) throw UsageError("odd-length hex string");
-    Bytes out;
-    for (std::size_t i = 0; i < hex.size(); i += 2) {
-        if (!std::isxdigit(static_cast<unsigned char>(hex[i])) ||
-            !std::isxdigit(static_cast<unsigned char>(hex[i + 1])))
-            throw UsageError("not hex: " + hex);
-        out.push_back(static_cast<unsigned char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
-    }
-    return out;
-}
-
-// The core's JSON escaping (audit.h), quoted.
-std::string json_string(const std::string& s) { return "\"" + json_escape(s) + "\""; }
 
 std::string name_rfc2253(const X509_NAME* name) {
     ossl::Bio bio(BIO_new(BIO_s_mem()));
@@ -182,14 +154,6 @@ std::string name_rfc2253(const X509_NAME* name) {
     char* data = nullptr;
     long n = BIO_get_mem_data(bio.get(), &data);
     return std::string(data, static_cast<std::size_t>(n));
-}
-
-std::string serial_hex(const X509* cert) {
-    ossl::Bignum bn(ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr));
-    if (!bn) throw_openssl("ASN1_INTEGER_to_BN");
-    ossl::Buffer<char> hex(BN_bn2hex(bn.get()));
-    if (!hex) throw_openssl("BN_bn2hex");
-    return hex.get();
 }
 
 ContentCipher parse_cipher(const std::string& s) {

@@ -2,6 +2,8 @@
 key sizes and the options real clients use."""
 
 import base64
+import json
+import subprocess
 
 import pytest
 
@@ -113,3 +115,62 @@ def test_040_014_subject_and_extensions(make_device, enroll, pki):
     text = h.cert_text(cert)
     assert "TLS Web Client Authentication" in text, text
     assert "CA:FALSE" in text or "Basic Constraints" not in text, text
+
+
+RAW_PLACEHOLDER = b"RAWBYTESRAWBYTES"
+# Bytes that are not UTF-8 (a stray byte, an overlong '/', a surrogate, a cut
+# sequence), a quote and a backslash: as many bytes as the placeholder, so
+# that no DER length changes. Control characters and NUL are refused in names
+# before anything is logged (test_056); the transaction ID below carries one.
+RAW_SUBJECT_BYTES = b"\xff\xc0\xaf\"\\\xed\xa0\x80\xe2\x82\xfe\x80\xc3\x28\xa0\xa1"
+
+
+def openssl_bytes(*args) -> bytes:
+    return subprocess.run(["openssl", *map(str, args)], capture_output=True, check=True).stdout
+
+
+def raw_subject_csr(device: h.Device) -> None:
+    """Puts RAW_SUBJECT_BYTES into the device's CN, made a TeletexString, and
+    signs the CSR again: openssl req writes no raw bytes, and OpenSSL refuses
+    to decode a UTF8String that is not UTF-8 (so an 8-bit string type is how
+    raw bytes get into a subject)."""
+    der = bytearray(openssl_bytes("req", "-in", device.csr, "-outform", "DER"))
+    assert len(RAW_SUBJECT_BYTES) == len(RAW_PLACEHOLDER)
+    at = der.index(RAW_PLACEHOLDER)
+    der[at:at + len(RAW_PLACEHOLDER)] = RAW_SUBJECT_BYTES
+    assert der[at - 2:at] == bytes([0x0C, len(RAW_PLACEHOLDER)])  # UTF8String, short length
+    der[at - 2] = 0x14  # TeletexString
+
+    def tlv_end(start: int) -> int:  # the end of the DER element at start
+        n = der[start + 1]
+        if n < 0x80:
+            return start + 2 + n
+        k = n & 0x7F
+        return start + 2 + k + int.from_bytes(der[start + 2:start + 2 + k], "big")
+
+    outer_len_bytes = der[1] & 0x7F if der[1] & 0x80 else 0
+    info_start = 2 + outer_len_bytes
+    info = bytes(der[info_start:tlv_end(info_start)])
+    (device.dir / "info.der").write_bytes(info)
+    sig = openssl_bytes("dgst", "-sha256", "-sign", device.key, device.dir / "info.der")
+    assert len(sig) == device.bits // 8
+    der[len(der) - len(sig):] = sig
+    device.csr.write_bytes(bytes(der))  # the test client reads DER as well as PEM
+
+
+@pytest.mark.expect_log("SCP3003")  # should the CSR be refused, that is a failed step
+@pytest.mark.parametrize("path", [LEGACY, STRICT])
+def test_040_015_raw_bytes_in_the_subject_keep_the_audit_log_json(make_device, enroll, pki, path):
+    """The raw bytes of a subject and of a transaction ID (invalid UTF-8 as
+    U+FFFD in the argument) leave every audit line strict JSON."""
+    d = make_device(cn=RAW_PLACEHOLDER.decode())
+    raw_subject_csr(d)
+    tid = "tx-raw-\udcff\x01\"\\-" + path.strip("/")  # \udcff: the byte 0xFF in argv
+    e = enroll(d, path, transaction_id=tid)
+    assert e.http.status == 200, e.http.text
+    # Every line, read as strict UTF-8 and parsed on its own.
+    lines = [line for line in pki.audit_log.read_bytes().split(b"\n") if line.strip()]
+    records = [json.loads(line.decode("utf-8")) for line in lines]
+    mine = [r for r in records if r.get("transaction_id") == tid.replace("\udcff", "\ufffd")]
+    assert mine, records[-5:]
+    assert any("subject" in r for r in mine), mine  # the CSR was read

@@ -485,11 +485,5 @@ TEST(ExternalValidation, ConcurrentCalls) {
     EXPECT_EQ(server.received().size(), 40u);
 }
 
-TEST(ExternalValidation, Iso8601) {
-    EXPECT_EQ(iso8601_utc_millis(0), "1970-01-01T00:00:00.000Z");
-    EXPECT_EQ(iso8601_utc_millis(1795588200), "2026-11-25T06:30:00.000Z");
-    EXPECT_EQ(iso8601_utc_millis(253402300799), "9999-12-31T23:59:59.000Z");
-}
-
 }  // namespace
 }  // namespace scepter

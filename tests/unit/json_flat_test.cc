@@ -1,6 +1,8 @@
 // The strict reader for flat JSON objects: what it accepts, decodes and refuses.
 #include "util/json_flat.h"
 
+#include "scepter/text.h"
+
 #include <gtest/gtest.h>
 
 namespace scepter {

@@ -1,4 +1,4 @@
-// Query strings and base64 as SCEP clients really send them.
+// Query strings as SCEP clients really send them (base64: util_test.cc).
 #include "codec/query_string.h"
 
 #include "service/audit.h"
@@ -21,18 +21,6 @@ TEST(QueryString, KeepsUnescapedPlusAndSlash) {
     EXPECT_EQ(q["message"], "ab+/cd==");
 }
 
-TEST(Base64, DecodesWithPaddingLineBreaksAndSpacesForPlus) {
-    EXPECT_EQ(decode_base64("aGk="), (Bytes{'h', 'i'}));
-    EXPECT_EQ(decode_base64("aGVs\nbG8="), (Bytes{'h', 'e', 'l', 'l', 'o'}));
-    EXPECT_EQ(decode_base64("+/8="), decode_base64(" /8="));
-}
-
-TEST(Base64, RejectsWhatIsNotBase64) {
-    EXPECT_FALSE(decode_base64("").has_value());
-    EXPECT_FALSE(decode_base64("abc").has_value());
-    EXPECT_FALSE(decode_base64("ab!d").has_value());
-}
-
 TEST(ClientOs, GuessesFromUserAgent) {
     EXPECT_EQ(guess_client_os("Dalvik/2.1.0 (Linux; U; Android 13)"), "Android");
     EXPECT_EQ(guess_client_os("mdmclient (unknown version) CFNetwork/1410 Darwin/22.6.0"), "iOS/macOS");
@@ -41,8 +29,6 @@ TEST(ClientOs, GuessesFromUserAgent) {
     EXPECT_EQ(guess_client_os("Go-http-client/1.1"), "other");
     EXPECT_EQ(guess_client_os(""), "unknown");
 }
-
-TEST(Json, EscapesQuotesAndControls) { EXPECT_EQ(json_escape("a\"b\\c\n\x01"), "a\\\"b\\\\c\\n\\u0001"); }
 
 }  // namespace
 }  // namespace scepter

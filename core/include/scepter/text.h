@@ -1,12 +1,62 @@
-// Small text helpers of the core that its tools print with.
+// Values written as text and read back: times, JSON strings, base64, hex,
+// PEM.
+// One definition of each (core/src/util/), shared by the core, the CLI and
+// the test client, so that a format never drifts between two copies.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace scepter {
 
-// The text as the inside of a JSON string: quotes, backslashes and control
-// characters escaped. (The core's own, as the audit log writes it.)
-std::string json_escape(const std::string& s);
+// ---- times (UTC, ISO 8601) ----
+// Both throw std::invalid_argument for a time gmtime_r cannot represent.
+
+// "2026-11-25T06:30:00Z": status records, the CLI's tables.
+std::string iso8601_utc(std::int64_t unix_seconds);
+// "2026-11-25T06:30:00.000Z": what Intune's connector and admin APIs expect.
+// millis (0..999) is the fraction of the second.
+std::string iso8601_utc_millis(std::int64_t unix_seconds, int millis = 0);
+// The current time, to the millisecond: "2026-11-25T06:30:00.123Z".
+std::string iso8601_utc_now_millis();
+
+// ---- JSON ----
+
+// Replaces every byte sequence that is not valid UTF-8 (overlong forms,
+// surrogates, truncated sequences, stray continuation bytes) by U+FFFD, one
+// per bad byte.
+std::string utf8_sanitize(std::string_view text);
+// The inside of a JSON string literal for ANY bytes: invalid UTF-8 replaced
+// (utf8_sanitize), '"' and '\' escaped, control characters as \n, \r, \t or
+// \u00XX. The result is always valid JSON between quotes.
+std::string json_escape(std::string_view text);
+// "\"...\"": json_escape(text), quoted.
+std::string json_quote(std::string_view text);
+
+// ---- base64 (RFC 4648, standard alphabet, padded) ----
+
+std::string base64_encode(const unsigned char* data, std::size_t len);
+std::string base64_encode(const std::vector<unsigned char>& data);
+// Tolerates line breaks, and spaces that stood for '+' (an unescaped '+' in
+// a query string). nullopt for anything else that is not base64.
+std::optional<std::vector<unsigned char>> base64_decode(std::string_view text);
+
+// ---- hex ----
+
+// Lower-case hex of bytes: thumbprints, hashed secrets, nonces.
+std::string to_hex(const unsigned char* data, std::size_t len);
+std::string to_hex(const std::vector<unsigned char>& data);
+// The bytes of an even number of hex digits (either case); nullopt otherwise.
+std::optional<std::vector<unsigned char>> from_hex(std::string_view hex);
+
+// ---- PEM ----
+
+// der under "-----BEGIN label-----", as OpenSSL writes it (64 columns).
+// label: "CERTIFICATE", "CERTIFICATE REQUEST"... Throws std::runtime_error.
+std::string pem_encode(const std::vector<unsigned char>& der, const char* label);
 
 }  // namespace scepter

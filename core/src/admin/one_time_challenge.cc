@@ -2,8 +2,8 @@
 
 #include "challenge/challenge.h"
 #include "challenge/challenge_claims.h"
-#include "integrations/external_validation.h"
 #include "scepter/log_ids.h"
+#include "scepter/text.h"
 
 #include <ctime>
 

@@ -6,6 +6,7 @@
 #include "codec/query_string.h"
 #include "integrations/external_validation.h"
 #include "integrations/status_records.h"
+#include "scepter/text.h"
 
 #include <sys/stat.h>
 
@@ -38,7 +39,7 @@ void resend(ExternalValidator& validator, bool succeeded, const std::string& id,
         if (v.empty()) throw std::runtime_error(std::string("the record has no ") + key);
         return v;
     };
-    auto csr = decode_base64(need(StatusRecords::kCertificateRequest));
+    auto csr = base64_decode(need(StatusRecords::kCertificateRequest));
     if (!csr) throw std::runtime_error("the record's certificate_request is not base64");
     if (succeeded) {
         auto not_after = parse_int(need(StatusRecords::kNotAfter), 10);

@@ -3,6 +3,7 @@
 #include "codec/der.h"
 
 #include "codec/openssl_error.h"
+#include "util/cert_serial.h"
 
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
@@ -35,8 +36,8 @@ void set_serial(X509* x, IssuedCert& rec) {
     ossl::Bignum bn = random_serial();
     ossl::Asn1Integer serial(BN_to_ASN1_INTEGER(bn.get(), nullptr));
     check(serial && X509_set_serialNumber(x, serial.get()) == 1, "X509_set_serialNumber");
-    ossl::Buffer<char> hex(BN_bn2hex(bn.get()));
-    rec.serial_hex = hex.get();
+    rec.serial_hex = serial_hex(bn.get());
+    check(!rec.serial_hex.empty(), "BN_bn2hex");
 }
 
 void set_subject(X509* x, const GrantedNames& names) {

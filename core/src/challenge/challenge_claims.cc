@@ -2,7 +2,7 @@
 
 #include "policy/policy_request.h"
 #include "scepter/ossl.h"
-#include "service/audit.h"
+#include "scepter/text.h"
 
 #include <openssl/objects.h>
 #include <openssl/x509v3.h>
@@ -112,7 +112,7 @@ std::optional<std::string> claims_mismatch(const Claims& claims, const CsrInfo& 
 
 std::string claims_to_json(const Claims& claims) {
     std::string out = "{";
-    for (const auto& [k, v] : claims) out += (out.size() > 1 ? "," : "") + ("\"" + json_escape(k) + "\":\"" + json_escape(v) + "\"");
+    for (const auto& [k, v] : claims) out += (out.size() > 1 ? "," : "") + (json_quote(k) + ":" + json_quote(v));
     return out + "}";
 }
 

@@ -10,11 +10,8 @@
 namespace scepter {
 
 // Splits and percent-decodes a query string. '+' is kept as '+': SCEP's
-// base64 message is often sent unescaped (macOS does), so it is not a space.
+// base64 message is often sent unescaped (macOS does), so it is not a space
+// (base64_decode, scepter/text.h, reads a space as '+' all the same).
 std::map<std::string, std::string> parse_query(const std::string& query);
-
-// Decodes base64, tolerating line breaks and spaces that stood for '+'.
-// Returns nullopt for anything that is not base64.
-std::optional<Bytes> decode_base64(const std::string& text);
 
 }  // namespace scepter

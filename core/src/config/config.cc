@@ -167,11 +167,9 @@ void read_challenge(const YamlSection& s, Profile& p) {
     if (s.has("static") && s.has("static_sha256")) s.fail("give either static or static_sha256, not both");
     if (s.has("static")) p.challenge.static_sha256 = digest_hex(s.string("static"), EVP_sha256());
     if (s.has("static_sha256")) {
-        std::string h = s.string("static_sha256");
-        std::transform(h.begin(), h.end(), h.begin(), ::tolower);
-        if (h.size() != 64 || h.find_first_not_of("0123456789abcdef") != std::string::npos)
-            s.fail_at("static_sha256", "must be 64 hex digits");
-        p.challenge.static_sha256 = h;
+        auto h = canonical_digest_hex(s.string("static_sha256"), 32);
+        if (!h) s.fail_at("static_sha256", "must be 64 hex digits");
+        p.challenge.static_sha256 = *h;
     }
 }
 

@@ -3,6 +3,7 @@
 #include "ca/crl.h"
 #include "codec/cert_rep.h"
 #include "scepter/log_ids.h"
+#include "util/cert_serial.h"
 #include "util/digest_hex.h"
 
 #include <openssl/crypto.h>
@@ -14,12 +15,6 @@ namespace {
 
 constexpr int kDuplicateSerialRetries = 3;
 constexpr int kReasonSuperseded = 4;  // RFC 5280 CRLReason
-
-std::string serial_hex_of(X509* cert) {
-    ossl::Bignum bn(ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr));
-    ossl::Buffer<char> hex(bn ? BN_bn2hex(bn.get()) : nullptr);
-    return hex ? hex.get() : "";
-}
 
 }  // namespace
 
@@ -115,7 +110,7 @@ RenewalCheck check_renewal(const StepEnv& env, const SignedMessage& msg, const C
     if (X509_check_issued(env.ca.ca.cert.get(), old) != X509_V_OK ||
         X509_verify(old, X509_get0_pubkey(env.ca.ca.cert.get())) != 1)
         throw ScepFailure(FailInfo::bad_cert_id, "the renewal is signed with a certificate this CA did not issue");
-    std::string serial = serial_hex_of(old);
+    std::string serial = serial_hex(X509_get0_serialNumber(old));
     if (X509_cmp_current_time(X509_get0_notAfter(old)) <= 0)
         throw ScepFailure(FailInfo::bad_time, "the signing certificate " + serial + " has expired");
     auto record = env.store.find_cert(serial);
@@ -174,7 +169,7 @@ Issued issue(const StepEnv& env, const TemplateDecision& d, const CsrInfo& csr, 
 Response send_certificate(const StepEnv& env, const SignedMessage& msg, ContentCipher cipher, X509* cert) {
     Bytes body = cert_rep_success(env.ca, env.profile, msg.attrs, msg.signer.get(), write_certs_only({cert}), cipher,
                                   cipher_libctx(env, cipher));
-    return env.steps.reply(std::move(body), "SUCCESS", {{"serial", serial_hex_of(cert)}});
+    return env.steps.reply(std::move(body), "SUCCESS", {{"serial", serial_hex(X509_get0_serialNumber(cert))}});
 }
 
 void supersede_old_certificate(const StepEnv& env, const RenewalCheck& renewed) {

@@ -2,11 +2,12 @@
 // INDESPolicy::VerifyRequest and Notify), the external validation service
 // (the Intune certificate connector's validate and notify, before the device
 // gets its answer), and the status records (NDES's .CRS files).
+#include "codec/der.h"
 #include "enrollment/outcome_reports.h"
 #include "policy/policy_request.h"
 #include "scepter/log_ids.h"
+#include "scepter/text.h"
 
-#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 namespace scepter {
@@ -16,21 +17,6 @@ namespace {
 // customer-defined code (severity and C bits set, 0xA004xxxx) carrying the
 // SCEP failInfo, so it is never mistaken for one of AD CS's own codes.
 std::uint32_t hresult_of(FailInfo f) { return 0xA0000000u | 0x00040000u | std::uint32_t(f); }
-
-std::string base64_of(const Bytes& der) {
-    std::string out(4 * ((der.size() + 2) / 3) + 1, '\0');
-    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), der.data(), int(der.size()));
-    out.resize(std::size_t(n < 0 ? 0 : n));
-    return out;
-}
-
-std::string pem_of(X509* cert) {
-    ossl::Bio mem(BIO_new(BIO_s_mem()));
-    if (!mem || PEM_write_bio_X509(mem.get(), cert) != 1) return "";
-    char* data = nullptr;
-    long len = BIO_get_mem_data(mem.get(), &data);
-    return std::string(data, std::size_t(len));
-}
 
 PolicyRequest policy_request(const StepEnv& env, const CsrInfo& csr, const Claims& claims, X509* renewed_by,
                              const Template& chosen) {
@@ -42,7 +28,7 @@ PolicyRequest policy_request(const StepEnv& env, const CsrInfo& csr, const Claim
     req.client_ip = env.ctx.client_ip;
     req.user_agent = env.ctx.user_agent;
     req.client_os = env.ctx.client_os;
-    if (renewed_by != nullptr) req.signer_cert_pem = pem_of(renewed_by);
+    if (renewed_by != nullptr) req.signer_cert_pem = pem_encode(to_der(renewed_by, i2d_X509), "CERTIFICATE");
     if (const auto& by = env.profile.by_key_usage) {
         req.templates = {{"signature", by->signature},
                          {"encryption", by->encryption},
@@ -179,7 +165,7 @@ void OutcomeReports::finish_status(bool succeeded, const std::map<std::string, s
     if (status_ == nullptr || !status_open_) return;
     std::map<std::string, std::string> all = fields;
     all[StatusRecords::kNotification] = notification_;
-    if (!csr_der_.empty()) all[StatusRecords::kCertificateRequest] = base64_of(csr_der_);
+    if (!csr_der_.empty()) all[StatusRecords::kCertificateRequest] = base64_encode(csr_der_);
     try {
         status_->finish(env_.ctx.transaction_id, succeeded, all);
     } catch (const std::exception& e) {

@@ -4,6 +4,7 @@
 #include "codec/der.h"
 #include "enrollment/steps.h"
 #include "scepter/log_ids.h"
+#include "util/cert_serial.h"
 
 #include <ctime>
 
@@ -23,10 +24,9 @@ std::string requested_serial(const Bytes& content, X509* ca) {
     if (!ias) throw ScepFailure(FailInfo::bad_request, "the content is not an IssuerAndSerialNumber");
     if (X509_NAME_cmp(ias->issuer, X509_get_subject_name(ca)) != 0)
         throw ScepFailure(FailInfo::bad_cert_id, "the issuer is not this CA");
-    ossl::Bignum bn(ASN1_INTEGER_to_BN(ias->serial, nullptr));
-    ossl::Buffer<char> hex(bn ? BN_bn2hex(bn.get()) : nullptr);
-    if (!hex) throw ScepFailure(FailInfo::bad_request, "the serial number cannot be read");
-    return hex.get();
+    std::string hex = serial_hex(ias->serial);
+    if (hex.empty()) throw ScepFailure(FailInfo::bad_request, "the serial number cannot be read");
+    return hex;
 }
 
 void check_same_requester(const PendingRequest& pending, const SignedMessage& msg) {

@@ -1,16 +1,15 @@
 #include "integrations/external_validation.h"
 
+#include "scepter/text.h"
 #include "util/json_flat.h"
 
 #include <curl/curl.h>
-#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdio>
-#include <ctime>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -42,13 +41,6 @@ void global_init() {
     if (result != CURLE_OK) {
         throw std::runtime_error(std::string("libcurl could not be initialised: ") + curl_easy_strerror(result));
     }
-}
-
-std::string base64(const std::vector<unsigned char>& der) {
-    std::string out(4 * ((der.size() + 2) / 3) + 1, '\0');
-    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(&out[0]), der.data(), int(der.size()));
-    out.resize(n > 0 ? std::size_t(n) : 0);
-    return out;
 }
 
 // Cuts text to at most max bytes without splitting a UTF-8 sequence.
@@ -253,20 +245,10 @@ struct ExternalValidator::Shared {
     }
 };
 
-std::string iso8601_utc_millis(std::int64_t unix_seconds) {
-    std::time_t t = static_cast<std::time_t>(unix_seconds);
-    std::tm tm{};
-    if (!gmtime_r(&t, &tm)) throw std::invalid_argument("time out of range");
-    char out[96];  // room for any int the compiler can imagine
-    std::snprintf(out, sizeof out, "%04d-%02d-%02dT%02d:%02d:%02d.000Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                  tm.tm_hour, tm.tm_min, tm.tm_sec);
-    return out;
-}
-
 std::string validation_request_body(const std::string& transaction_id, const std::vector<unsigned char>& csr_der,
                                     const std::string& caller_info) {
     return "{\"request\":{\"transactionId\":" + json_quote(transaction_id) +
-           ",\"certificateRequest\":" + json_quote(base64(csr_der)) + ",\"callerInfo\":" + json_quote(caller_info) +
+           ",\"certificateRequest\":" + json_quote(base64_encode(csr_der)) + ",\"callerInfo\":" + json_quote(caller_info) +
            "}}";
 }
 
@@ -275,7 +257,7 @@ std::string success_notification_body(const std::string& transaction_id, const s
                                       std::int64_t not_after_unix, const std::string& issuing_ca,
                                       const std::string& caller_info) {
     return "{\"notification\":{\"transactionId\":" + json_quote(transaction_id) +
-           ",\"certificateRequest\":" + json_quote(base64(csr_der)) +
+           ",\"certificateRequest\":" + json_quote(base64_encode(csr_der)) +
            ",\"certificateThumbprint\":" + json_quote(sha1_thumbprint) +
            ",\"certificateSerialNumber\":" + json_quote(serial_hex) +
            ",\"certificateExpirationDateUtc\":" + json_quote(iso8601_utc_millis(not_after_unix)) +
@@ -287,7 +269,7 @@ std::string failure_notification_body(const std::string& transaction_id, const s
                                       std::uint32_t hresult, const std::string& description,
                                       const std::string& caller_info) {
     return "{\"notification\":{\"transactionId\":" + json_quote(transaction_id) +
-           ",\"certificateRequest\":" + json_quote(base64(csr_der)) + ",\"hResult\":" + std::to_string(hresult) +
+           ",\"certificateRequest\":" + json_quote(base64_encode(csr_der)) + ",\"hResult\":" + std::to_string(hresult) +
            ",\"errorDescription\":" + json_quote(utf8_truncate(description, kMaxFailureDescriptionBytes)) +
            ",\"callerInfo\":" + json_quote(caller_info) + "}}";
 }

@@ -103,7 +103,4 @@ std::string failure_notification_body(const std::string& transaction_id, const s
                                       std::uint32_t hresult, const std::string& description,
                                       const std::string& caller_info);
 
-// "2026-11-25T06:30:00.000Z".
-std::string iso8601_utc_millis(std::int64_t unix_seconds);
-
 }  // namespace scepter

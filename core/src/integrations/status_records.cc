@@ -1,11 +1,12 @@
 #include "integrations/status_records.h"
 
+#include "scepter/files.h"
+#include "scepter/text.h"
 #include "util/digest_hex.h"
 #include "util/json_flat.h"
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -35,32 +36,8 @@ void check_state(const std::string& which) {
     }
 }
 
-void make_dir(const std::string& path) {
-    if (mkdir(path.c_str(), 0750) == 0) return;
-    if (errno != EEXIST) throw std::runtime_error(sys_error("cannot create the directory", path));
-    struct stat st {};
-    if (stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-        throw std::runtime_error("'" + path + "' exists and is not a directory");
-    }
-}
-
 bool plain_char(unsigned char c) {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-}
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-}
-
-std::string utc_now() {
-    std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char out[32];
-    std::strftime(out, sizeof out, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return out;
 }
 
 std::string serialise(const std::map<std::string, std::string>& record) {
@@ -117,16 +94,6 @@ std::optional<std::map<std::string, std::string>> read_record(const std::string&
     return out;
 }
 
-void write_all(int fd, const std::string& data, const std::string& path) {
-    std::size_t done = 0;
-    while (done < data.size()) {
-        ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) throw std::runtime_error(sys_error("cannot write", path));
-        done += std::size_t(n);
-    }
-}
-
 void remove_if_present(const std::string& path) {
     if (unlink(path.c_str()) != 0 && errno != ENOENT) throw std::runtime_error(sys_error("cannot remove", path));
 }
@@ -149,8 +116,8 @@ std::string status_record_name(const std::string& transaction_id) {
 StatusRecords::StatusRecords(std::string dir) : dir_(std::move(dir)) {
     if (dir_.empty()) throw std::runtime_error("the status directory is not set");
     while (dir_.size() > 1 && dir_.back() == '/') dir_.pop_back();
-    make_dir(dir_);
-    for (const char* state : kStates) make_dir(dir_ + "/" + state);
+    make_directory(dir_, 0750);
+    for (const char* state : kStates) make_directory(dir_ + "/" + state, 0750);
 }
 
 std::string StatusRecords::path(const std::string& which, const std::string& txid) const {
@@ -188,7 +155,7 @@ void StatusRecords::begin(const std::string& transaction_id, const std::map<std:
     std::map<std::string, std::string> record = fields;
     record["transaction_id"] = transaction_id;
     record["state"] = "processing";
-    record["started_at"] = utc_now();
+    record["started_at"] = iso8601_utc(std::time(nullptr));
     record.erase("finished_at");
     write("processing", transaction_id, record);
 }
@@ -213,7 +180,7 @@ void StatusRecords::finish(const std::string& transaction_id, bool succeeded,
     for (const auto& [key, value] : fields) record[key] = value;
     record["transaction_id"] = transaction_id;
     record["state"] = target;
-    std::string now = utc_now();
+    std::string now = iso8601_utc(std::time(nullptr));
     if (record["started_at"].empty()) record["started_at"] = now;
     if (from == target && !record["finished_at"].empty()) {
         record["updated_at"] = now;  // a finished record amended (a notification sent again)
@@ -245,14 +212,9 @@ std::vector<std::string> StatusRecords::list(const std::string& which) {
     std::vector<std::string> out;
     for (const std::string& name : names) {
         if (name[0] == '=') {
-            std::string id;
-            bool ok = name.size() % 2 == 1;
-            for (std::size_t i = 1; ok && i + 1 < name.size(); i += 2) {
-                int hi = hex_value(name[i]), lo = hex_value(name[i + 1]);
-                ok = hi >= 0 && lo >= 0;
-                id += char(hi * 16 + lo);
-            }
-            if (ok && !id.empty()) out.push_back(id);
+            auto id = from_hex(std::string_view(name).substr(1));
+            // Only the name status_record_name gives (lower-case) is ours.
+            if (id && !id->empty() && to_hex(*id) == name.substr(1)) out.emplace_back(id->begin(), id->end());
         } else if (name[0] == '#') {
             // Too long to be the name: the record itself says which ID it is.
             try {

@@ -1,14 +1,13 @@
 #include "service/audit.h"
 
 #include "scepter/log_ids.h"
+#include "scepter/text.h"
 
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
 #include <cstring>
-#include <ctime>
 #include <stdexcept>
 
 namespace scepter {
@@ -16,20 +15,8 @@ namespace {
 
 bool contains(const std::string& haystack, const char* needle) { return haystack.find(needle) != std::string::npos; }
 
-std::string utc_now() {
-    auto now = std::chrono::system_clock::now();
-    std::time_t secs = std::chrono::system_clock::to_time_t(now);
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-    struct tm tm {};
-    gmtime_r(&secs, &tm);
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, int(ms));
-    return buf;
-}
-
 void field(std::string& out, const std::string& key, const std::string& value) {
-    out += ",\"" + key + "\":\"" + json_escape(value) + "\"";
+    out += "," + json_quote(key) + ":" + json_quote(value);
 }
 
 }  // namespace
@@ -45,28 +32,6 @@ std::string guess_client_os(const std::string& ua) {
     return "other";
 }
 
-std::string json_escape(const std::string& s) {
-    std::string out;
-    for (unsigned char c : s) {
-        switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            default:
-                if (c < 0x20) {
-                    char buf[8];
-                    std::snprintf(buf, sizeof buf, "\\u%04x", c);
-                    out += buf;
-                } else {
-                    out += char(c);
-                }
-        }
-    }
-    return out;
-}
-
 AuditLog::AuditLog(const std::string& path) {
     if (path.empty()) return;
     fd_ = open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
@@ -79,7 +44,7 @@ AuditLog::~AuditLog() {
 
 void AuditLog::step(const AuditContext& ctx, const char* id, const char* step, bool ok, const std::string& detail,
                     Response& resp, const AuditFields& fields) const {
-    std::string line = "{\"time\":\"" + utc_now() + "\"";
+    std::string line = "{\"time\":\"" + iso8601_utc_now_millis() + "\"";
     field(line, "id", id);
     field(line, "step", step);
     field(line, "outcome", ok ? "ok" : "failed");

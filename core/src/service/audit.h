@@ -45,6 +45,4 @@ class AuditLog {
     int fd_ = -1;
 };
 
-std::string json_escape(const std::string& s);
-
 }  // namespace scepter

@@ -5,6 +5,7 @@
 #include "ca/crl.h"
 #include "codec/query_string.h"
 #include "scepter/log_ids.h"
+#include "scepter/text.h"
 
 namespace scepter {
 
@@ -134,7 +135,7 @@ std::optional<Response> read_message(const Request& req, const std::map<std::str
     }
     auto msg = params.find("message");
     if (msg == params.end() || msg->second.empty()) return bad_request(400, "PKIOperation without a message parameter", ctx);
-    auto decoded = decode_base64(msg->second);
+    auto decoded = base64_decode(msg->second);
     if (!decoded) return bad_request(400, "the message parameter is not base64", ctx);
     if (decoded->size() > limit) return bad_request(413, too_large, ctx);
     out = std::move(*decoded);

@@ -6,8 +6,8 @@
 #include "admin/one_time_challenge.h"
 #include "challenge/challenge_claims.h"
 #include "codec/query_string.h"
-#include "integrations/external_validation.h"
 #include "scepter/log_ids.h"
+#include "scepter/text.h"
 #include "service/service.h"
 #include "util/digest_hex.h"
 

@@ -10,6 +10,7 @@
 // nothing but whitespace after the closing brace, no duplicate keys (which
 // two readers could resolve differently). null is accepted as a value:
 // .NET services (Intune among them) serialise a missing string as null.
+// The writer's side is json_quote (scepter/text.h).
 #pragma once
 
 #include <cstddef>
@@ -48,13 +49,5 @@ FlatJsonObject parse_flat_json(std::string_view text);
 
 // The string value of `key`, or nullptr when it is absent or not a string.
 const std::string* json_string_value(const FlatJsonObject& object, const std::string& key);
-
-// Replaces every byte sequence that is not valid UTF-8 (overlong forms,
-// surrogates, truncated sequences, stray continuation bytes) by U+FFFD, so
-// that what is written can always be read back by parse_flat_json.
-std::string utf8_sanitize(std::string_view text);
-
-// `"..."`: a JSON string literal of text, sanitised and escaped.
-std::string json_quote(const std::string& text);
 
 }  // namespace scepter

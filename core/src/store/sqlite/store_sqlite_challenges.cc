@@ -4,6 +4,7 @@
 // quota. Consuming one is a single conditional UPDATE: among any number of
 // racing workers (threads or processes) exactly one matches the row.
 #include "store/sqlite/store_sqlite.h"
+#include "util/digest_hex.h"
 
 #include <sqlite3.h>
 
@@ -49,12 +50,9 @@ ChallengeRecord read_challenge(const sqlite::Statement& st) {
 // Lower-case, so that comparing with a freshly computed digest_hex is a
 // plain (constant-time) byte comparison.
 std::string stored_secret_hash(const std::string& hex) {
-    std::string h = hex;
-    std::transform(h.begin(), h.end(), h.begin(), [](unsigned char ch) { return char(std::tolower(ch)); });
-    if (h.size() != 64 || h.find_first_not_of("0123456789abcdef") != std::string::npos) {
-        throw StoreError("a challenge's secret_sha256 must be 64 hex digits");
-    }
-    return h;
+    auto h = canonical_digest_hex(hex, 32);
+    if (!h) throw StoreError("a challenge's secret_sha256 must be 64 hex digits");
+    return *h;
 }
 
 }  // namespace

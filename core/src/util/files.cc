@@ -1,17 +1,18 @@
-#include "files.h"
+#include "scepter/files.h"
 
-#include <cerrno>
-#include <cstring>
 #include <fcntl.h>
-#include <stdexcept>
 #include <sys/stat.h>
 #include <unistd.h>
 
-namespace scepter::cli {
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+namespace scepter {
 namespace {
 
 [[noreturn]] void fail(const std::string& what, const std::string& path, int err) {
-    throw std::runtime_error(what + " " + path + ": " + std::strerror(err));
+    throw std::runtime_error(what + " '" + path + "': " + std::strerror(err));
 }
 
 // Closes the descriptor on every path out of write_new_file.
@@ -35,6 +36,8 @@ class Fd {
     int fd_;
 };
 
+}  // namespace
+
 void write_all(int fd, const std::string& data, const std::string& path) {
     std::size_t done = 0;
     while (done < data.size()) {
@@ -44,8 +47,6 @@ void write_all(int fd, const std::string& data, const std::string& path) {
         done += std::size_t(n);
     }
 }
-
-}  // namespace
 
 void write_new_file(const std::string& path, const std::string& data, mode_t mode) {
     if (::unlink(path.c_str()) != 0 && errno != ENOENT) fail("cannot replace", path, errno);
@@ -61,7 +62,8 @@ void make_directory(const std::string& path, mode_t mode) {
     int err = errno;
     struct stat st {};
     if (err == EEXIST && ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return;
-    fail("cannot create directory", path, err);
+    if (err == EEXIST) throw std::runtime_error("'" + path + "' exists and is not a directory");
+    fail("cannot create the directory", path, err);
 }
 
-}  // namespace scepter::cli
+}  // namespace scepter
