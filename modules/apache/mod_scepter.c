@@ -16,9 +16,11 @@
 
 #include <http_core.h>
 #include <http_log.h>
+#include <unixd.h>
 #include <apr_strings.h>
 
 #include <string.h>
+#include <unistd.h>
 
 /* The generation's bookkeeping hangs off pconf under this key: clearing
  * pconf (restart, graceful) forgets it together with the services. */
@@ -272,6 +274,37 @@ static int scepter_check_profile_use(apr_pool_t *ptemp, const scepter_generation
     return 1;
 }
 
+/*
+ * Whether the User the children will run as can write what they write (the
+ * store, status_dir). Only a parent running as root switches users; the core
+ * has checked for the current user already, and every child checks again as
+ * itself.
+ */
+static int scepter_check_worker_user(const scepter_generation *gen, server_rec *s)
+{
+    const scepter_loaded *entry = (const scepter_loaded *) gen->services->elts;
+    char err[SCEPTER_ERR_LEN];
+    int i;
+
+    if (geteuid() != 0 || ap_unixd_config.user_id == (uid_t) -1) {
+        return 1;
+    }
+    for (i = 0; i < gen->services->nelts; i++) {
+        err[0] = '\0';
+        if (!scepter_service_check_worker_user(entry[i].service, ap_unixd_config.user_name,
+                                               (unsigned long) ap_unixd_config.user_id,
+                                               (unsigned long) ap_unixd_config.group_id,
+                                               err, sizeof(err))) {
+            err[sizeof(err) - 1] = '\0';
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
+                         SCEPTER_ID_CONFIG_INVALID " ScepterConfig %s: %s (children run as User %s)",
+                         entry[i].path, err, ap_unixd_config.user_name);
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* check_config, not post_config: configtest (`apache2 -t`) runs only this. */
 static int scepter_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                                 server_rec *s)
@@ -283,6 +316,7 @@ static int scepter_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t 
     if (gen == NULL) {
         return OK;
     }
+    ok &= scepter_check_worker_user(gen, s);
     use = (const scepter_profile_use *) gen->profile_uses->elts;
     for (i = 0; i < gen->profile_uses->nelts; i++) {
         /* a context with its own ScepterConfig was checked at parse time */
@@ -316,7 +350,9 @@ static int scepter_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
  * Per-process resources (store handles, ...) are opened here, after fork, in
  * every child: never in the parent, which only loads and checks. Threads of
  * a child (event, worker MPMs) share what this opens; the core is
- * thread-safe. A failure is logged; the core retries on first use.
+ * thread-safe. A failure is logged and the child serves on: the core
+ * answers what needs the missing resources with a refusal that issues
+ * nothing (SCP1004) and tries the start-up again later.
  */
 static void scepter_child_init(apr_pool_t *pchild, server_rec *s)
 {

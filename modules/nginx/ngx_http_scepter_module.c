@@ -34,6 +34,8 @@ static void *ngx_http_scepter_create_main_conf(ngx_conf_t *cf);
 static void *ngx_http_scepter_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_scepter_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
+static ngx_int_t ngx_http_scepter_postconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_scepter_check_worker_user(ngx_conf_t *cf);
 static ngx_int_t ngx_http_scepter_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_scepter_init_process(ngx_cycle_t *cycle);
 
@@ -87,7 +89,7 @@ static ngx_command_t  ngx_http_scepter_commands[] = {
 
 static ngx_http_module_t  ngx_http_scepter_module_ctx = {
     NULL,                                  /* preconfiguration */
-    ngx_http_scepter_body_filter_init,     /* postconfiguration */
+    ngx_http_scepter_postconfiguration,    /* postconfiguration */
 
     ngx_http_scepter_create_main_conf,     /* create main configuration */
     NULL,                                  /* init main configuration */
@@ -403,6 +405,85 @@ ngx_http_scepter_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 }
 
 
+/* The end of the http block: the body filter, then the workers' user. */
+static ngx_int_t
+ngx_http_scepter_postconfiguration(ngx_conf_t *cf)
+{
+    if (ngx_http_scepter_body_filter_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_scepter_check_worker_user(cf);
+}
+
+
+/*
+ * Whether the user the workers will run as can write what they write (the
+ * store, status_dir): checked here, at the end of the http block, where a
+ * refusal fails `nginx -t` and a reload keeps the running generation (an
+ * init_module failure would end the master). Only a master running as root
+ * switches users; the core has checked for the current user already. A
+ * `user` directive after the http block is not known yet: nginx's default
+ * user is assumed then, and every worker checks again as itself.
+ */
+static ngx_int_t
+ngx_http_scepter_check_worker_user(ngx_conf_t *cf)
+{
+    char                               err[NGX_HTTP_SCEPTER_ERR_LEN];
+    const char                        *name;
+    ngx_uint_t                         i;
+    ngx_uid_t                          uid;
+    ngx_gid_t                          gid;
+    struct group                      *grp;
+    struct passwd                     *pwd;
+    ngx_core_conf_t                   *ccf;
+    ngx_http_scepter_main_conf_t      *smcf;
+    ngx_http_scepter_service_entry_t  *entry;
+
+    smcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_scepter_module);
+    if (geteuid() != 0 || smcf->services.nelts == 0) {
+        return NGX_OK;
+    }
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(cf->cycle->conf_ctx,
+                                           ngx_core_module);
+    if (ccf->user != (ngx_uid_t) NGX_CONF_UNSET_UINT) {
+        name = ccf->username;
+        uid = ccf->user;
+        gid = ccf->group;
+
+    } else {
+        pwd = getpwnam(NGX_USER);
+        grp = getgrnam(NGX_GROUP);
+        if (pwd == NULL || grp == NULL) {
+            return NGX_OK;  /* nginx itself will refuse to start */
+        }
+        name = NGX_USER;
+        uid = pwd->pw_uid;
+        gid = grp->gr_gid;
+    }
+
+    entry = smcf->services.elts;
+
+    for (i = 0; i < smcf->services.nelts; i++) {
+        err[0] = '\0';
+        if (!scepter_service_check_worker_user(entry[i].service, name,
+                                               (unsigned long) uid,
+                                               (unsigned long) gid,
+                                               err, sizeof(err)))
+        {
+            err[sizeof(err) - 1] = '\0';
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          SCEPTER_ID_CONFIG_INVALID " scepter_config: %s "
+                          "(workers run as user \"%s\")", err, name);
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
 /* Runs in the master (and for `nginx -t`) once the cycle is complete. */
 static ngx_int_t
 ngx_http_scepter_init_module(ngx_cycle_t *cycle)
@@ -423,8 +504,9 @@ ngx_http_scepter_init_module(ngx_cycle_t *cycle)
 
 
 /*
- * Per-process resources (store handles, ...) are opened after fork, in
- * workers only: never in the master, nor in cache manager/loader helpers.
+ * Per-process resources (store handles, status records, validation clients)
+ * are built after fork, in workers only: never in the master, nor in cache
+ * manager/loader helpers.
  */
 static ngx_int_t
 ngx_http_scepter_init_process(ngx_cycle_t *cycle)
@@ -456,7 +538,10 @@ ngx_http_scepter_init_process(ngx_cycle_t *cycle)
             ngx_log_error(NGX_LOG_ERR, cycle->log, 0,
                           SCEPTER_ID_WORKER_INIT_FAILED " scepter_config "
                           "\"%V\": %s", &entry[i].path, err);
-            return NGX_ERROR;
+            /* Not fatal: a worker that exits leaves the master accepting
+             * connections nobody answers. This one stays and the core
+             * answers what needs the missing resources with a refusal
+             * (SCP1004), trying the start-up again later. */
         }
     }
 

@@ -99,6 +99,26 @@ TEST_F(ConfigFile, BadValuesAreExplained) {
     EXPECT_NE(error_of(ku).find("unknown key usage 'signEverything'"), std::string::npos);
 }
 
+TEST_F(ConfigFile, HeaderThatIsNotNameColonValueIsRefusedAtItsEntry) {
+    std::string e = error_of(minimal("    external_validation:\n"
+                                     "      validate_url: http://127.0.0.1:9/validate\n"
+                                     "      headers:\n"
+                                     "        - \"Authorization: Bearer t0ken\"\n"
+                                     "        - \"X-Api-Key 12345\"\n"));
+    EXPECT_NE(e.find("scepter.yaml:13: key 'profiles.default.external_validation.headers': entry 2 has no colon"),
+              std::string::npos)
+        << e;
+    EXPECT_EQ(e.find("12345"), std::string::npos) << "a header value was echoed: " << e;
+    EXPECT_NE(error_of(minimal("    external_validation:\n      validate_url: http://x/v\n"
+                               "      headers: [\"Bad Name: v\"]\n"))
+                  .find("entry 1 has a name that is not an HTTP token"),
+              std::string::npos);
+    EXPECT_NE(error_of(minimal("    external_validation:\n      validate_url: http://x/v\n"
+                               "      caller_info: \"a\\nb\"\n"))
+                  .find("key 'profiles.default.external_validation.caller_info': must be one line"),
+              std::string::npos);
+}
+
 TEST(Capabilities, StrictProfileListsNoLegacy) {
     Profile p;
     EXPECT_EQ(capabilities_of(p, false), "POSTPKIOperation\nAES\nSHA-256\nSHA-512\nSCEPStandard\n");

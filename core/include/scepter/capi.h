@@ -89,8 +89,20 @@ int scepter_service_check_profile(const scepter_service *svc, const char *profil
  * `message` is held to the same limit once decoded. Cheap: a field read. */
 size_t scepter_service_max_body(const scepter_service *svc) SCEPTER_NOEXCEPT;
 
-/* Per-process start-up, called after fork in every worker/child.
- * Returns 0 on success, -1 with a message in err. */
+/* Configuration time, once the server knows the user its workers will run
+ * as (nginx's `user`, Apache's User/Group), when that is not the current
+ * user: checks that this user can write the store's directory and
+ * status_dir. Judged from owner, group and mode bits (a path with an ACL
+ * passes; the worker checks again as itself). Returns 1 when fine, else 0
+ * and a message ("FILE:LINE: key 'x': why") in err. */
+int scepter_service_check_worker_user(const scepter_service *svc, const char *user, unsigned long uid,
+                                      unsigned long gid, char *err, size_t err_len);
+
+/* Per-process start-up, called after fork in every worker/child: builds
+ * everything the profiles need. Returns 0 on success, -1 with a message in
+ * err. After a failure the worker must keep running: the core then refuses
+ * every request that needs those resources (a CertRep FAILURE or HTTP 503,
+ * logged with SCP1004), never issues, and tries the start-up again later. */
 int scepter_service_worker_init(scepter_service *svc, char *err, size_t err_len);
 
 /* Releases everything the generation holds (per-process resources included). */

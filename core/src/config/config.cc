@@ -4,6 +4,7 @@
 #include "scepter/config.h"
 #include "scepter/ossl.h"
 #include "util/digest_hex.h"
+#include "util/header_line.h"
 
 #include <openssl/evp.h>
 #include <openssl/objects.h>
@@ -173,6 +174,19 @@ void read_challenge(const YamlSection& s, Profile& p) {
     }
 }
 
+// What the validation client would refuse in the worker is refused here,
+// where the admin sees it (nginx -t, apachectl configtest, scepter config
+// check). Entries are named by position: a value may be a credential.
+void check_header_lines(const YamlSection& s, const std::vector<std::string>& headers) {
+    for (std::size_t i = 0; i < headers.size(); ++i) {
+        std::string problem = header_line_problem(headers[i]);
+        if (problem.empty()) continue;
+        int line = s.raw("headers")[i].Mark().line + 1;
+        throw ConfigError(s.config().path, line, s.child_key("headers"),
+                          "entry " + std::to_string(i + 1) + " " + problem);
+    }
+}
+
 ExternalValidationSettings read_external_validation(const YamlSection& s) {
     s.allow_only({"validate_url", "success_url", "failure_url", "timeout_ms", "retries", "caller_info", "headers"});
     ExternalValidationSettings e;
@@ -183,11 +197,14 @@ ExternalValidationSettings read_external_validation(const YamlSection& s) {
         std::string url = s.string_or(key, "");
         if (!url.empty() && url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)
             s.fail_at(key, "must be an http:// or https:// URL");
+        if (url.find_first_of(" \t\r\n") != std::string::npos) s.fail_at(key, "must not contain white space");
     }
     e.timeout_ms = int(s.integer_or("timeout_ms", 5000, 100, 120000));
     e.retries = int(s.integer_or("retries", 2, 0, 10));
     e.caller_info = s.string_or("caller_info", "Scepter");
+    if (e.caller_info.find_first_of("\r\n") != std::string::npos) s.fail_at("caller_info", "must be one line");
     e.headers = s.list("headers");
+    check_header_lines(s, e.headers);
     return e;
 }
 

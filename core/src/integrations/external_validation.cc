@@ -1,6 +1,7 @@
 #include "integrations/external_validation.h"
 
 #include "scepter/text.h"
+#include "util/header_line.h"
 #include "util/json_flat.h"
 
 #include <curl/curl.h>
@@ -280,12 +281,10 @@ ExternalValidator::ExternalValidator(ExternalValidationConfig cfg) : cfg_(std::m
     check_url(cfg_.failure_url, "failure_url");
     if (cfg_.timeout_ms <= 0) throw std::invalid_argument("timeout_ms must be positive");
     if (cfg_.retries < 0 || cfg_.retries > 10) throw std::invalid_argument("retries must be between 0 and 10");
-    for (const auto& h : cfg_.headers) {
-        auto colon = h.find(':');
-        if (colon == std::string::npos || colon == 0 || h.find_first_of("\r\n") != std::string::npos ||
-            h.substr(0, colon).find_first_of(" \t") != std::string::npos) {
-            throw std::invalid_argument("a header must be \"Name: value\" on one line");
-        }
+    for (std::size_t i = 0; i < cfg_.headers.size(); ++i) {
+        // by position, not by text: the value may be a credential
+        std::string problem = header_line_problem(cfg_.headers[i]);
+        if (!problem.empty()) throw std::invalid_argument("header " + std::to_string(i + 1) + " " + problem);
     }
     if (cfg_.caller_info.find_first_of("\r\n") != std::string::npos) {
         throw std::invalid_argument("caller_info must be one line");

@@ -77,6 +77,19 @@ size_t scepter_service_max_body(const scepter_service* svc) noexcept {
     return svc->impl->config().max_message_bytes;
 }
 
+int scepter_service_check_worker_user(const scepter_service* svc, const char* user, unsigned long uid,
+                                      unsigned long gid, char* err, size_t err_len) {
+    try {
+        svc->impl->check_worker_user(user ? user : "", uid, gid);
+        return 1;
+    } catch (const std::exception& e) {
+        write_error(err, err_len, e.what());
+    } catch (...) {
+        write_error(err, err_len, "cannot check the worker user's access");
+    }
+    return 0;
+}
+
 int scepter_service_worker_init(scepter_service* svc, char* err, size_t err_len) {
     try {
         svc->impl->worker_init();

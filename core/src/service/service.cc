@@ -4,6 +4,7 @@
 
 #include "ca/crl.h"
 #include "codec/query_string.h"
+#include "config/config_paths.h"
 #include "scepter/log_ids.h"
 #include "scepter/text.h"
 
@@ -46,6 +47,9 @@ Service::Service(Config cfg, CaMaterial ca) : cfg_(std::move(cfg)), ca_(std::mov
 
 std::unique_ptr<Service> Service::load(const std::string& path) {
     Config cfg = load_config(path);
+    // As the current user; a connector that knows the workers' user checks
+    // for it too (check_worker_user), and each worker checks as itself.
+    check_worker_paths(cfg, current_path_user());
     CaMaterial ca = load_ca_material(cfg);
     try {
         return std::unique_ptr<Service>(new Service(std::move(cfg), std::move(ca)));
@@ -54,45 +58,6 @@ std::unique_ptr<Service> Service::load(const std::string& path) {
     } catch (const std::runtime_error& e) {
         throw ConfigError(path, 0, "audit_log", e.what());
     }
-}
-
-namespace {
-
-ExternalValidationConfig validator_config(const ExternalValidationSettings& s) {
-    ExternalValidationConfig c;
-    c.validate_url = s.validate_url;
-    c.success_url = s.success_url;
-    c.failure_url = s.failure_url;
-    c.timeout_ms = s.timeout_ms;
-    c.retries = s.retries;
-    c.caller_info = s.caller_info;
-    c.headers = s.headers;
-    return c;
-}
-
-}  // namespace
-
-// Everything per process: the store's connections, the status directories,
-// the HTTP client of the validation service. Called with store_mutex_ held.
-void Service::open_worker_resources() {
-    if (store_) return;
-    store_ = open_sqlite_store(cfg_.sqlite_path, cfg_.busy_timeout_ms);
-    if (!cfg_.status_dir.empty()) status_ = std::make_unique<StatusRecords>(cfg_.status_dir);
-    for (const auto& [name, profile] : cfg_.profiles)
-        if (profile.external_validation)
-            hooks_[name].validator = std::make_unique<ExternalValidator>(validator_config(*profile.external_validation));
-}
-
-void Service::worker_init() {
-    std::lock_guard<std::mutex> lock(store_mutex_);
-    open_worker_resources();
-}
-
-Store& Service::store() {
-    std::lock_guard<std::mutex> lock(store_mutex_);
-    // A consumer that never forked (the CLI, unit tests) opens it on first use.
-    open_worker_resources();
-    return *store_;
 }
 
 std::optional<Response> Service::handle(const Request& req, bool allow_blocking) noexcept {
@@ -153,15 +118,18 @@ std::optional<Response> Service::dispatch(const Request& req, bool allow_blockin
         r.log(SCEPTER_LOG_ERROR, SCEPTER_ID_UNKNOWN_PROFILE, "the location names profile '" + ctx.profile + "', which the configuration does not define");
         return r;
     }
+    std::string why;  // what the worker lacks
     if (req.route == "admin" || req.route == "mscep_admin") {
         ctx.operation = req.route;
         if (!allow_blocking) return std::nullopt;  // writes the store
+        if (!worker_ready(why)) return unavailable(why, ctx);
         return req.route == "admin" ? admin_api(req, ctx) : mscep_admin(req, ctx);
     }
     if (!cfg_.crl.path.empty() && req.path == cfg_.crl.path) {
         ctx.operation = "CRL";
         if (req.method != "GET") return bad_request(405, "the CRL is fetched with GET", ctx);
         if (!allow_blocking) return std::nullopt;  // may sign a fresh CRL and write the store
+        if (!worker_ready(why)) return unavailable(why, ctx);
         return crl_file(ctx);
     }
     auto params = parse_query(req.query);
@@ -177,6 +145,7 @@ std::optional<Response> Service::dispatch(const Request& req, bool allow_blockin
     Bytes message;
     if (auto error = read_message(req, params, cfg_.max_message_bytes, ctx, message)) return error;
     if (!allow_blocking) return std::nullopt;
+    if (!worker_ready(why)) return unavailable_pki_operation(message, profile->second, why, ctx);
     return pki_operation(message, profile->second, ctx);
 }
 

@@ -13,6 +13,7 @@
 #include "service/audit.h"
 #include "service/response.h"
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -29,8 +30,16 @@ class Service {
 
     bool has_profile(const std::string& name) const { return cfg_.profiles.count(name) != 0; }
 
-    // In each worker after fork: opens the store. Throws on failure.
+    // In each worker after fork: builds everything the profiles need (the
+    // store, the status records, every validation client), all or nothing.
+    // Throws with the reason on failure; the service then answers what needs
+    // them with a refusal that issues nothing, and tries again later.
     void worker_init();
+
+    // Configuration time, once the web server knows the user its workers
+    // will run as: can that user write the store and status_dir? Throws
+    // ConfigError.
+    void check_worker_user(const std::string& name, unsigned long uid, unsigned long gid) const;
 
     // Thread-safe. nullopt when the request needs slow work and
     // allow_blocking is false (the connector then retries on a worker thread).
@@ -42,7 +51,15 @@ class Service {
 
    private:
     Service(Config cfg, CaMaterial ca);
-    void open_worker_resources();
+
+    // the worker's resources (worker_resources.cc)
+    bool worker_ready(std::string& why);  // builds them if due; why: the last failure
+    void try_building();                  // store_mutex_ held; never throws
+    void build_worker_resources();        // store_mutex_ held; publishes only when all are built
+    Response unavailable(const std::string& why, AuditContext& ctx) const;
+    Response unavailable_pki_operation(const Bytes& message, const Profile& profile, const std::string& why,
+                                       AuditContext& ctx) const;
+
     std::optional<Response> dispatch(const Request& req, bool allow_blocking);
     Response get_ca_caps(const Profile& profile, AuditContext& ctx) const;
     Response get_ca_cert(AuditContext& ctx) const;
@@ -65,8 +82,11 @@ class Service {
     std::map<std::string, std::string> caps_;  // per profile, computed at load
     std::map<std::string, ProfileHooks> hooks_;  // per profile: policy, validation service
     std::unique_ptr<StatusRecords> status_;      // opened in the worker (it creates directories)
-    std::mutex store_mutex_;                     // guards opening store_
-    std::unique_ptr<Store> store_;
+    std::mutex store_mutex_;                     // guards building and publishing the worker's resources
+    std::unique_ptr<Store> store_;               // published last: set means everything is in place
+    std::string build_failure_;                  // why the last attempt failed
+    std::chrono::steady_clock::time_point last_attempt_;
+    bool attempted_ = false;
 };
 
 // The GetCACaps text for a profile: only what is enforced and implemented.
