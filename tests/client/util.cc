@@ -1,7 +1,7 @@
 // Shared plumbing of scepter-testclient: arguments, files, PEM/DER input,
 // hex and JSON output.
-#include "testclient.h"
 #include "codec/der.h"
+#include "testclient.h"
 
 #include <openssl/err.h>
 #include <openssl/pem.h>

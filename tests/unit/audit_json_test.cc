@@ -2,7 +2,7 @@
 // invalid UTF-8, control characters, quotes, backslashes and NUL, a User-Agent
 // and a transaction ID with raw bytes. Checked on AuditLog directly (file and
 // web-server-log destinations) and through the whole service.
-#include "service/audit.h"
+#include "audit/audit.h"
 
 #include "../../cli/demo_pki.h"
 #include "scepter/log_ids.h"

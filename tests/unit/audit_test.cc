@@ -1,6 +1,6 @@
 // The audit trail's line format: one JSON object per line, its keys and
 // their order, and what a failed step adds to the web server's log.
-#include "service/audit.h"
+#include "audit/audit.h"
 
 #include "scepter/log_ids.h"
 #include "util/json_flat.h"

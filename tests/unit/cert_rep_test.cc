@@ -1,7 +1,7 @@
 // CertRep building (RFC 8894 §3.3.2): status, the request's transactionID
 // and nonce echoed, failInfo and failInfoText, a signature by the RA, and
 // for SUCCESS the certificates enveloped to the requester.
-#include "codec/cert_rep.h"
+#include "ca/cert_rep.h"
 
 #include "ca_fixture.h"
 

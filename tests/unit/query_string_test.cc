@@ -1,7 +1,7 @@
 // Query strings as SCEP clients really send them (base64: util_test.cc).
 #include "codec/query_string.h"
 
-#include "service/audit.h"
+#include "audit/audit.h"
 
 #include <gtest/gtest.h>
 

@@ -16,7 +16,7 @@
 //                        a policy fails, a CSR does not parse
 #pragma once
 
-#include "scepter/capi.h"
+#include "scepter/log_level.h"
 #include "scepter/challenge.h"
 #include "scepter/config.h"
 #include "scepter/store.h"

@@ -21,6 +21,8 @@
 #ifndef SCEPTER_CAPI_H
 #define SCEPTER_CAPI_H
 
+#include "scepter/log_level.h"
+
 #include <stddef.h>
 
 #ifdef __cplusplus
@@ -51,14 +53,6 @@ typedef struct {
     const unsigned char *body;
     size_t body_len;
 } scepter_request;
-
-/* Severity of a record the connector writes to the server's error log. */
-typedef enum {
-    SCEPTER_LOG_DEBUG = 0,
-    SCEPTER_LOG_INFO = 1,
-    SCEPTER_LOG_WARN = 2,
-    SCEPTER_LOG_ERROR = 3
-} scepter_log_level;
 
 typedef struct {
     scepter_log_level level;

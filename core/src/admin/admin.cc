@@ -4,11 +4,11 @@
 #include "scepter/admin.h"
 
 #include "admin/one_time_challenge.h"
+#include "audit/audit.h"
 #include "ca/ca_material.h"
 #include "ca/crl.h"
 #include "policy/policy.h"
 #include "scepter/log_ids.h"
-#include "service/audit.h"
 
 #include <ctime>
 #include <filesystem>

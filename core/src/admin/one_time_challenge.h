@@ -5,11 +5,11 @@
 // challenge_issued audit line.
 #pragma once
 
+#include "audit/audit.h"
 #include "policy/policy.h"
 #include "scepter/challenge.h"
 #include "scepter/config.h"
 #include "scepter/store.h"
-#include "service/audit.h"
 
 namespace scepter {
 

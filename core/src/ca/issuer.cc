@@ -2,8 +2,8 @@
 #include "ca/issuer.h"
 #include "codec/der.h"
 
-#include "codec/openssl_error.h"
 #include "util/cert_serial.h"
+#include "util/openssl_error.h"
 
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>

@@ -1,8 +1,8 @@
 // DER encoding of any OpenSSL object through its i2d_ function.
 #pragma once
 
-#include "codec/openssl_error.h"
 #include "scepter/pki_message.h"
+#include "util/openssl_error.h"
 
 namespace scepter {
 

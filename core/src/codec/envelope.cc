@@ -3,7 +3,7 @@
 #include "codec/der.h"
 #include "scepter/pki_message.h"
 
-#include "codec/openssl_error.h"
+#include "util/openssl_error.h"
 
 #include <openssl/cms.h>
 #include <openssl/pkcs7.h>

@@ -3,7 +3,7 @@
 #include "scepter/pki_message.h"
 #include "codec/der.h"
 
-#include "codec/openssl_error.h"
+#include "util/openssl_error.h"
 
 #include <openssl/cms.h>
 #include <openssl/objects.h>

@@ -1,7 +1,7 @@
 #include "enrollment/enrollment.h"
 
+#include "ca/cert_rep.h"
 #include "ca/crl.h"
-#include "codec/cert_rep.h"
 #include "scepter/log_ids.h"
 #include "util/cert_serial.h"
 #include "util/digest_hex.h"

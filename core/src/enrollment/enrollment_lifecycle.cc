@@ -1,6 +1,6 @@
 // PENDING and CertPoll (RFC 8894 §3.3.3), GetCert and GetCRL (§3.3.4).
+#include "ca/cert_rep.h"
 #include "ca/crl.h"
-#include "codec/cert_rep.h"
 #include "codec/der.h"
 #include "enrollment/steps.h"
 #include "scepter/log_ids.h"

@@ -3,9 +3,9 @@
 // to the web server. Every step writes to it; it carries no step's result.
 #pragma once
 
+#include "audit/audit.h"
+#include "codec/response.h"
 #include "scepter/pki_message.h"
-#include "service/audit.h"
-#include "service/response.h"
 
 #include <string>
 

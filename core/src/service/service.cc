@@ -10,14 +10,6 @@
 
 namespace scepter {
 
-Response text_response(int status, const std::string& text) {
-    Response r;
-    r.status = status;
-    r.content_type = "text/plain";
-    r.body.assign(text.begin(), text.end());
-    return r;
-}
-
 std::string capabilities_of(const Profile& p, bool next_ca) {
     // One keyword per line, LF (RFC 8894 §3.5.2). SCEPStandard promises AES,
     // POSTPKIOperation and SHA-256, so it is listed only when all hold.

@@ -3,15 +3,15 @@
 // the store. handle() is the single entry point for every HTTP request.
 #pragma once
 
+#include "audit/audit.h"
 #include "ca/ca_material.h"
 #include "challenge/challenge.h"
 #include "challenge/challenge_claims.h"
+#include "codec/response.h"
 #include "enrollment/enrollment.h"
 #include "scepter/challenge.h"
 #include "scepter/config.h"
 #include "scepter/store.h"
-#include "service/audit.h"
-#include "service/response.h"
 
 #include <chrono>
 #include <map>

@@ -7,7 +7,7 @@
 // the validation service never approved). Until then every request that
 // needs them is refused in a way that issues nothing, and the build is tried
 // again at most every kRetryInterval, so a transient problem heals.
-#include "codec/cert_rep.h"
+#include "ca/cert_rep.h"
 #include "config/config_paths.h"
 #include "scepter/log_ids.h"
 #include "service/service.h"

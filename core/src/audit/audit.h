@@ -3,7 +3,7 @@
 // the step that failed and why).
 #pragma once
 
-#include "service/response.h"
+#include "codec/response.h"
 
 #include <string>
 #include <utility>

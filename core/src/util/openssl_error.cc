@@ -1,4 +1,4 @@
-#include "codec/openssl_error.h"
+#include "util/openssl_error.h"
 
 #include <openssl/err.h>
 

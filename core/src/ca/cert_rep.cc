@@ -1,4 +1,4 @@
-#include "codec/cert_rep.h"
+#include "ca/cert_rep.h"
 
 namespace scepter {
 namespace {

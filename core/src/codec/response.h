@@ -1,8 +1,8 @@
 // The core's side of one HTTP exchange: what the connector hands in and what
-// it writes back. Plain data; the C boundary (capi.cc) translates.
+// it writes back. Plain data; the C boundary (service/capi.cc) translates.
 #pragma once
 
-#include "scepter/capi.h"
+#include "scepter/log_level.h"
 #include "scepter/pki_message.h"
 
 #include <string>

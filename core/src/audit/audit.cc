@@ -1,4 +1,4 @@
-#include "service/audit.h"
+#include "audit/audit.h"
 
 #include "scepter/log_ids.h"
 #include "scepter/text.h"
