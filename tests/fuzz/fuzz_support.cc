@@ -14,10 +14,11 @@ namespace {
 namespace fs = std::filesystem;
 
 // Temporary directories made by this process, removed when it exits
-// normally (libFuzzer exits through exit() after -max_total_time).
+// normally (libFuzzer exits through exit() after -max_total_time). Never
+// destroyed: static destructors may run before the atexit handler.
 std::vector<std::string>& temp_dirs() {
-    static std::vector<std::string> dirs;
-    return dirs;
+    static auto* dirs = new std::vector<std::string>;
+    return *dirs;
 }
 
 void remove_temp_dirs() {
