@@ -62,7 +62,7 @@ std::vector<std::unique_ptr<PolicyEngine>> compile_engines() {
     std::ofstream(echo) << kEchoPolicy;
     std::vector<std::unique_ptr<PolicyEngine>> engines;
     PolicyLimits limits;
-    limits.max_instructions = 100'000;  // the "loop" shape ends here quickly
+    limits.max_instructions = 20'000;  // the "loop" shape ends here quickly
     limits.max_memory_bytes = 1 << 20;
     engines.push_back(PolicyEngine::compile(echo, limits));
     for (const char* shipped : {"ndes.lua", "strict.lua"})
