@@ -78,6 +78,19 @@ TEST_F(ConfigFile, MissingFileIsReportedAtItsKey) {
     EXPECT_NE(e.find("scepter.yaml:2: key 'ca.key': cannot read"), std::string::npos) << e;
 }
 
+// Found by fuzz_config: a YAML complex key ("? ...") or a null key escaped
+// load_config as yaml-cpp's "bad conversion", with neither file nor line.
+TEST_F(ConfigFile, KeyThatIsNotANameIsAConfigError) {
+    std::string complex = minimal().replace(0, 0, "? [store, ca]\n: x\n");
+    std::string e = error_of(complex);
+    EXPECT_NE(e.find("scepter.yaml:1: "), std::string::npos) << e;
+    EXPECT_NE(e.find("must be a plain name"), std::string::npos) << e;
+    std::string nested = minimal().replace(minimal().find("    template: t"), 0, "    ? {a: b}\n    : x\n");
+    e = error_of(nested);
+    EXPECT_NE(e.find("key 'profiles.default'"), std::string::npos) << e;
+    EXPECT_NE(e.find("must be a plain name"), std::string::npos) << e;
+}
+
 TEST_F(ConfigFile, UnknownTemplateReference) {
     std::string e = error_of(minimal().replace(minimal().find("template: t"), 11, "template: nope"));
     EXPECT_NE(e.find("key 'profiles.default.template': names no template 'nope'"), std::string::npos) << e;

@@ -25,6 +25,10 @@ YamlSection::YamlSection(const YAML::Node& node, std::string key, Config& cfg)
     : node_(node), key_(std::move(key)), cfg_(cfg) {
     if (!node_.IsMap()) fail("must be a mapping");
     for (const auto& kv : node_) {
+        // YAML allows any node as a key ("? [a, b]", "~"); ours are names. Checked
+        // here, so every later reading of this mapping's keys is a plain string.
+        if (!kv.first.IsScalar())
+            throw ConfigError(cfg_.path, kv.first.Mark().line + 1, key_, "a key must be a plain name");
         std::string name = kv.first.as<std::string>();
         cfg_.lines[child_key(name)] = kv.first.Mark().line + 1;
     }
