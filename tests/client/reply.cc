@@ -1,8 +1,8 @@
 // `reply`: reads a CertRep the way a device must (RFC 8894 §3.3.2): verify
 // the signature, match recipientNonce to our senderNonce, decrypt the
 // degenerate PKCS#7 and find our certificate in it.
+#include "scepter/cert_serial.h"
 #include "testclient.h"
-#include "util/cert_serial.h"
 
 #include <openssl/err.h>
 #include <openssl/pem.h>

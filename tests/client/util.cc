@@ -1,6 +1,6 @@
 // Shared plumbing of scepter-testclient: arguments, files, PEM/DER input,
 // hex and JSON output.
-#include "codec/der.h"
+#include "scepter/der.h"
 #include "testclient.h"
 
 #include <openssl/err.h>

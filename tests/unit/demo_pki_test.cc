@@ -2,9 +2,9 @@
 // and the configuration that goes with it.
 #include "../../cli/demo_pki.h"
 
+#include "scepter/cert_serial.h"
 #include "scepter/config.h"
 #include "scepter/ossl.h"
-#include "util/cert_serial.h"
 
 #include <gtest/gtest.h>
 #include <openssl/pem.h>

@@ -2,10 +2,10 @@
 // the shipped policies, the sandbox, the limits, concurrency, the CLI.
 #include "../../cli/cli.h"
 #include "ca/csr.h"
-#include "codec/der.h"
 #include "policy/policy.h"
 #include "policy/policy_request.h"
 #include "scepter/config.h"
+#include "scepter/der.h"
 #include "test_keys.h"
 
 #include <gtest/gtest.h>

@@ -6,9 +6,9 @@
 
 #include "../../cli/demo_pki.h"
 #include "scepter/capi.h"
+#include "scepter/cert_serial.h"
 #include "scepter/log_ids.h"
 #include "test_keys.h"
-#include "util/cert_serial.h"
 
 #include <gtest/gtest.h>
 #include <openssl/evp.h>

@@ -1,9 +1,9 @@
 // The small shared helpers (scepter/text.h, scepter/files.h,
 // util/cert_serial.h): exact formats, and JSON that is valid for any bytes.
+#include "scepter/cert_serial.h"
 #include "scepter/files.h"
 #include "scepter/ossl.h"
 #include "scepter/text.h"
-#include "util/cert_serial.h"
 #include "util/digest_hex.h"
 #include "util/json_flat.h"
 

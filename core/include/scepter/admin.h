@@ -16,9 +16,9 @@
 //                        a policy fails, a CSR does not parse
 #pragma once
 
-#include "scepter/log_level.h"
 #include "scepter/challenge.h"
 #include "scepter/config.h"
+#include "scepter/log_level.h"
 #include "scepter/store.h"
 
 #include <cstddef>

@@ -3,9 +3,9 @@
 #include "scepter/admin.h"
 
 #include "ca/csr.h"
-#include "codec/der.h"
 #include "policy/policy.h"
 #include "policy/policy_request.h"
+#include "scepter/der.h"
 #include "scepter/ossl.h"
 
 #include <openssl/pem.h>

@@ -1,8 +1,8 @@
 #include "ca/ca_material.h"
-#include "codec/der.h"
+#include "scepter/der.h"
 
+#include "scepter/openssl_error.h"
 #include "util/digest_hex.h"
-#include "util/openssl_error.h"
 
 #include <openssl/pem.h>
 

@@ -1,7 +1,7 @@
 #include "ca/crl.h"
-#include "codec/der.h"
+#include "scepter/der.h"
 
-#include "util/openssl_error.h"
+#include "scepter/openssl_error.h"
 
 #include <openssl/x509v3.h>
 

@@ -1,7 +1,7 @@
 #include "ca/csr.h"
 
 #include "ca/csr_checks.h"
-#include "util/openssl_error.h"
+#include "scepter/openssl_error.h"
 
 #include <openssl/objects.h>
 #include <openssl/x509v3.h>

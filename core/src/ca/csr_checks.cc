@@ -1,6 +1,6 @@
 #include "ca/csr_checks.h"
 
-#include "util/openssl_error.h"
+#include "scepter/openssl_error.h"
 
 #include <openssl/core_names.h>
 #include <openssl/evp.h>

@@ -1,9 +1,9 @@
 // Builds and signs a certificate: every extension comes from the template.
 #include "ca/issuer.h"
-#include "codec/der.h"
+#include "scepter/der.h"
 
-#include "util/cert_serial.h"
-#include "util/openssl_error.h"
+#include "scepter/cert_serial.h"
+#include "scepter/openssl_error.h"
 
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>

@@ -1,7 +1,7 @@
 #include "challenge/challenge.h"
 
+#include "scepter/openssl_error.h"
 #include "util/digest_hex.h"
-#include "util/openssl_error.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>

@@ -1,9 +1,9 @@
 // The enveloped layer of a pkiMessage (RFC 8894 §3.2.2) and the degenerate
 // certs-only SignedData used by GetCACert and the CertRep payload.
-#include "codec/der.h"
+#include "scepter/der.h"
 #include "scepter/pki_message.h"
 
-#include "util/openssl_error.h"
+#include "scepter/openssl_error.h"
 
 #include <openssl/cms.h>
 #include <openssl/pkcs7.h>

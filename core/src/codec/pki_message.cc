@@ -1,9 +1,9 @@
 // The signed layer of a pkiMessage: CMS SignedData whose signer info carries
 // the SCEP authenticated attributes (RFC 8894 §3.2.1).
 #include "scepter/pki_message.h"
-#include "codec/der.h"
+#include "scepter/der.h"
 
-#include "util/openssl_error.h"
+#include "scepter/openssl_error.h"
 
 #include <openssl/cms.h>
 #include <openssl/objects.h>

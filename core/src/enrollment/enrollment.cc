@@ -2,8 +2,8 @@
 
 #include "ca/cert_rep.h"
 #include "ca/crl.h"
+#include "scepter/cert_serial.h"
 #include "scepter/log_ids.h"
-#include "util/cert_serial.h"
 #include "util/digest_hex.h"
 
 #include <openssl/crypto.h>

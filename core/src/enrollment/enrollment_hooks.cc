@@ -2,9 +2,9 @@
 // INDESPolicy::VerifyRequest and Notify), the external validation service
 // (the Intune certificate connector's validate and notify, before the device
 // gets its answer), and the status records (NDES's .CRS files).
-#include "codec/der.h"
 #include "enrollment/outcome_reports.h"
 #include "policy/policy_request.h"
+#include "scepter/der.h"
 #include "scepter/log_ids.h"
 #include "scepter/text.h"
 

@@ -1,10 +1,10 @@
 // PENDING and CertPoll (RFC 8894 §3.3.3), GetCert and GetCRL (§3.3.4).
 #include "ca/cert_rep.h"
 #include "ca/crl.h"
-#include "codec/der.h"
 #include "enrollment/steps.h"
+#include "scepter/cert_serial.h"
+#include "scepter/der.h"
 #include "scepter/log_ids.h"
-#include "util/cert_serial.h"
 
 #include <ctime>
 

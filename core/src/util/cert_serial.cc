@@ -1,4 +1,4 @@
-#include "util/cert_serial.h"
+#include "scepter/cert_serial.h"
 
 #include "scepter/ossl.h"
 

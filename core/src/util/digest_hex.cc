@@ -1,6 +1,6 @@
 #include "util/digest_hex.h"
 
-#include "util/openssl_error.h"
+#include "scepter/openssl_error.h"
 
 namespace scepter {
 

@@ -1,4 +1,4 @@
-#include "util/openssl_error.h"
+#include "scepter/openssl_error.h"
 
 #include <openssl/err.h>
 
