@@ -7,6 +7,7 @@
 #include "../../cli/demo_pki.h"
 
 #include "scepter/admin.h"
+#include "scepter/log_ids.h"
 #include "scepter/store.h"
 #include "service/service.h"
 
