@@ -78,6 +78,7 @@ def chal(server_class, workdir):
                                        "extval", "unreachable")]
     locations += [h.AdminLocation("/admin/challenge", "admin", None, htpasswd),
                   h.AdminLocation("/admin/open", "admin", None, None),
+                  h.AdminLocation("/admin/legacy", "admin", "legacy", htpasswd),
                   h.AdminLocation("/certsrv/mscep_admin/", "mscep_admin", None, htpasswd)]
     server = server_class(workdir / f"{server_class.kind}-challenges", pki.config, locations=locations)
     server.start()
@@ -394,3 +395,23 @@ def test_110_021_no_face_issues_on_a_profile_without_one_time_challenges(chal):
     assert admin_get(chal, "/admin/challenge?user=judy&profile=static_only").status == 403
     assert not [r for r in chal.pki.audit_records()
                 if r.get("step") == "challenge_issued" and r.get("profile") == "static_only"]
+
+
+@pytest.mark.expect_log("SCP3010")
+def test_110_022_admin_location_bound_to_a_profile_issues_only_for_it(chal):
+    """A location naming a profile never mints challenges for another one;
+    only a location naming none serves every profile through ?profile=."""
+    import json
+    offset = chal.server.log_size()
+    other = admin_get(chal, "/admin/legacy?user=kim&profile=default")
+    assert other.status == 403 and other.content_type.startswith("application/json"), other.body
+    assert json.loads(other.body)["error"] == "this admin location issues challenges for profile 'legacy' only"
+    assert any("SCP3010" in line for line in chal.server.log_since(offset)), chal.server.tail_log()
+    assert not [r for r in chal.pki.audit_records()
+                if r.get("step") == "challenge_issued" and r.get("user") == "kim"]
+    for path in ("/admin/legacy?user=kim", "/admin/legacy?user=kim&profile=legacy"):
+        own = admin_get(chal, path)
+        assert own.status == 200, own.body
+        assert json.loads(own.body)["profile"] == "legacy"
+    anywhere = admin_get(chal, "/admin/challenge?user=kim&profile=legacy")
+    assert anywhere.status == 200, anywhere.body

@@ -7,6 +7,7 @@
 #include "../../cli/demo_pki.h"
 
 #include "scepter/admin.h"
+#include "scepter/log_ids.h"
 #include "scepter/store.h"
 #include "service/service.h"
 
@@ -183,6 +184,38 @@ TEST_F(AdminChallenge, AdminLocationAndCliWriteTheSameAuditLine) {
     resp = service->handle(r, true);
     ASSERT_TRUE(resp.has_value());
     EXPECT_EQ(resp->status, 403);
+}
+
+// A location bound to a profile issues for it only; one that names no
+// profile serves whichever `?profile=` asks for.
+TEST_F(AdminChallenge, BoundAdminLocationRefusesAnotherProfile) {
+    auto service = Service::load(config_);
+    Request r;
+    r.method = "GET";
+    r.route = "admin";
+    r.profile = "default";
+    r.query = "user=dave&profile=legacy";
+    r.remote_user = "mdm";
+    r.client_ip = "192.0.2.8";
+    auto resp = service->handle(r, true);
+    ASSERT_TRUE(resp.has_value());
+    EXPECT_EQ(resp->status, 403);
+    EXPECT_EQ(resp->content_type, "application/json");
+    EXPECT_NE(std::string(resp->body.begin(), resp->body.end()).find("for profile 'default' only"), std::string::npos);
+    ASSERT_EQ(resp->logs.size(), 1u);
+    EXPECT_EQ(resp->logs[0].level, SCEPTER_LOG_WARN);
+    EXPECT_EQ(resp->logs[0].text.rfind(SCEPTER_ID_ADMIN_OTHER_PROFILE, 0), 0u) << resp->logs[0].text;
+
+    r.query = "user=dave&profile=default";  // naming its own profile is fine
+    resp = service->handle(r, true);
+    ASSERT_TRUE(resp.has_value());
+    EXPECT_EQ(resp->status, 200) << std::string(resp->body.begin(), resp->body.end());
+
+    r.profile.clear();  // a location for every profile
+    r.query = "user=dave&profile=legacy";
+    resp = service->handle(r, true);
+    ASSERT_TRUE(resp.has_value());
+    EXPECT_EQ(resp->status, 200) << std::string(resp->body.begin(), resp->body.end());
 }
 
 TEST_F(AdminChallenge, ReadingNeverCreatesTheStore) {

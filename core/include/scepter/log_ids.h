@@ -54,6 +54,7 @@
 #define SCEPTER_ID_ADMIN_UNAUTHENTICATED "SCP3007" /* warn: an admin location without authentication */
 #define SCEPTER_ID_POLICY_FAILED        "SCP3008" /* error: a Lua policy failed (error, instruction or memory limit) */
 #define SCEPTER_ID_NOTIFY_FAILED        "SCP3009" /* warn: the validation service did not take a notification */
+#define SCEPTER_ID_ADMIN_OTHER_PROFILE  "SCP3010" /* warn: an admin location bound to a profile was asked for another, 403 */
 
 /* store and files */
 #define SCEPTER_ID_STORE_FAILED         "SCP4001" /* error: the store could not record */

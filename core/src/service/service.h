@@ -69,6 +69,7 @@ class Service {
     // the admin faces (service_admin.cc)
     std::optional<std::string> admin_requester(const Request& req) const;
     Response refuse_unauthenticated(const AuditContext& ctx) const;
+    Response refuse_other_profile(const Request& req, const std::string& asked, const AuditContext& ctx) const;
     // The one issuance every admin face shares (admin/one_time_challenge.h).
     IssuedChallenge issue_one_time(const Profile& p, const std::string& user, const std::string& requester,
                                    Claims claims, AuditContext& ctx, Response& resp);

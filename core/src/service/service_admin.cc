@@ -92,11 +92,25 @@ IssuedChallenge Service::issue_one_time(const Profile& p, const std::string& use
     return scepter::issue_one_time(p, hooks_.at(p.name).policy.get(), store(), audit_, order, ctx, resp);
 }
 
+// A location that names a profile issues for that profile only: whoever may
+// use it (its authentication, its address rules) was chosen for that
+// profile. Serving every profile from one admin location is said explicitly
+// by naming none; `?profile=` then chooses (the default profile without it).
+Response Service::refuse_other_profile(const Request& req, const std::string& asked, const AuditContext& ctx) const {
+    Response r = json_response(403, "{\"error\":\"this admin location issues challenges for profile '" +
+                                        json_escape(req.profile) + "' only\"}");
+    r.log(SCEPTER_LOG_WARN, SCEPTER_ID_ADMIN_OTHER_PROFILE,
+          "client " + ctx.client_ip + ": admin request for profile " + json_quote(asked) +
+              " refused: the location is bound to profile " + json_quote(req.profile));
+    return r;
+}
+
 Response Service::admin_api(const Request& req, AuditContext& ctx) {
     auto requester = admin_requester(req);
     if (!requester) return refuse_unauthenticated(ctx);
     auto params = parse_query(req.query);
     std::string profile_name = params.count("profile") ? params["profile"] : ctx.profile;
+    if (!req.profile.empty() && profile_name != req.profile) return refuse_other_profile(req, profile_name, ctx);
     auto profile = cfg_.profiles.find(profile_name);
     if (profile == cfg_.profiles.end()) return json_response(404, "{\"error\":\"no such profile\"}");
     std::string user = params.count("user") && !params["user"].empty() ? params["user"] : *requester;
