@@ -221,8 +221,14 @@ TEST_F(AdminChallenge, BoundAdminLocationRefusesAnotherProfile) {
 TEST_F(AdminChallenge, ReadingNeverCreatesTheStore) {
     fs::path db = top_ / "conf" / cli::kStoreFile;
     fs::path moved = top_ / "kept.db";
+    // No store yet means no marker either (a store moved away while its
+    // marker stays is a lost store, refused).
+    fs::path marker = db.string() + "-created";
+    fs::path moved_marker = top_ / "kept.db-created";
     bool had = fs::exists(db);
     if (had) fs::rename(db, moved);
+    bool had_marker = fs::exists(marker);
+    if (had_marker) fs::rename(marker, moved_marker);
     {
         Admin admin(config_);
         EXPECT_TRUE(admin.list_certs(10).empty());
@@ -232,6 +238,7 @@ TEST_F(AdminChallenge, ReadingNeverCreatesTheStore) {
     }
     EXPECT_FALSE(fs::exists(db));
     if (had) fs::rename(moved, db);
+    if (had_marker) fs::rename(moved_marker, marker);
 }
 
 }  // namespace

@@ -113,6 +113,7 @@ class CliLifecycleStore : public ::testing::Test {
         fs::remove(dir_ / kStoreFile);
         fs::remove(dir_ / (std::string(kStoreFile) + "-wal"));
         fs::remove(dir_ / (std::string(kStoreFile) + "-shm"));
+        fs::remove(dir_ / (std::string(kStoreFile) + "-created"));  // a new store, deliberately
         store_ = open_sqlite_store((dir_ / kStoreFile).string(), 5000);
         store_->record_issuance(issued(), {"tx-cert", "default", 19, "success", "", "", "0A1B2C", "192.0.2.9", 1700000000});
         for (const char* id : {"tx-one", "tx-two"}) {

@@ -281,7 +281,7 @@ INSERT INTO crls VALUES (3, 1660000000, 1660600000, X'3083');
 )sql";
 
 void write_version2_file(const std::string& path) {
-    sqlite::Connection conn(path, 5000);
+    sqlite::Connection conn(path, 5000, /*create=*/true);
     conn.exec("PRAGMA journal_mode = WAL");
     conn.exec(kVersion2Schema);
 }

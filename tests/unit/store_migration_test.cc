@@ -46,7 +46,7 @@ INSERT INTO transactions (transaction_id, updated_at, profile, message_type, sta
 )sql";
 
 void write_version1_file(const std::string& path) {
-    sqlite::Connection conn(path, 5000);
+    sqlite::Connection conn(path, 5000, /*create=*/true);
     conn.exec("PRAGMA journal_mode = WAL");
     conn.exec(kVersion1Schema);
 }

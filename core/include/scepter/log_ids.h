@@ -57,7 +57,7 @@
 #define SCEPTER_ID_ADMIN_OTHER_PROFILE  "SCP3010" /* warn: an admin location bound to a profile was asked for another, 403 */
 
 /* store and files */
-#define SCEPTER_ID_STORE_FAILED         "SCP4001" /* error: the store could not record */
+#define SCEPTER_ID_STORE_FAILED         "SCP4001" /* error: the store could not record (read-only, full, gone, busy): PKIOperation answered FAILURE, other routes 503 */
 #define SCEPTER_ID_AUDIT_WRITE_FAILED   "SCP4002" /* error: the audit log could not be written */
 #define SCEPTER_ID_STATUS_RECORD_FAILED "SCP4003" /* error: a status record could not be written */
 

@@ -15,7 +15,12 @@
 namespace scepter {
 
 class StoreError : public std::runtime_error {
+   public:
     using std::runtime_error::runtime_error;
+    // true: the store cannot be used right now (read-only, full, I/O error,
+    // missing, locked past the busy timeout). The operator's problem, not
+    // the client's; nothing was written, and a later attempt may succeed.
+    virtual bool unavailable() const noexcept { return false; }
 };
 
 struct IssuedCert {
@@ -175,5 +180,11 @@ class TransactionAlreadyIssued : public StoreError {
 
 // Opens (creating if needed) the SQLite store: WAL mode, busy timeout.
 std::unique_ptr<Store> open_sqlite_store(const std::string& path, int busy_timeout_ms);
+
+// Throws StoreError when the store file is missing although a store was
+// created there before (its marker file or its WAL leftovers remain): an
+// empty store in its place would forget every certificate, revocation and
+// the CRL number. A path where no store ever was passes (a new deployment).
+void check_store_not_lost(const std::string& path);
 
 }  // namespace scepter

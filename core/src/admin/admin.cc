@@ -30,6 +30,7 @@ struct Admin::Impl {
     // unwritable for the web server's workers. Null when nothing was ever
     // recorded. sqlite_path was resolved by the configuration loader.
     Store* existing_store() {
+        if (!store) check_store_not_lost(cfg.sqlite_path);
         if (!store && fs::exists(cfg.sqlite_path)) store = open_sqlite_store(cfg.sqlite_path, cfg.busy_timeout_ms);
         return store.get();
     }

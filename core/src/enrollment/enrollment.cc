@@ -36,7 +36,21 @@ Response Enrollment::run(const Bytes& der) {
         return r;
     } catch (const ScepFailure& f) {
         return refuse(f, msg, der);
+    } catch (const StoreError& e) {
+        if (!e.unavailable()) throw;
+        return refuse_store_unavailable(e, msg, der);
     }
+}
+
+// The store cannot be written: nothing was recorded (each write is one
+// transaction, rolled back), the admin reads why in the log, the client
+// learns it got nothing and may retry. Not recorded as a failed transaction:
+// the store would refuse that too.
+Response Enrollment::refuse_store_unavailable(const StoreError& e, const SignedMessage& msg, const Bytes& der) {
+    steps_.log(SCEPTER_LOG_ERROR, SCEPTER_ID_STORE_FAILED,
+               "PKIOperation answered FAILURE: the store cannot be written: " + std::string(e.what()));
+    ScepFailure f(FailInfo::bad_request, "store_unavailable: the certificate store cannot be written; try again later");
+    return refuse(f, msg, der, /*record=*/false);
 }
 
 Response Enrollment::dispatch(const VerifiedMessage& m) {
@@ -90,8 +104,8 @@ Response Enrollment::enroll(const VerifiedMessage& m) {
     return send_certificate(env_, m.msg, envelope.cipher, issued.cert.get());
 }
 
-Response Enrollment::refuse(const ScepFailure& f, const SignedMessage& msg, const Bytes& der) {
-    record_failure(f, msg.attrs.message_type);
+Response Enrollment::refuse(const ScepFailure& f, const SignedMessage& msg, const Bytes& der, bool record) {
+    if (record) record_failure(f, msg.attrs.message_type);
     reports_.failed(f, steps_.step());
     const ScepAttributes attrs = msg.signer ? msg.attrs : read_unverified_attributes(der);
     if (env_.ctx.transaction_id.empty()) env_.ctx.transaction_id = attrs.transaction_id;

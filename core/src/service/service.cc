@@ -42,6 +42,11 @@ std::unique_ptr<Service> Service::load(const std::string& path) {
     // As the current user; a connector that knows the workers' user checks
     // for it too (check_worker_user), and each worker checks as itself.
     check_worker_paths(cfg, current_path_user());
+    try {
+        check_store_not_lost(cfg.sqlite_path);
+    } catch (const StoreError& e) {
+        throw ConfigError(cfg.path, cfg.line_of("store.sqlite"), "store.sqlite", e.what());
+    }
     CaMaterial ca = load_ca_material(cfg);
     try {
         return std::unique_ptr<Service>(new Service(std::move(cfg), std::move(ca)));
@@ -52,13 +57,32 @@ std::unique_ptr<Service> Service::load(const std::string& path) {
     }
 }
 
+namespace {
+
+Response internal_error(const std::string& why) {
+    Response r = text_response(500, "internal error\n");
+    r.log(SCEPTER_LOG_ERROR, SCEPTER_ID_INTERNAL_ERROR, "request failed: " + why);
+    return r;
+}
+
+// A store that cannot be written (read-only, full, gone) is the operator's
+// to fix; the client may retry later. Enrollment answers it with a CertRep
+// FAILURE itself; what has no CertRep (the CRL, the admin faces) gets 503.
+Response store_unavailable(const StoreError& e) {
+    Response r = text_response(503, "the certificate store is unavailable; try again later\n");
+    r.log(SCEPTER_LOG_ERROR, SCEPTER_ID_STORE_FAILED, std::string("request refused (HTTP 503): the store cannot be used: ") + e.what());
+    return r;
+}
+
+}  // namespace
+
 std::optional<Response> Service::handle(const Request& req, bool allow_blocking) noexcept {
     try {
         return dispatch(req, allow_blocking);
+    } catch (const StoreError& e) {
+        return e.unavailable() ? store_unavailable(e) : internal_error(e.what());
     } catch (const std::exception& e) {
-        Response r = text_response(500, "internal error\n");
-        r.log(SCEPTER_LOG_ERROR, SCEPTER_ID_INTERNAL_ERROR, std::string("request failed: ") + e.what());
-        return r;
+        return internal_error(e.what());
     } catch (...) {
         Response r = text_response(500, "internal error\n");
         r.log(SCEPTER_LOG_ERROR, SCEPTER_ID_INTERNAL_ERROR, "request failed with an unknown exception");

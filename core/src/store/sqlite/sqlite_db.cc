@@ -1,6 +1,10 @@
 #include "store/sqlite/sqlite_db.h"
 
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <climits>
+#include <cstring>
 
 namespace scepter::sqlite {
 namespace {
@@ -11,6 +15,26 @@ namespace {
 }
 
 }  // namespace
+
+// What the operator must fix (permissions, space, the disk, a lock held too
+// long, a file gone), as opposed to a constraint or a bug.
+bool SqliteError::unavailable() const noexcept {
+    switch (code_ & 0xff) {
+        case SQLITE_READONLY:
+        case SQLITE_FULL:
+        case SQLITE_IOERR:
+        case SQLITE_CANTOPEN:
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+        case SQLITE_PERM:
+        case SQLITE_NOMEM:
+        case SQLITE_NOTADB:
+        case SQLITE_CORRUPT:
+            return true;
+        default:
+            return false;
+    }
+}
 
 // ---- Statement ----
 
@@ -71,14 +95,19 @@ std::vector<unsigned char> Statement::blob(int column) const {
 
 // ---- Connection ----
 
-Connection::Connection(const std::string& path, int busy_timeout_ms) : path_(path) {
+Connection::Connection(const std::string& path, int busy_timeout_ms, bool create) : path_(path) {
     sqlite3* raw = nullptr;
     // NOMUTEX: SQLite's own per-connection mutex is redundant, the pool never
     // lets two threads hold the same connection.
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
     int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
     db_.reset(raw);  // sqlite3_open_v2 may allocate a handle even on failure
     if (rc != SQLITE_OK) fail(db_.get(), "opening store " + path, rc);
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0)
+        throw SqliteError("opening store " + path + ": " + std::strerror(errno), SQLITE_CANTOPEN);
+    dev_ = st.st_dev;
+    ino_ = st.st_ino;
     sqlite3_extended_result_codes(db_.get(), 1);
     sqlite3_busy_timeout(db_.get(), busy_timeout_ms);
     // Per-connection settings; journal_mode=WAL is persistent and set once
@@ -89,6 +118,14 @@ Connection::Connection(const std::string& path, int busy_timeout_ms) : path_(pat
     // After a checkpoint, truncate the WAL back to this size rather than
     // keep the largest it ever grew to.
     exec("PRAGMA journal_size_limit = 67108864");
+}
+
+void Connection::check_file_unchanged() const {
+    struct stat st {};
+    if (::stat(path_.c_str(), &st) != 0)
+        throw SqliteError(path_ + ": the store file is gone (" + std::strerror(errno) + ")", SQLITE_CANTOPEN);
+    if (st.st_dev != dev_ || st.st_ino != ino_)
+        throw SqliteError(path_ + ": the store file was replaced while in use", SQLITE_CANTOPEN);
 }
 
 void Connection::exec(const char* sql) {
@@ -122,6 +159,7 @@ Statement Connection::prepare(const char* sql) {
 WriteTransaction::WriteTransaction(Connection& conn) : conn_(conn) {
     // IMMEDIATE takes the write lock now (waiting up to the busy timeout), so
     // the transaction cannot fail later on a reader-to-writer upgrade.
+    conn_.check_file_unchanged();
     conn_.exec("BEGIN IMMEDIATE");
 }
 

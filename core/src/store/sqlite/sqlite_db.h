@@ -8,8 +8,10 @@
 #include "scepter/store.h"
 
 #include <sqlite3.h>
+#include <sys/types.h>
 
 #include <condition_variable>
+#include <exception>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -25,6 +27,7 @@ class SqliteError : public StoreError {
    public:
     SqliteError(const std::string& what, int code) : StoreError(what), code_(code) {}
     int code() const noexcept { return code_; }
+    bool unavailable() const noexcept override;
 
    private:
     int code_;
@@ -69,7 +72,9 @@ class Statement {
 
 class Connection {
    public:
-    Connection(const std::string& path, int busy_timeout_ms);
+    // create: make the file when missing; only the store's first set-up may,
+    // every later open requires the file it set up.
+    Connection(const std::string& path, int busy_timeout_ms, bool create = false);
 
     // Runs SQL that returns no rows we need (PRAGMAs, DDL, BEGIN/COMMIT).
     void exec(const char* sql);
@@ -82,9 +87,15 @@ class Connection {
     // conditional UPDATE ("... WHERE status = 'pending'") tells whether it
     // applied.
     int changes() const noexcept { return sqlite3_changes(db_.get()); }
+    // Throws (unavailable) when the path no longer names the file this
+    // connection opened: deleted or replaced while in use, where writes
+    // would go to an unlinked file and vanish.
+    void check_file_unchanged() const;
 
    private:
     std::string path_;
+    dev_t dev_ = 0;
+    ino_t ino_ = 0;
     DbHandle db_;
     std::unordered_map<std::string, StmtHandle> cache_;
 };
@@ -111,16 +122,23 @@ class ConnectionPool {
     class Lease {
        public:
         Lease(ConnectionPool& pool, std::unique_ptr<Connection> conn) noexcept
-            : pool_(pool), conn_(std::move(conn)) {}
+            : pool_(pool), conn_(std::move(conn)), exceptions_(std::uncaught_exceptions()) {}
         Lease(const Lease&) = delete;
         Lease& operator=(const Lease&) = delete;
-        ~Lease() { pool_.give_back(std::move(conn_)); }
+        // A connection given back while an exception unwinds (the store
+        // failed under it: I/O error, full disk, file gone) is closed, not
+        // kept: the next call opens a fresh one, so recovery needs no restart.
+        ~Lease() {
+            if (std::uncaught_exceptions() > exceptions_) conn_.reset();
+            pool_.give_back(std::move(conn_));
+        }
         Connection& operator*() const noexcept { return *conn_; }
         Connection* operator->() const noexcept { return conn_.get(); }
 
        private:
         ConnectionPool& pool_;
         std::unique_ptr<Connection> conn_;
+        int exceptions_;
     };
 
     Lease acquire();

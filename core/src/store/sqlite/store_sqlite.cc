@@ -115,8 +115,12 @@ std::string stored_serial(const std::string& serial) {
 
 SqliteStore::SqliteStore(const std::string& path, int busy_timeout_ms)
     : path_(path), pool_(path, busy_timeout_ms, kMaxConnections) {
-    auto conn = pool_.acquire();
-    prepare_store_file(*conn, path_, busy_timeout_ms);
+    // Only this first set-up may create the file, and only where no store
+    // was before; the pool's connections require it to exist.
+    check_store_not_lost(path_);
+    sqlite::Connection setup(path_, busy_timeout_ms, /*create=*/true);
+    prepare_store_file(setup, path_, busy_timeout_ms);
+    mark_store_created(path_);
 }
 
 void SqliteStore::insert_cert(sqlite::Connection& conn, const IssuedCert& cert) {

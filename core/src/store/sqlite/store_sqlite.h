@@ -3,6 +3,7 @@
 //   store_sqlite_schema.cc     the schema and its migrations
 //   store_sqlite_lifecycle.cc  pending requests, revocation, CRLs
 //   store_sqlite_challenges.cc one-time challenges
+//   store_marker.cc            the marker that tells a lost store from a new one
 // Internal to the core; everything else sees only scepter/store.h.
 #pragma once
 
@@ -21,6 +22,11 @@ inline constexpr int kStoreSchemaVersion = 3;
 // Switches a (possibly new) file to WAL mode and creates or migrates its
 // schema, retrying while other processes hold it during their own set-up.
 void prepare_store_file(sqlite::Connection& conn, const std::string& path, int busy_timeout_ms);
+
+// The marker beside a store (store_marker.cc): its path, and writing it
+// once the store exists (a no-op when it is already there).
+std::string store_marker_path(const std::string& store_path);
+void mark_store_created(const std::string& store_path);
 
 // The canonical stored form of a serial; throws StoreError when not hex.
 // Stored keys are canonical so that lookups and the UNIQUE check do not
