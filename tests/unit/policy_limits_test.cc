@@ -83,7 +83,7 @@ TEST_F(PolicyLimitsTest, BacktrackingPatternWithinTheSubjectLimitIsRefusedToo) {
 
 TEST_F(PolicyLimitsTest, LegitimatePatternsOnASubjectStillWork) {
     std::string path = dir_ + "/p.lua";
-    std::ofstream(path) << R"(
+    std::ofstream(path) << R"lua(
         function verify_request(req)
           local cn = req.subject:match("CN=([^,]+)")
           local s, e = string.find(req.subject, "O=Example", 1, true)
@@ -96,7 +96,7 @@ TEST_F(PolicyLimitsTest, LegitimatePatternsOnASubjectStillWork) {
             return scep.allow("ok")
           end
           return scep.deny("no match: " .. tostring(cn))
-        end)";
+        end)lua";
     auto e = PolicyEngine::compile(path, {});
     PolicyRequest r;
     r.subject = "CN=dev1.corp.example,O=Example";
