@@ -22,6 +22,9 @@ ADMIN_USER, ADMIN_PASSWORD = "mdm", "s3cret-Admin"
 LOOP_POLICY = "function verify_request(req)\n  while true do end\nend\n"
 ALLOC_POLICY = ("function verify_request(req)\n  local t = {}\n"
                 "  for i = 1, 1e12 do t[i] = string.rep('x', 1024) .. i end\nend\n")
+# Hours of backtracking inside one C call, out of the instruction count's sight.
+PATTERN_POLICY = ("function verify_request(req)\n"
+                  "  string.find(('a-'):rep(2000), '(.-)-(.-)-(.-)-(.-)-x')\nend\n")
 DENY_POLICY = "function verify_request(req)\n  return scep.deny('closed for the test')\nend\n"
 ALLOW_POLICY = "function verify_request(req)\n  return scep.allow()\nend\n"
 GENERATE_POLICY = ("function generate_challenge(ctx)\n"
@@ -38,6 +41,7 @@ def write_config(pki: h.Pki, svc: ValidationService) -> None:
     d = pki.dir
     (d / "loop.lua").write_text(LOOP_POLICY)
     (d / "alloc.lua").write_text(ALLOC_POLICY)
+    (d / "pattern.lua").write_text(PATTERN_POLICY)
     (d / "edit.lua").write_text(DENY_POLICY)
     (d / "generate.lua").write_text(GENERATE_POLICY)
     one_time = "      one_time: {validity_minutes: 60, max_per_requester: 0}\n"
@@ -47,6 +51,10 @@ def write_config(pki: h.Pki, svc: ValidationService) -> None:
         profile("ndes", one_time, f"    policy: {h.REPO / 'policies' / 'ndes.lua'}\n"),
         profile("loop", one_time, "    policy: loop.lua\n"),
         profile("alloc", one_time, "    policy: alloc.lua\n"),
+        profile("pattern", one_time, "    policy: pattern.lua\n"),
+        # The loop again, stopped by the profile's wall-clock limit this time.
+        profile("slow", one_time, "    policy: loop.lua\n"
+                "    policy_limits: {instructions: 1000000000, time_ms: 300}\n"),
         profile("edit", one_time, "    policy: edit.lua\n"),
         profile("generate", one_time, "    policy: generate.lua\n"),
         profile("static_only", "      static: Static-Only-Password-0123\n"),
@@ -74,8 +82,8 @@ def chal(server_class, workdir):
     htpasswd.write_text(f"{ADMIN_USER}:{hashed}\n")
     htpasswd.chmod(0o644)
     locations = [("/scep", None)] + [(f"/scep-{p}", p) for p in
-                                      ("legacy", "quota", "ndes", "loop", "alloc", "edit", "generate",
-                                       "extval", "unreachable")]
+                                      ("legacy", "quota", "ndes", "loop", "alloc", "pattern", "slow", "edit",
+                                       "generate", "extval", "unreachable")]
     locations += [h.AdminLocation("/admin/challenge", "admin", None, htpasswd),
                   h.AdminLocation("/admin/open", "admin", None, None),
                   h.AdminLocation("/admin/legacy", "admin", "legacy", htpasswd),
@@ -207,7 +215,7 @@ def test_110_008_ndes_policy_chooses_the_template_by_key_usage(chal, devices_dir
 
 
 @pytest.mark.expect_log("SCP3003", "SCP3008")
-@pytest.mark.parametrize("runaway", ["loop", "alloc"])
+@pytest.mark.parametrize("runaway", ["loop", "alloc", "pattern", "slow"])
 def test_110_009_runaway_policy_fails_only_its_request(chal, devices_dir, runaway):
     c = new_challenge(chal, runaway).stdout.strip()
     failure(enroll(chal, device(chal, devices_dir, c), path=f"/scep-{runaway}"), r"PolicyFailed")

@@ -112,6 +112,34 @@ TEST_F(ConfigFile, BadValuesAreExplained) {
     EXPECT_NE(error_of(ku).find("unknown key usage 'signEverything'"), std::string::npos);
 }
 
+TEST_F(ConfigFile, PolicyLimitsDefaultGloballyAndPerProfile) {
+    Config plain = load_config(write(minimal()));
+    EXPECT_EQ(plain.profiles.at("default").policy_limits.max_instructions, 1'000'000);
+    EXPECT_EQ(plain.profiles.at("default").policy_limits.max_time_ms, 1000);
+    EXPECT_EQ(plain.profiles.at("default").policy_limits.max_pattern_subject_bytes, 4096u);
+    Config cfg = load_config(write(minimal("    policy_limits: {time_ms: 200, pattern_subject_bytes: 1024}\n",
+                                           "policy_limits: {instructions: 5000, memory_mb: 2, time_ms: 500}\n")));
+    EXPECT_EQ(cfg.policy_limits.max_time_ms, 500);
+    const PolicyLimits& l = cfg.profiles.at("default").policy_limits;
+    EXPECT_EQ(l.max_instructions, 5000);         // inherited
+    EXPECT_EQ(l.max_memory_bytes, 2u << 20);     // inherited
+    EXPECT_EQ(l.max_time_ms, 200);               // the profile's own
+    EXPECT_EQ(l.max_pattern_subject_bytes, 1024u);
+}
+
+TEST_F(ConfigFile, BadPolicyLimitsAreRefusedAtTheirKey) {
+    EXPECT_NE(error_of(minimal("", "policy_limits: {time_ms: 0}\n")).find("key 'policy_limits.time_ms': must be between"),
+              std::string::npos);
+    EXPECT_NE(error_of(minimal("", "policy_limits: {instructions: many}\n")).find("must be a whole number"),
+              std::string::npos);
+    EXPECT_NE(error_of(minimal("", "policy_limits: {memory_mb: 100000}\n")).find("must be between"),
+              std::string::npos);
+    EXPECT_NE(error_of(minimal("    policy_limits: {pattern_subject_bytes: 10}\n"))
+                  .find("key 'profiles.default.policy_limits.pattern_subject_bytes': must be between"),
+              std::string::npos);
+    EXPECT_NE(error_of(minimal("    policy_limits: {seconds: 1}\n")).find("unknown key"), std::string::npos);
+}
+
 TEST_F(ConfigFile, HeaderThatIsNotNameColonValueIsRefusedAtItsEntry) {
     std::string e = error_of(minimal("    external_validation:\n"
                                      "      validate_url: http://127.0.0.1:9/validate\n"

@@ -60,6 +60,7 @@ struct PolicyTrial {
     std::map<std::string, std::string> templates;    // signature, encryption, general_purpose
     Claims claims;                                   // req.claims
     std::vector<unsigned char> csr;                  // PEM or DER
+    PolicyLimits limits;                             // the profile's, with --config
 };
 
 struct PolicyVerdict {

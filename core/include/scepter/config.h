@@ -87,6 +87,18 @@ struct RenewalConfig {
     bool revoke_old = false;     // revoke the old certificate (superseded) on renewal
 };
 
+// What one policy call may spend (policy_limits: in the YAML, globally and
+// per profile). A call over any of them fails like a policy error.
+struct PolicyLimits {
+    std::int64_t max_instructions = 1'000'000;  // Lua VM instructions per call
+    std::size_t max_memory_bytes = 8 << 20;     // per Lua state
+    std::int64_t max_time_ms = 1000;            // wall clock per call
+    // The longest string the pattern functions (string.find, match, gmatch,
+    // gsub) accept as subject: their C matcher backtracks out of reach of
+    // the instruction count.
+    std::size_t max_pattern_subject_bytes = 4096;
+};
+
 enum class GetCertAccess { off, holder_only, any };
 
 struct Profile {
@@ -103,6 +115,7 @@ struct Profile {
     GetCertAccess get_cert = GetCertAccess::holder_only;
     bool get_crl = true;
     std::string policy_path;   // Lua policy (verify_request, generate_challenge, notify)
+    PolicyLimits policy_limits;  // the global policy_limits, then this profile's
     std::optional<ExternalValidationSettings> external_validation;
 };
 
@@ -149,6 +162,7 @@ struct Config {
     std::optional<KeyPairFiles> ra_encryption;  // absent: ra_signing also decrypts
     std::size_t max_message_bytes = 65536;
     InputLimits input_limits;
+    PolicyLimits policy_limits;  // defaults for every profile's policy_limits
     CrlConfig crl;
     std::optional<NextCaConfig> next_ca;
     std::string status_dir;      // NDES-style status records; empty: none

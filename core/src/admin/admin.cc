@@ -58,7 +58,7 @@ struct Admin::Impl {
     PolicyEngine* policy(const Profile& p) {
         if (p.policy_path.empty()) return nullptr;
         auto& engine = policies[p.name];
-        if (!engine) engine = PolicyEngine::compile(p.policy_path, PolicyLimits{});
+        if (!engine) engine = PolicyEngine::compile(p.policy_path, p.policy_limits);
         return engine.get();
     }
 
@@ -197,6 +197,7 @@ PolicyTrial Admin::policy_trial(const std::string& profile) const {
     trial.policy_path = p.policy_path;
     trial.profile = p.name;
     trial.profile_template = p.template_name;
+    trial.limits = p.policy_limits;
     // As the enrollment fills req.templates: a single-template profile
     // names its template for all three cases.
     TemplateByKeyUsage by =

@@ -37,7 +37,7 @@ const char* verdict_name(PolicyDecision::Verdict v) {
 }  // namespace
 
 PolicyVerdict test_policy(const PolicyTrial& trial) {
-    std::unique_ptr<PolicyEngine> engine = PolicyEngine::compile(trial.policy_path, PolicyLimits{});
+    std::unique_ptr<PolicyEngine> engine = PolicyEngine::compile(trial.policy_path, trial.limits);
     PolicyRequest req = policy_request_from_csr(read_csr(csr_der(trial.csr)));
     req.transaction_id = "policy-test";
     req.message_type = "PKCSReq";

@@ -46,6 +46,19 @@ void read_input_limits(const YamlSection& lim, InputLimits& l) {
     l.max_nonce_bytes = std::size_t(lim.integer_or("max_nonce_length", 64, 16, 1024));
 }
 
+// policy_limits: at the top level (defaults) and in a profile (overrides,
+// key by key). The floors leave room for any real policy; the ceilings keep
+// one evaluation from holding a worker thread for long.
+PolicyLimits read_policy_limits(const YamlSection& s, PolicyLimits l) {
+    s.allow_only({"instructions", "memory_mb", "time_ms", "pattern_subject_bytes"});
+    l.max_instructions = s.integer_or("instructions", long(l.max_instructions), 1000, 1'000'000'000);
+    l.max_memory_bytes = std::size_t(s.integer_or("memory_mb", long(l.max_memory_bytes >> 20), 1, 1024)) << 20;
+    l.max_time_ms = s.integer_or("time_ms", long(l.max_time_ms), 10, 60'000);
+    l.max_pattern_subject_bytes =
+        std::size_t(s.integer_or("pattern_subject_bytes", long(l.max_pattern_subject_bytes), 256, 65536));
+    return l;
+}
+
 void read_key_rules(const YamlSection& keys, Template& t) {
     keys.allow_only({"types", "min_rsa_bits"});
     if (keys.has("types")) {
@@ -230,7 +243,7 @@ GetCertAccess read_get_cert(const YamlSection& s) {
 Profile read_profile(const YamlSection& s, const std::string& name) {
     s.allow_only({"template", "templates_by_key_usage", "challenge", "ciphers", "digests",
                   "allow_legacy_clients", "response_digest", "renewal", "get_cert", "get_crl", "policy",
-                  "external_validation"});
+                  "policy_limits", "external_validation"});
     Profile p;
     p.name = name;
     if (s.has("templates_by_key_usage")) {
@@ -253,6 +266,8 @@ Profile read_profile(const YamlSection& s, const std::string& name) {
     p.get_cert = read_get_cert(s);
     p.get_crl = s.boolean_or("get_crl", true);
     if (s.has("policy")) p.policy_path = s.readable_file("policy");
+    p.policy_limits = s.config().policy_limits;
+    if (s.has("policy_limits")) p.policy_limits = read_policy_limits(s.section("policy_limits"), p.policy_limits);
     if (s.has("external_validation")) p.external_validation = read_external_validation(s.section("external_validation"));
     return p;
 }
@@ -304,8 +319,8 @@ Config load_config(const std::string& path) {
     YAML::Node root = parse_yaml_file(path);
     if (!root.IsMap()) throw ConfigError(path, 1, "", "the file must be a YAML mapping");
     YamlSection top(root, "", cfg);
-    top.allow_only({"audit_log", "store", "ca", "ra", "limits", "crl", "next_ca", "status_dir", "admin", "templates",
-                    "profiles"});
+    top.allow_only({"audit_log", "store", "ca", "ra", "limits", "policy_limits", "crl", "next_ca", "status_dir",
+                    "admin", "templates", "profiles"});
     if (top.has("status_dir")) cfg.status_dir = top.path("status_dir");
     if (top.has("admin")) {
         YamlSection admin = top.section("admin");
@@ -326,6 +341,7 @@ Config load_config(const std::string& path) {
         cfg.max_message_bytes = std::size_t(lim.integer_or("max_message_bytes", 65536, 1024, 16 << 20));
         read_input_limits(lim, cfg.input_limits);
     }
+    if (top.has("policy_limits")) cfg.policy_limits = read_policy_limits(top.section("policy_limits"), {});
     if (top.has("crl")) read_crl(top.section("crl"), cfg.crl);
     if (top.has("next_ca")) cfg.next_ca = read_next_ca(top.section("next_ca"));
     for_each_entry(top, "templates", [&](const YamlSection& s, const std::string& name) {

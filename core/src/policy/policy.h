@@ -3,8 +3,9 @@
 //
 // A policy file is compiled when the configuration loads (so `nginx -t`
 // reports a syntax error with file and line). Evaluation runs in a sandbox
-// (no io, os.execute or C-module loading) with an instruction and a memory
-// limit. Lua states are pooled per engine (one configuration generation),
+// (no io, os.execute or C-module loading) under PolicyLimits: instructions,
+// memory, wall-clock time, and the subject length and worst-case cost the
+// pattern functions accept (policy_bounded.cc). Lua states are pooled per engine (one configuration generation),
 // one per concurrently evaluating thread, created lazily (so after fork);
 // every evaluation gets a fresh environment, so nothing leaks between
 // requests.
@@ -26,6 +27,8 @@
 // The file's top level runs before every hook call: keep it to definitions.
 #pragma once
 
+#include "scepter/config.h"  // PolicyLimits
+
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -35,11 +38,6 @@
 #include <vector>
 
 namespace scepter {
-
-struct PolicyLimits {
-    std::int64_t max_instructions = 1'000'000;  // per call
-    std::size_t max_memory_bytes = 8 << 20;     // per Lua state
-};
 
 // What verify_request sees (the Lua table `req`).
 struct PolicyRequest {
@@ -88,7 +86,7 @@ struct ChallengeDecision {
     std::string reason;                          // refused: why
 };
 
-// A policy that cannot run: a Lua error, the instruction or memory limit.
+// A policy that cannot run: a Lua error, the instruction, memory or time limit.
 class PolicyError : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };

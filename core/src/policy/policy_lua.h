@@ -1,6 +1,7 @@
-// Internals of the Lua policy engine (policy.h), shared by its four files:
-//   policy_state.cc    one lua_State under an instruction and a memory limit
+// Internals of the Lua policy engine (policy.h), shared by its five files:
+//   policy_state.cc    one lua_State under instruction, memory and time limits
 //   policy_sandbox.cc  the whitelisted environment each evaluation gets
+//   policy_bounded.cc  library functions whose C loops the limits cannot see
 //   policy_marshal.cc  PolicyRequest/PolicyResult → Lua, Lua → decisions
 //   policy_engine.cc   compiling a file, the per-generation state pool
 //
@@ -18,7 +19,9 @@
 
 #include <lua.hpp>
 
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -26,7 +29,7 @@ namespace scepter::policy_lua {
 
 // One Lua state with its limits: a lua_Alloc that refuses to grow past
 // max_memory_bytes, and a count hook that stops a call after
-// max_instructions VM instructions.
+// max_instructions VM instructions or max_time_ms of wall clock.
 class LuaState {
    public:
     explicit LuaState(const PolicyLimits& limits);  // throws PolicyError
@@ -34,6 +37,13 @@ class LuaState {
     LuaState& operator=(const LuaState&) = delete;
 
     lua_State* get() const noexcept { return state_.get(); }
+    const PolicyLimits& limits() const noexcept { return limits_; }
+    static LuaState& of(lua_State* L) noexcept;
+
+    // Counts work done inside a C function against the instruction budget,
+    // then checks both budgets: raises a Lua error (that the policy cannot
+    // catch for good) once either is spent. Only during call().
+    void charge(lua_State* L, std::int64_t instructions);
 
     // [] → []: runs fn with the light userdata ctx as its only argument,
     // under lua_pcall and the limits. Throws PolicyError, whose text starts
@@ -53,12 +63,19 @@ class LuaState {
     };
 
     static void* allocate(void* ud, void* ptr, std::size_t osize, std::size_t nsize) noexcept;
+    enum class Spent { nothing, instructions, time };
+
     static void count_hook(lua_State* L, lua_Debug* ar);
+    void check_budgets(lua_State* L);
+    void arm_hook(lua_State* L) noexcept;
     std::string failure(int status) const;
 
     PolicyLimits limits_;
     Budget budget_;                   // declared before state_: lua_close still allocates
-    bool instructions_spent_ = false;
+    Spent spent_ = Spent::nothing;
+    std::int64_t instructions_used_ = 0;  // this call's, counted slice by slice
+    int slice_ = 0;                       // instructions until the hook fires next
+    std::chrono::steady_clock::time_point deadline_;
     std::unique_ptr<lua_State, Close> state_;
 };
 
@@ -77,7 +94,12 @@ int lua_guard(lua_State* L, Body&& body) {
     return lua_error(L);
 }
 
-// ---- sandbox (policy_sandbox.cc) ----
+// ---- sandbox (policy_sandbox.cc, policy_bounded.cc) ----
+
+// [] → []: replaces the library functions whose C loops the count hook
+// cannot see (the pattern functions, string.rep, table.move) with checked
+// ones, in this state's library tables, before the sandbox copies them.
+void bound_library_loops(lua_State* L);
 
 // [] → []: builds this state's sandbox template (the whitelisted globals and
 // library tables, and the `scep` helper table) and returns its registry ref.

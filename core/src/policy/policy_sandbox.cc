@@ -158,6 +158,7 @@ void seal_strings(lua_State* L) {
 }  // namespace
 
 int make_sandbox_template(lua_State* L) {  // [] → []
+    bound_library_loops(L);
     lua_newtable(L);                                   // [t]
     int t = lua_gettop(L);
     add_base(L);

@@ -1,9 +1,9 @@
 // One lua_State under limits: memory through our lua_Alloc, instructions
-// through a count hook. A bad policy (an endless loop, a growing table) must
+// and wall-clock time through a count hook. A bad policy (an endless loop, a growing table) must
 // cost one failed request, never a stalled or swollen worker.
 #include "policy/policy_lua.h"
 
-#include <climits>
+#include <algorithm>
 #include <cstdlib>
 
 namespace scepter::policy_lua {
@@ -21,10 +21,7 @@ int panic(lua_State* L) {
     throw PolicyError(std::string("policy engine: ") + msg);
 }
 
-int hook_count(std::int64_t max_instructions) noexcept {
-    if (max_instructions < 1) return 1;
-    return max_instructions > INT_MAX ? INT_MAX : int(max_instructions);
-}
+constexpr std::int64_t kHookSlice = 10'000;  // instructions: tens of microseconds
 
 }  // namespace
 
@@ -58,22 +55,55 @@ void* LuaState::allocate(void* ud, void* ptr, std::size_t osize, std::size_t nsi
     return grown;
 }
 
-// Fires once the instruction budget is spent. From then on it fires after
-// every instruction, so a policy's own pcall cannot swallow the error and
-// carry on: every instruction of the handler fails again, up to our
-// lua_pcall.
+LuaState& LuaState::of(lua_State* L) noexcept { return *owner_of(L); }
+
+// Arms the hook for the next slice: the rest of the instruction budget, but
+// at most kHookSlice, so the wall clock is read every few thousand
+// instructions rather than only when the instruction budget runs out.
+void LuaState::arm_hook(lua_State* L) noexcept {
+    std::int64_t left = limits_.max_instructions - instructions_used_;
+    slice_ = int(std::clamp<std::int64_t>(left, 1, kHookSlice));
+    lua_sethook(L, &LuaState::count_hook, LUA_MASKCOUNT, slice_);
+}
+
 void LuaState::count_hook(lua_State* L, lua_Debug*) {
-    owner_of(L)->instructions_spent_ = true;
+    LuaState& self = of(L);
+    self.instructions_used_ += self.slice_;
+    self.check_budgets(L);
+    self.arm_hook(L);
+}
+
+void LuaState::charge(lua_State* L, std::int64_t instructions) {
+    std::int64_t left = limits_.max_instructions - instructions_used_;
+    instructions_used_ += std::clamp<std::int64_t>(instructions, 0, std::max<std::int64_t>(left, 0));
+    check_budgets(L);
+}
+
+// Once a budget is spent the hook fires after every instruction, so a
+// policy's own pcall cannot swallow the error and carry on: every
+// instruction of the handler fails again, up to our lua_pcall.
+void LuaState::check_budgets(lua_State* L) {
+    if (spent_ == Spent::nothing) {
+        if (instructions_used_ >= limits_.max_instructions)
+            spent_ = Spent::instructions;
+        else if (std::chrono::steady_clock::now() >= deadline_)
+            spent_ = Spent::time;
+        else
+            return;
+    }
+    slice_ = 1;
     lua_sethook(L, &LuaState::count_hook, LUA_MASKCOUNT, 1);
-    luaL_error(L, "instruction limit exceeded");
+    luaL_error(L, spent_ == Spent::time ? "time limit exceeded" : "instruction limit exceeded");
 }
 
 void LuaState::call(lua_CFunction fn, void* ctx, const std::string& what) {
     lua_State* L = state_.get();
     lua_settop(L, 0);
     budget_.refused = false;
-    instructions_spent_ = false;
-    lua_sethook(L, &LuaState::count_hook, LUA_MASKCOUNT, hook_count(limits_.max_instructions));
+    spent_ = Spent::nothing;
+    instructions_used_ = 0;
+    deadline_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(limits_.max_time_ms);
+    arm_hook(L);
     lua_pushcfunction(L, fn);      // [fn]: a light C function, allocates nothing
     lua_pushlightuserdata(L, ctx); // [fn ctx]
     int status = lua_pcall(L, 1, 0, 0);  // [] or [error]
@@ -85,8 +115,9 @@ void LuaState::call(lua_CFunction fn, void* ctx, const std::string& what) {
 // flags win over the message: a policy may have caught the limit's error
 // and raised something else.
 std::string LuaState::failure(int status) const {
-    if (instructions_spent_)
+    if (spent_ == Spent::instructions)
         return "instruction limit exceeded (" + std::to_string(limits_.max_instructions) + " instructions)";
+    if (spent_ == Spent::time) return "time limit exceeded (" + std::to_string(limits_.max_time_ms) + " ms)";
     if (status == LUA_ERRMEM || budget_.refused)
         return "memory limit exceeded (" + std::to_string(limits_.max_memory_bytes) + " bytes)";
     lua_State* L = state_.get();

@@ -33,7 +33,7 @@ Service::Service(Config cfg, CaMaterial ca) : cfg_(std::move(cfg)), ca_(std::mov
     for (const auto& [name, profile] : cfg_.profiles) {
         caps_[name] = capabilities_of(profile, bool(cfg_.next_ca));
         ProfileHooks& hooks = hooks_[name];
-        if (!profile.policy_path.empty()) hooks.policy = PolicyEngine::compile(profile.policy_path, PolicyLimits{});
+        if (!profile.policy_path.empty()) hooks.policy = PolicyEngine::compile(profile.policy_path, profile.policy_limits);
     }
 }
 
