@@ -69,7 +69,12 @@ def server_kinds(config) -> list[str]:
     unknown = [k for k in kinds if k not in h.SERVER_CLASSES]
     if unknown:
         raise pytest.UsageError(f"unknown server kind(s) {unknown}; known: {list(h.SERVER_KINDS)}")
-    return list(dict.fromkeys(kinds))
+    # The very string objects of h.SERVER_KINDS: pytest 7 keeps a session
+    # fixture's value only while its param `is` the cached one, and strings
+    # split from SCEPTER_SERVERS are new objects on every call, which made
+    # the PKI and the server start again for every test.
+    canonical = {k: k for k in h.SERVER_KINDS}
+    return list(dict.fromkeys(canonical[k] for k in kinds))
 
 
 def pytest_generate_tests(metafunc):
