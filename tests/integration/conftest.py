@@ -17,9 +17,16 @@ test declared it:
     @pytest.mark.expect_log("SCP3002", "SCP3001")   # IDs or literal text
 or, inside the test, expect_log("SCP3003").
 
+Sanitizer gate (scripts/sanitize): when SCEPTER_SANITIZER_LOGS names the
+directory the ASan/UBSan runtimes write their reports to (log_path), a
+report appearing while a test runs fails that test, and any report at all
+fails the session.
+
 Environment: SCEPTER_BUILD_DIR (default build/), SCEPTER_KEEP_TMP=1 keeps the
 work directory, SCEPTER_TEST_TMP chooses where it goes (default /tmp),
-SCEPTER_SERVERS (comma-separated kinds, default all).
+SCEPTER_SERVERS (comma-separated kinds, default all), SCEPTER_SERVER_ENV
+(extra environment of the server processes, see harness.py),
+SCEPTER_SANITIZE=1 and SCEPTER_SANITIZER_LOGS (scripts/sanitize).
 """
 
 from __future__ import annotations
@@ -62,7 +69,12 @@ def server_kinds(config) -> list[str]:
     unknown = [k for k in kinds if k not in h.SERVER_CLASSES]
     if unknown:
         raise pytest.UsageError(f"unknown server kind(s) {unknown}; known: {list(h.SERVER_KINDS)}")
-    return list(dict.fromkeys(kinds))
+    # The very string objects of h.SERVER_KINDS: pytest 7 keeps a session
+    # fixture's value only while its param `is` the cached one, and strings
+    # split from SCEPTER_SERVERS are new objects on every call, which made
+    # the PKI and the server start again for every test.
+    canonical = {k: k for k in h.SERVER_KINDS}
+    return list(dict.fromkeys(canonical[k] for k in kinds))
 
 
 def pytest_generate_tests(metafunc):
@@ -78,10 +90,29 @@ def pytest_generate_tests(metafunc):
 # --------------------------------------------------------------------------
 
 
+SANITIZER_LOGS = os.environ.get("SCEPTER_SANITIZER_LOGS")
+
+
+def sanitizer_reports() -> set[Path]:
+    if not SANITIZER_LOGS:
+        return set()
+    return {p for p in Path(SANITIZER_LOGS).glob("*") if p.is_file()}
+
+
+def describe_reports(paths) -> str:
+    return "\n".join(f"--- {p} ---\n{p.read_text(errors='replace')[:6000]}"
+                     for p in sorted(paths))
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_call(item):
     offsets = {id(n): n.log_size() for n in h.Server.instances}
+    reports_before = sanitizer_reports()
     outcome = yield
+    new_reports = sanitizer_reports() - reports_before
+    if new_reports:  # whatever the test's own outcome: this matters more
+        raise AssertionError("sanitizer report(s) while this test ran:\n"
+                             + describe_reports(new_reports))
     if outcome.excinfo is not None:
         return  # the test failed already; its own message matters more
     expected = list(ALWAYS_EXPECTED) + list(getattr(item, "_scepter_expected", []))
@@ -96,6 +127,15 @@ def pytest_runtest_call(item):
     if problems:
         raise AssertionError("unexpected error-log lines (declare them with expect_log if "
                              "the test provokes them):\n" + "\n".join(problems))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    # Reports made outside a test's call (server start in a fixture, stop at
+    # the end) fail the session too.
+    reports = sanitizer_reports()
+    if reports:
+        print("\nsanitizer report(s):\n" + describe_reports(reports))
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture
