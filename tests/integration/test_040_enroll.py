@@ -3,7 +3,6 @@ key sizes and the options real clients use."""
 
 import base64
 import json
-import sqlite3
 import subprocess
 
 import pytest
@@ -175,40 +174,3 @@ def test_040_015_raw_bytes_in_the_subject_keep_the_audit_log_json(make_device, e
     mine = [r for r in records if r.get("transaction_id") == tid.replace("\udcff", "\ufffd")]
     assert mine, records[-5:]
     assert any("subject" in r for r in mine), mine  # the CSR was read
-
-
-def certificates_of(pki, transaction_id):
-    with sqlite3.connect(f"file:{pki.state_dir / 'scepter.db'}?mode=ro", uri=True) as con:
-        return con.execute("SELECT serial FROM certificates WHERE transaction_id = ?",
-                           (transaction_id,)).fetchall()
-
-
-@pytest.mark.parametrize("path", [LEGACY, STRICT])
-def test_040_016_exact_replay_gets_the_same_certificate_not_a_second(make_device, enroll, client, port, pki,
-                                                                     path):
-    """The static challenge lets anyone re-send a captured PKCSReq: its
-    transaction ID is answered like a poll, with the certificate it got."""
-    d = make_device()
-    first = enroll(d, path)
-    h.check_issued(first, d, pki.ca_cert)
-    r = h.send_pki(port, path, first.req.der)
-    rep = client.reply(d, first.req, r.body, name="replay-reply") if r.status == 200 else None
-    again = h.Enrollment(r, first.req, rep)
-    h.check_issued(again, d, pki.ca_cert)
-    assert h.norm_serial(again.rep["cert_serial"]) == h.norm_serial(first.rep["cert_serial"])
-    assert len(certificates_of(pki, first.req.transaction_id)) == 1
-    answered = [rec for rec in pki.audit_records() if rec.get("transaction_id") == first.req.transaction_id
-                and rec.get("step") == "poll_answered"]
-    assert answered and answered[-1].get("status") == "issued", answered
-
-
-@pytest.mark.expect_log("SCP3003")
-def test_040_017_transaction_id_of_an_issued_request_from_another_key(make_device, enroll, pki):
-    d = make_device()
-    first = enroll(d, STRICT)
-    h.check_issued(first, d, pki.ca_cert)
-    e = enroll(make_device(), STRICT, name="other", transaction_id=first.req.transaction_id)
-    rep = h.check_failure(e, "badRequest")
-    assert "poll_answered: this transaction ID was already issued a certificate for another key" in \
-        rep["fail_info_text"], rep
-    assert len(certificates_of(pki, first.req.transaction_id)) == 1

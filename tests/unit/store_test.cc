@@ -74,27 +74,6 @@ TEST_F(StoreTest, DuplicateSerialLeavesNothingHalfWritten) {
     EXPECT_EQ(store->list_certs(10).size(), 1u);
 }
 
-TEST_F(StoreTest, OneCertificatePerTransactionId) {
-    auto store = open_sqlite_store(path_, 5000);
-    IssuedCert first = make_cert(4);
-    store->record_issuance(first, make_tx(first));
-    TransactionRecord failed = make_tx(first);
-    failed.status = "failure";
-    failed.serial_hex.clear();
-    failed.updated_at += 10;
-    store->record_transaction(failed);  // the latest attempt failed...
-    auto found = store->find_issued_for_transaction(first.transaction_id);
-    ASSERT_TRUE(found.has_value());  // ... the issuance is still found
-    expect_same(*found, first);
-    EXPECT_FALSE(store->find_issued_for_transaction("nope").has_value());
-
-    IssuedCert second = make_cert(5);
-    second.transaction_id = first.transaction_id;  // a racing copy of the same request
-    EXPECT_THROW(store->record_issuance(second, make_tx(second)), TransactionAlreadyIssued);
-    EXPECT_FALSE(store->find_cert(second.serial_hex).has_value());
-    EXPECT_EQ(store->list_certs(10).size(), 1u);
-}
-
 TEST_F(StoreTest, FailedTransactionInsertRollsBackTheCertificate) {
     auto store = open_sqlite_store(path_, 5000);
     IssuedCert cert = make_cert(3);

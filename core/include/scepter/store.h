@@ -116,8 +116,7 @@ class Store {
     // request with the same transaction ID becomes `issued` in the same
     // transaction. Throws DuplicateSerial when the serial exists (the caller
     // draws a new one), PendingAlreadyIssued when that pending request is
-    // issued already, TransactionAlreadyIssued when a certificate was issued
-    // under this transaction ID already (two copies of one request raced).
+    // issued already.
     virtual void record_issuance(const IssuedCert& cert, const TransactionRecord& tx) = 0;
     // Records a transaction that ended without a certificate.
     virtual void record_transaction(const TransactionRecord& tx) = 0;
@@ -126,9 +125,6 @@ class Store {
     // By serial (hex) or by SHA-1 / SHA-256 thumbprint (hex, any case, colons allowed).
     virtual std::optional<IssuedCert> find_cert(const std::string& serial_or_thumbprint) = 0;
     virtual std::optional<TransactionRecord> find_transaction(const std::string& id) = 0;
-    // The certificate a request under this transaction ID was issued, if any
-    // (whatever attempts failed since: find_transaction shows only the latest).
-    virtual std::optional<IssuedCert> find_issued_for_transaction(const std::string& transaction_id) = 0;
 
     // Pending requests. add_pending returns false (and changes nothing) when
     // a request with this transaction ID exists already.
@@ -169,12 +165,6 @@ class DuplicateSerial : public StoreError {
 // record_issuance for a pending request another process issued already
 // (two polls raced): nothing was written; answer with the stored certificate.
 class PendingAlreadyIssued : public StoreError {
-    using StoreError::StoreError;
-};
-
-// record_issuance under a transaction ID that has a certificate already:
-// nothing was written; answer with the stored certificate, never a second one.
-class TransactionAlreadyIssued : public StoreError {
     using StoreError::StoreError;
 };
 

@@ -77,9 +77,6 @@ Response Enrollment::enroll(const VerifiedMessage& m) {
     // A request re-sent under a transaction ID we already hold is a poll.
     if (auto pending = env_.store.find_pending(env_.ctx.transaction_id))
         return answer_poll(env_, m, envelope.cipher, *pending);
-    // ... and one that got its certificate is answered with it again.
-    if (auto earlier = env_.store.find_issued_for_transaction(env_.ctx.transaction_id))
-        return answer_repeated_request(env_, m, envelope.cipher, csr, *earlier);
     reports_.open_status();
     ChallengeOutcome challenge;  // a PKCSReq's; checked now, consumed only when issued or parked
     RenewalCheck renewed;        // a RenewalReq's
@@ -89,15 +86,7 @@ Response Enrollment::enroll(const VerifiedMessage& m) {
     validate_externally(env_, csr);
     if (decision.pending || decision.tmpl->require_approval)
         return make_pending(env_, m, envelope.cipher, decision, csr, challenge);
-    Issued issued;
-    try {
-        issued = issue(env_, decision, csr, m.msg.attrs.message_type, challenge);
-    } catch (const TransactionAlreadyIssued&) {
-        // A copy of this request raced past the check above and was issued first.
-        auto earlier = env_.store.find_issued_for_transaction(env_.ctx.transaction_id);
-        if (!earlier) throw;
-        return answer_repeated_request(env_, m, envelope.cipher, csr, *earlier);
-    }
+    Issued issued = issue(env_, decision, csr, m.msg.attrs.message_type, challenge);
     reports_.notify_success(issued, csr);
     if (renewal && env_.profile.renewal.revoke_old) supersede_old_certificate(env_, renewed);
     reports_.succeeded(issued);

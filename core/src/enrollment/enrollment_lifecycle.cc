@@ -7,7 +7,6 @@
 #include "scepter/log_ids.h"
 
 #include <ctime>
-#include <stdexcept>
 
 namespace scepter {
 namespace {
@@ -34,25 +33,6 @@ void check_same_requester(const PendingRequest& pending, const SignedMessage& ms
     ossl::X509Ptr original = cert_from_der(pending.signer_der);
     if (!original || EVP_PKEY_eq(X509_get0_pubkey(original.get()), X509_get0_pubkey(msg.signer.get())) != 1)
         throw ScepFailure(FailInfo::bad_request, "the poll is not signed with the key of the pending request");
-}
-
-// A request re-sent under a transaction ID that got its certificate must ask
-// for that certificate's key and come from its holder: the key itself signs
-// a PKCSReq; a rekeying RenewalReq is signed with the certificate it renewed,
-// one this CA issued for the same subject.
-void check_same_requester(X509* issued, X509* ca, const VerifiedMessage& m, const CsrInfo& csr) {
-    EVP_PKEY* key = X509_get0_pubkey(issued);
-    if (EVP_PKEY_eq(key, X509_REQ_get0_pubkey(csr.req.get())) != 1)
-        throw ScepFailure(FailInfo::bad_request,
-                          "this transaction ID was already issued a certificate for another key");
-    X509* signer = m.msg.signer.get();
-    if (EVP_PKEY_eq(key, X509_get0_pubkey(signer)) == 1) return;
-    if (m.type == MessageType::renewal_req && X509_check_issued(ca, signer) == X509_V_OK &&
-        X509_verify(signer, X509_get0_pubkey(ca)) == 1 &&
-        X509_NAME_cmp(X509_get_subject_name(signer), X509_get_subject_name(issued)) == 0)
-        return;
-    throw ScepFailure(FailInfo::bad_request,
-                      "this transaction ID was already answered; the re-sent request is not signed by its requester");
 }
 
 // An approved request: issued now, unless a simultaneous poll issued it first.
@@ -118,19 +98,6 @@ Response answer_poll(const StepEnv& env, const VerifiedMessage& m, ContentCipher
         throw ScepFailure(FailInfo::bad_request, "template '" + pending.template_name + "' no longer exists");
     env.steps.passed("", {{"status", "approved"}});
     return issue_approved(env, m, cipher, t->second, pending);
-}
-
-// Never a second certificate under one transaction ID: a replay, or a device
-// that missed the answer, gets the one already issued, as a poll would.
-Response answer_repeated_request(const StepEnv& env, const VerifiedMessage& m, ContentCipher cipher,
-                                 const CsrInfo& csr, const IssuedCert& earlier) {
-    env.steps.begin(SCEPTER_ID_POLL_ANSWERED, "poll_answered");
-    ossl::X509Ptr cert = cert_from_der(earlier.der);
-    if (!cert) throw std::runtime_error("the stored certificate " + earlier.serial_hex + " does not parse");
-    check_same_requester(cert.get(), env.ca.ca.cert.get(), m, csr);
-    env.steps.passed("the request was issued already; its certificate is sent again",
-                     {{"status", "issued"}, {"serial", earlier.serial_hex}});
-    return send_certificate(env, m.msg, cipher, cert.get());
 }
 
 Response cert_poll(const StepEnv& env, const VerifiedMessage& m) {

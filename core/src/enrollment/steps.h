@@ -132,10 +132,6 @@ Response make_pending(const StepEnv& env, const VerifiedMessage& m, ContentCiphe
                       const CsrInfo& csr, const ChallengeOutcome& challenge);
 // poll_answered, for a CertPoll or a request re-sent under its transaction ID.
 Response answer_poll(const StepEnv& env, const VerifiedMessage& m, ContentCipher cipher, const PendingRequest& pending);
-// poll_answered, for a PKCSReq or RenewalReq re-sent under a transaction ID
-// that was issued `earlier`: the same certificate again, to the same requester.
-Response answer_repeated_request(const StepEnv& env, const VerifiedMessage& m, ContentCipher cipher,
-                                 const CsrInfo& csr, const IssuedCert& earlier);
 Response cert_poll(const StepEnv& env, const VerifiedMessage& m);
 Response get_cert(const StepEnv& env, const VerifiedMessage& m);
 Response get_crl(const StepEnv& env, const VerifiedMessage& m);

@@ -43,16 +43,6 @@ constexpr const char* kFindTx =
     "SELECT transaction_id, updated_at, profile, message_type, status, fail_info, fail_text, "
     "serial, requester_ip FROM transactions WHERE transaction_id = ?1 "
     "ORDER BY updated_at DESC, id DESC LIMIT 1";
-// The first certificate issued under a transaction ID (failed attempts since
-// do not hide it); the index on transactions(transaction_id) finds it.
-const std::string kFindIssuedForTx =
-    std::string("SELECT ") + kCertSelectColumns +
-    " FROM certificates WHERE serial = (SELECT serial FROM transactions WHERE transaction_id = ?1"
-    " AND status = 'success' AND serial IS NOT NULL ORDER BY updated_at, id LIMIT 1)";
-// Another certificate under the same transaction ID (the one being recorded excluded).
-constexpr const char* kOtherIssuanceForTx =
-    "SELECT 1 FROM transactions WHERE transaction_id = ?1 AND status = 'success' "
-    "AND serial IS NOT NULL AND serial <> ?2 LIMIT 1";
 
 IssuedCert read_cert(const sqlite::Statement& st) {
     IssuedCert c;
@@ -163,20 +153,7 @@ void SqliteStore::record_issuance(const IssuedCert& cert, const TransactionRecor
     insert_cert(*conn, cert);
     insert_tx(*conn, tx);
     mark_pending_issued(*conn, cert, tx);
-    refuse_second_issuance(*conn, cert, tx);
     write.commit();
-}
-
-// Last inside record_issuance's write transaction (a pending request another
-// worker issued reports PendingAlreadyIssued first): two copies of one
-// request racing past the enrollment's replay check cannot both store a
-// certificate under one transaction ID; the second rolls back.
-void SqliteStore::refuse_second_issuance(sqlite::Connection& conn, const IssuedCert& cert,
-                                         const TransactionRecord& tx) {
-    auto st = conn.prepare(kOtherIssuanceForTx);
-    st.bind(1, tx.transaction_id).bind(2, stored_serial(cert.serial_hex));
-    if (st.step())
-        throw TransactionAlreadyIssued("a certificate was issued under transaction " + tx.transaction_id + " already");
 }
 
 void SqliteStore::record_transaction(const TransactionRecord& tx) {
@@ -213,14 +190,6 @@ std::optional<TransactionRecord> SqliteStore::find_transaction(const std::string
     st.bind(1, id);
     if (!st.step()) return std::nullopt;
     return read_tx(st);
-}
-
-std::optional<IssuedCert> SqliteStore::find_issued_for_transaction(const std::string& transaction_id) {
-    auto conn = pool_.acquire();
-    auto st = conn->prepare(kFindIssuedForTx.c_str());
-    st.bind(1, transaction_id);
-    if (!st.step()) return std::nullopt;
-    return read_cert(st);
 }
 
 std::unique_ptr<Store> open_sqlite_store(const std::string& path, int busy_timeout_ms) {

@@ -42,7 +42,6 @@ class SqliteStore final : public Store {
     std::vector<IssuedCert> list_certs(std::size_t limit) override;
     std::optional<IssuedCert> find_cert(const std::string& serial_or_thumbprint) override;
     std::optional<TransactionRecord> find_transaction(const std::string& id) override;
-    std::optional<IssuedCert> find_issued_for_transaction(const std::string& transaction_id) override;
 
     bool add_pending(const PendingRequest& req) override;
     std::optional<PendingRequest> find_pending(const std::string& transaction_id) override;
@@ -69,8 +68,6 @@ class SqliteStore final : public Store {
     // issuance (if any) now points at its certificate.
     void mark_pending_issued(sqlite::Connection& conn, const IssuedCert& cert,
                              const TransactionRecord& tx);
-    // Part of record_issuance's transaction: one certificate per transaction ID.
-    void refuse_second_issuance(sqlite::Connection& conn, const IssuedCert& cert, const TransactionRecord& tx);
 
     const std::string path_;
     sqlite::ConnectionPool pool_;
