@@ -8,6 +8,7 @@ Standard library only (plus pytest in conftest.py): PyPI is not reachable.
 from __future__ import annotations
 
 import base64
+import hashlib
 import http.client as httpclient
 import json
 import os
@@ -265,6 +266,12 @@ class Pki:
             if line:
                 out.append(json.loads(line))
         return out
+
+
+def challenge_id(challenge: str) -> str:
+    """The ID a one-time challenge is stored and logged under: derived one
+    way (core/src/challenge/challenge.cc), never a part of the challenge."""
+    return hashlib.sha256(b"scepter challenge id\n" + challenge.encode()).hexdigest()[:20]
 
 
 def norm_serial(s: str) -> str:

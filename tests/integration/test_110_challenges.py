@@ -126,7 +126,7 @@ def test_110_001_one_time_challenge_enrolls_once(chal, devices_dir):
     c = new_challenge(chal).stdout.strip()
     assert re.fullmatch(r"[A-Za-z0-9]{32}", c)
     assert enroll(chal, device(chal, devices_dir, c))["status"] == "SUCCESS"
-    steps = [r["step"] for r in chal.pki.audit_records() if r.get("challenge_id") == c[:10]]
+    steps = [r["step"] for r in chal.pki.audit_records() if r.get("challenge_id") == h.challenge_id(c)]
     assert "challenge_lookup" in steps and "challenge_password" in steps
 
 
@@ -142,7 +142,7 @@ def test_110_003_each_phase_fails_with_its_own_text(chal, devices_dir):
     failure(enroll(chal, device(chal, devices_dir, "")), r"^challenge_lookup: ChallengePasswordMissing")
     expired = new_challenge(chal).stdout.strip()
     with sqlite3.connect(chal.pki.state_dir / "scepter.db") as db:
-        db.execute("UPDATE challenges SET expires_at = 1 WHERE id = ?", (expired[:10],))
+        db.execute("UPDATE challenges SET expires_at = 1 WHERE id = ?", (h.challenge_id(expired),))
     failure(enroll(chal, device(chal, devices_dir, expired), name="expired"), r"^challenge_lookup: ChallengeExpired")
     good = new_challenge(chal).stdout.strip()
     wrong = good[:10] + ("A" if good[10] != "A" else "B") + good[11:]
@@ -360,7 +360,7 @@ def test_110_018_status_records_move_to_succeeded_and_failed(chal):
 
 def issued_line(chal, challenge):
     lines = [r for r in chal.pki.audit_records()
-             if r.get("step") == "challenge_issued" and r.get("challenge_id") == challenge[:10]]
+             if r.get("step") == "challenge_issued" and r.get("challenge_id") == h.challenge_id(challenge)]
     assert len(lines) == 1, lines
     return lines[0]
 
@@ -390,7 +390,7 @@ def test_110_020_cli_with_a_config_path_relative_to_the_working_directory(chal):
               cwd=conf.parent.parent).stdout.strip()
     assert re.fullmatch(r"[A-Za-z0-9]{32}", c)
     with sqlite3.connect(chal.pki.state_dir / "scepter.db") as db:
-        assert db.execute("SELECT user FROM challenges WHERE id = ?", (c[:10],)).fetchone() == ("ivan",)
+        assert db.execute("SELECT user FROM challenges WHERE id = ?", (h.challenge_id(c),)).fetchone() == ("ivan",)
     assert not (conf.parent / conf.parent.name).exists(), "the store path was resolved twice"
     listed = h.run([h.SCEPTER, "certs", "list", "--config", relative], cwd=conf.parent.parent).stdout
     assert listed.startswith("SERIAL")
@@ -423,3 +423,20 @@ def test_110_022_admin_location_bound_to_a_profile_issues_only_for_it(chal):
         assert json.loads(own.body)["profile"] == "legacy"
     anywhere = admin_get(chal, "/admin/challenge?user=kim&profile=legacy")
     assert anywhere.status == 200, anywhere.body
+
+
+def test_110_023_no_part_of_a_challenge_is_stored_or_logged(chal, devices_dir):
+    """A one-time challenge is 32 secret characters: neither the store's row,
+    nor the audit trail, nor the server's log carries any part of it (its ID
+    is derived one way), so reading them gives no head start at guessing."""
+    offset = chal.server.log_size()
+    c = new_challenge(chal, "default", "lena").stdout.strip()
+    assert enroll(chal, device(chal, devices_dir, c, cn="lena-device"), name="lena")["status"] == "SUCCESS"
+    with sqlite3.connect(chal.pki.state_dir / "scepter.db") as db:
+        row = db.execute("SELECT id, secret_sha256 FROM challenges WHERE user = 'lena'").fetchone()
+    assert row[0] == h.challenge_id(c)
+    audit = chal.pki.audit_log.read_text()
+    assert h.challenge_id(c) in audit
+    seen = "\n".join([audit, *chal.server.log_since(offset), *row])
+    pieces = {c[i:i + 6] for i in range(len(c) - 5)}  # any 6 characters in a row: 36 bits
+    assert not [p for p in pieces if p in seen]

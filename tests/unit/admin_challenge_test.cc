@@ -122,7 +122,7 @@ TEST_F(AdminChallenge, CliFromAboveConfRunsThePolicyAndAudits) {
     EXPECT_FALSE(fs::exists(top_ / "conf" / "conf")) << "the store path was resolved twice";
 
     auto store = open_sqlite_store((top_ / "conf" / cli::kStoreFile).string(), 5000);
-    auto record = store->find_challenge(challenge.substr(0, 10));
+    auto record = store->find_challenge(challenge_id(challenge));
     ASSERT_TRUE(record.has_value());
     EXPECT_NE(record->claims_json.find("\"issued_via\":\"generate_challenge for ops\""), std::string::npos)
         << record->claims_json;
@@ -131,7 +131,7 @@ TEST_F(AdminChallenge, CliFromAboveConfRunsThePolicyAndAudits) {
     auto lines = issued_lines(top_ / "conf" / "audit.log");
     ASSERT_FALSE(lines.empty());
     auto& line = lines.back();
-    EXPECT_EQ(line["challenge_id"], challenge.substr(0, 10));
+    EXPECT_EQ(line["challenge_id"], challenge_id(challenge));
     EXPECT_EQ(line["operation"], "cli");
     EXPECT_EQ(line["requester"], "ops");
     EXPECT_EQ(line["user"], "alice");

@@ -23,8 +23,7 @@ TEST(Challenge, LengthAndAlphabet) {
         IssuedChallenge c = make_challenge("default", "alice", "admin", 1700000000, 60, "{}");
         ASSERT_EQ(c.challenge.size(), 32u);
         for (char ch : c.challenge) ASSERT_TRUE(alphanumeric(ch)) << c.challenge;
-        EXPECT_EQ(c.record.id.size(), 10u);
-        EXPECT_EQ(c.record.id, c.challenge.substr(0, 10));
+        EXPECT_EQ(c.record.id, challenge_id(c.challenge));
     }
 }
 
@@ -81,17 +80,26 @@ TEST(Challenge, RefusesNonPositiveValidity) {
     EXPECT_THROW(make_challenge("p", "u", "r", 0, -5, "{}"), std::invalid_argument);
 }
 
-TEST(Challenge, IdExtraction) {
+TEST(Challenge, IdIsDerivedNeverAPartOfTheChallenge) {
     IssuedChallenge c = make_challenge("p", "u", "r", 0, 60, "{}");
     EXPECT_EQ(challenge_id(c.challenge), c.record.id);
-    EXPECT_EQ(challenge_id("ABCDEFGHIJklmnopqrstuvwxyz012345"), "ABCDEFGHIJ");
+    ASSERT_EQ(c.record.id.size(), 20u);
+    EXPECT_EQ(c.record.id.find_first_not_of("0123456789abcdef"), std::string::npos);
+    // No run of 4 characters of the challenge shows in its ID, nor the ID in
+    // the stored hash.
+    for (std::size_t i = 0; i + 4 <= c.challenge.size(); ++i)
+        EXPECT_EQ(c.record.id.find(c.challenge.substr(i, 4)), std::string::npos) << i;
+    EXPECT_EQ(c.record.secret_sha256.find(c.record.id), std::string::npos);
+    // The same challenge always finds the same record; one character more or less, another.
+    EXPECT_EQ(challenge_id("ABCDEFGHIJklmnopqrstuvwxyz012345"), challenge_id("ABCDEFGHIJklmnopqrstuvwxyz012345"));
+    EXPECT_NE(challenge_id("ABCDEFGHIJklmnopqrstuvwxyz012345"), challenge_id("ABCDEFGHIJklmnopqrstuvwxyz012346"));
     EXPECT_EQ(challenge_id(""), "");
     EXPECT_EQ(challenge_id("ABCDEFGHIJ"), "");                          // the ID alone
     EXPECT_EQ(challenge_id("ABCDEFGHIJklmnopqrstuvwxyz01234"), "");     // 31
     EXPECT_EQ(challenge_id("ABCDEFGHIJklmnopqrstuvwxyz0123456"), "");   // 33
     EXPECT_EQ(challenge_id("ABCDEFGHIJklmnopqrstuvwxyz01234-"), "");    // not alphanumeric
     EXPECT_EQ(challenge_id("ABCDEFGHIJ klmnopqrstuvwxyz01234"), "");
-    EXPECT_EQ(challenge_id("0123456789ABCDEF0123456789ABCDEF"), "0123456789");  // hex is alphanumeric too
+    EXPECT_NE(challenge_id("0123456789ABCDEF0123456789ABCDEF"), "");  // hex is alphanumeric too
 }
 
 }  // namespace

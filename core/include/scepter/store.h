@@ -86,11 +86,10 @@ struct TransactionRecord {
 };
 
 // A one-time challenge (NDES's mscep_admin password). Only its hash is kept.
-// The challenge a device types is ID + SECRET: the ID (public, 10
-// characters) finds the record, the whole string's SHA-256 is compared in
-// constant time.
+// The ID, derived from the challenge one way (challenge_id), finds the
+// record; the whole string's SHA-256 is compared in constant time.
 struct ChallengeRecord {
-    std::string id;               // the first characters of the challenge
+    std::string id;               // derived from the challenge; never a part of it
     std::string secret_sha256;    // lower-case hex SHA-256 of the whole challenge
     std::string profile;
     std::string user;             // whom it was issued for
