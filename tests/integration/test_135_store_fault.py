@@ -180,3 +180,41 @@ def test_135_004_fresh_state_directory_creates_the_store(sf, server_class, workd
         assert sf.store.exists() and Path(f"{sf.store}-created").exists()
     finally:
         n.discard()
+
+
+@pytest.mark.expect_log("SCP3005", "SCP3003")
+def test_135_005_an_internal_failure_keeps_what_was_logged(sf, server_class, workdir, devices_dir):
+    """A fault that is nobody's to expect (here the store refusing the
+    certificate row by a trigger, as a broken database would) answers 500,
+    and what the enrollment logged up to then is not lost with it: the audit
+    trail names the step that failed, the error log says why with SCP3005,
+    and nothing was stored."""
+    import sqlite3
+    n = server_class(workdir / f"{server_class.kind}-{sf.name}", sf.pki.config)
+    n.start()
+    try:
+        assert enroll(n, workdir, devices_dir, sf, "before").rep["status"] == "SUCCESS"
+        since = n.log_size()
+        with sqlite3.connect(sf.store) as db:
+            count = db.execute("SELECT COUNT(*) FROM certificates").fetchone()[0]
+            db.execute("CREATE TRIGGER broken BEFORE INSERT ON certificates "
+                       "BEGIN SELECT RAISE(ABORT, 'the test breaks this table'); END")
+        try:
+            cacert = workdir / f"{sf.name}-{n.kind}-getcacert.der"
+            cacert.write_bytes(h.get_op(n.port, "/scep", "GetCACert").body)
+            client = h.TestClient(cacert, sf.pki.ca_cert)
+            req = client.request(h.Device.create(devices_dir, sf.pki.challenge))
+            reply = h.send_pki(n.port, "/scep", req.der)
+            assert reply.status == 500, reply
+        finally:
+            with sqlite3.connect(sf.store) as db:
+                db.execute("DROP TRIGGER broken")
+        log = "\n".join(n.log_since(since))
+        assert re.search(r"SCP3005 .*PKIOperation failed in step cert_issued: .*the test breaks this table", log), log
+        steps = [(r["step"], r["outcome"]) for r in sf.pki.audit_records() if r.get("transaction_id") == req.transaction_id]
+        assert ("template_chosen", "ok") in steps and steps[-1] == ("cert_issued", "failed"), steps
+        with sqlite3.connect(sf.store) as db:
+            assert db.execute("SELECT COUNT(*) FROM certificates").fetchone()[0] == count
+        assert enroll(n, workdir, devices_dir, sf, "after").rep["status"] == "SUCCESS"
+    finally:
+        n.discard()

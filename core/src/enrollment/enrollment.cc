@@ -37,9 +37,23 @@ Response Enrollment::run(const Bytes& der) {
     } catch (const ScepFailure& f) {
         return refuse(f, msg, der);
     } catch (const StoreError& e) {
-        if (!e.unavailable()) throw;
+        if (!e.unavailable()) return internal_failure(e);
         return refuse_store_unavailable(e, msg, der);
+    } catch (const std::exception& e) {
+        return internal_failure(e);
     }
+}
+
+// Our fault, not the client's (a bug, a broken store, OpenSSL failing): the
+// step it happened in gets its audit line, and what was logged so far goes
+// out with the 500 instead of being lost with the exception.
+Response Enrollment::internal_failure(const std::exception& e) {
+    steps_.failed(std::string("internal error: ") + e.what());
+    Response r = text_response(500, "internal error\n");
+    r.logs = steps_.take_logs();
+    r.log(SCEPTER_LOG_ERROR, SCEPTER_ID_INTERNAL_ERROR,
+          "PKIOperation failed in step " + std::string(steps_.step()) + ": " + e.what());
+    return r;
 }
 
 // The store cannot be written: nothing was recorded (each write is one

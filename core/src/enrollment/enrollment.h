@@ -24,6 +24,7 @@ class Enrollment {
     Response enroll(const VerifiedMessage& m);
     Response refuse(const ScepFailure& f, const SignedMessage& msg, const Bytes& der, bool record = true);
     Response refuse_store_unavailable(const StoreError& e, const SignedMessage& msg, const Bytes& der);
+    Response internal_failure(const std::exception& e);
     void record_failure(const ScepFailure& f, int message_type);
 
     StepRecorder steps_;      // the audit lines and the Response's logs

@@ -74,19 +74,33 @@ Response store_unavailable(const StoreError& e) {
     return r;
 }
 
-}  // namespace
-
-std::optional<Response> Service::handle(const Request& req, bool allow_blocking) noexcept {
+Response answer_exception(std::exception_ptr error) {
     try {
-        return dispatch(req, allow_blocking);
+        std::rethrow_exception(error);
     } catch (const StoreError& e) {
         return e.unavailable() ? store_unavailable(e) : internal_error(e.what());
     } catch (const std::exception& e) {
         return internal_error(e.what());
     } catch (...) {
-        Response r = text_response(500, "internal error\n");
-        r.log(SCEPTER_LOG_ERROR, SCEPTER_ID_INTERNAL_ERROR, "request failed with an unknown exception");
-        return r;
+        return internal_error("an unknown exception");
+    }
+}
+
+}  // namespace
+
+Response request_failed(std::exception_ptr error, std::vector<LogLine> earlier) {
+    Response r = answer_exception(error);
+    // What the request logged before it failed comes first, as it happened.
+    earlier.insert(earlier.end(), std::make_move_iterator(r.logs.begin()), std::make_move_iterator(r.logs.end()));
+    r.logs = std::move(earlier);
+    return r;
+}
+
+std::optional<Response> Service::handle(const Request& req, bool allow_blocking) noexcept {
+    try {
+        return dispatch(req, allow_blocking);
+    } catch (...) {
+        return request_failed(std::current_exception(), {});
     }
 }
 

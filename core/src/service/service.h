@@ -14,11 +14,13 @@
 #include "scepter/store.h"
 
 #include <chrono>
+#include <exception>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace scepter {
 
@@ -89,6 +91,11 @@ class Service {
     std::chrono::steady_clock::time_point last_attempt_;
     bool attempted_ = false;
 };
+
+// The answer to a request that failed with `error` (the store unavailable:
+// 503; anything else: 500), carrying the log lines it wrote before, so that
+// nothing it logged is lost with the exception.
+Response request_failed(std::exception_ptr error, std::vector<LogLine> earlier);
 
 // The GetCACaps text for a profile: only what is enforced and implemented.
 std::string capabilities_of(const Profile& p, bool next_ca);

@@ -133,6 +133,8 @@ Response Service::admin_api(const Request& req, AuditContext& ctx) {
         Response r = json_response(403, "{\"error\":\"" + json_escape(e.what()) + "\"}");
         r.logs = std::move(resp.logs);
         return r;
+    } catch (...) {
+        return request_failed(std::current_exception(), std::move(resp.logs));
     }
 }
 
@@ -163,6 +165,8 @@ Response Service::mscep_admin(const Request& req, AuditContext& ctx) {
         Response r = utf16_html(ndes_page(kNdesNoPermission));
         r.logs = std::move(resp.logs);
         return r;
+    } catch (...) {
+        return request_failed(std::current_exception(), std::move(resp.logs));
     }
 }
 
