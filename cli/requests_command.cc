@@ -2,6 +2,7 @@
 // administrator (templates with require_approval). The device was answered
 // PENDING and polls; the decision taken here is what its next poll gets.
 #include "admin_common.h"
+#include "scepter/der.h"
 #include "scepter/text.h"
 #include "cli.h"
 #include "lifecycle.h"
@@ -48,8 +49,7 @@ const char* message_type_name(int type) {
 // The subject of the certificate the request was signed with: the device's
 // self-signed one for a PKCSReq, its current one for a RenewalReq.
 std::string signer_subject(const std::vector<unsigned char>& der) {
-    const unsigned char* p = der.data();
-    ossl::X509Ptr cert(d2i_X509(nullptr, &p, long(der.size())));
+    ossl::X509Ptr cert = cert_from_der(der);
     if (!cert) return "(unreadable)";
     ossl::Bio bio(BIO_new(BIO_s_mem()));
     if (!bio || X509_NAME_print_ex(bio.get(), X509_get_subject_name(cert.get()), 0, XN_FLAG_RFC2253) < 0) {

@@ -3,6 +3,7 @@ key sizes and the options real clients use."""
 
 import base64
 import json
+import sqlite3
 import subprocess
 
 import pytest
@@ -174,3 +175,43 @@ def test_040_015_raw_bytes_in_the_subject_keep_the_audit_log_json(make_device, e
     mine = [r for r in records if r.get("transaction_id") == tid.replace("\udcff", "\ufffd")]
     assert mine, records[-5:]
     assert any("subject" in r for r in mine), mine  # the CSR was read
+
+
+def certificates_of(pki, transaction_id):
+    with sqlite3.connect(f"file:{pki.state_dir / 'scepter.db'}?mode=ro", uri=True) as con:
+        return con.execute("SELECT serial FROM certificates WHERE transaction_id = ?",
+                           (transaction_id,)).fetchall()
+
+
+@pytest.mark.parametrize("method", ["POST", "GET"])
+def test_040_016_exact_replay_gets_the_same_certificate_not_a_second(make_device, enroll, client, port, pki,
+                                                                     method):
+    """The static challenge lets anyone re-send a captured PKCSReq: the very
+    same request is answered like a poll, with the certificate it got."""
+    d = make_device()
+    first = enroll(d, STRICT)
+    h.check_issued(first, d, pki.ca_cert)
+    for n in range(2):
+        r = h.send_pki(port, STRICT, first.req.der, method=method)
+        rep = client.reply(d, first.req, r.body, name=f"replay-{n}") if r.status == 200 else None
+        again = h.Enrollment(r, first.req, rep)
+        h.check_issued(again, d, pki.ca_cert)
+        assert h.norm_serial(again.rep["cert_serial"]) == h.norm_serial(first.rep["cert_serial"])
+    assert len(certificates_of(pki, first.req.transaction_id)) == 1
+    answered = [rec for rec in pki.audit_records() if rec.get("transaction_id") == first.req.transaction_id
+                and rec.get("step") == "replay_answered"]
+    assert len(answered) == 2 and all(rec.get("outcome") == "ok" for rec in answered), answered
+
+
+def test_040_017_new_request_under_an_issued_transaction_id_is_issued(make_device, enroll, pki):
+    """Clients derive the transaction ID from the key, so a second request
+    from the same key (a re-enrollment) arrives under an ID that succeeded
+    before: it is not a replay and gets a certificate of its own."""
+    d = make_device()
+    first = enroll(d, STRICT)
+    h.check_issued(first, d, pki.ca_cert)
+    second = enroll(d, STRICT, name="again")
+    h.check_issued(second, d, pki.ca_cert)
+    assert second.req.transaction_id == first.req.transaction_id
+    assert h.norm_serial(second.rep["cert_serial"]) != h.norm_serial(first.rep["cert_serial"])
+    assert len(certificates_of(pki, first.req.transaction_id)) == 2

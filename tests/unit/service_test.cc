@@ -88,14 +88,14 @@ class ServiceTest : public ::testing::Test {
 
     static Sent pkcs_req(const std::string& challenge, const std::string& key_usage = "digitalSignature",
                          bool ask_for_ca = false, ContentCipher cipher = ContentCipher::aes128, bool ec = false,
-                         unsigned rsa_bits = 2048) {
+                         unsigned rsa_bits = 2048, const std::string& transaction_id = "") {
         Sent s;
         s.device.key = ec ? ossl::PKey(EVP_EC_gen("P-256")) : test::rsa_key(rsa_bits);
         s.device.signer = test::self_signed(s.device.key.get(), "device");
         Bytes csr = der_of(make_csr(s.device.key.get(), "device-1", challenge, key_usage, ask_for_ca).get());
         Bytes env = seal_envelope(csr, {service_->ca().ra_encryption.cert.get()}, cipher, false, nullptr);
         ScepAttributes a;
-        a.transaction_id = "tx-" + std::to_string(++counter_);
+        a.transaction_id = transaction_id.empty() ? "tx-" + std::to_string(++counter_) : transaction_id;
         a.message_type = int(MessageType::pkcs_req);
         a.sender_nonce = s.nonce = make_nonce();
         s.message = write_signed_message(env, a, s.device.signer.get(), s.device.key.get(), Digest::sha256);
@@ -106,6 +106,18 @@ class ServiceTest : public ::testing::Test {
         EXPECT_EQ(r.status, 200);
         EXPECT_EQ(r.content_type, "application/x-pki-message");
         return read_signed_message(r.body);
+    }
+
+    static std::string issued_serial(const SignedMessage& rep, const Device& device) {
+        Bytes inner = open_envelope(rep.content, {{device.signer.get(), device.key.get()}}, nullptr);
+        auto certs = read_certs_only(inner);
+        return certs.size() == 1 ? serial_hex(X509_get0_serialNumber(certs[0].get())) : "";
+    }
+
+    static std::size_t certs_of_transaction(const std::string& transaction_id) {
+        std::size_t n = 0;
+        for (const auto& c : service_->store().list_certs(100000)) n += c.transaction_id == transaction_id;
+        return n;
     }
 
     static inline std::string dir_, challenge_;
@@ -258,6 +270,37 @@ TEST_F(ServiceTest, CsrNotMatchingTheClaimsLeavesTheOneTimeChallengeUnused) {
     EXPECT_EQ(rep.attrs.fail_info_text.rfind("challenge_claims: SubjectNameMismatch", 0), 0u)
         << rep.attrs.fail_info_text;
     EXPECT_EQ(service_->store().find_challenge(c.record.id)->status, "active");
+}
+
+// A static challenge does not stop a replay; the request's fingerprint
+// does. The replay is answered like a poll, with the certificate issued.
+TEST_F(ServiceTest, ReplayedPkcsReqGetsTheSameCertificateNeverASecond) {
+    Sent s = pkcs_req(challenge_);
+    const std::string tx = read_signed_message(s.message).attrs.transaction_id;
+    SignedMessage first = reply_of(call("POST", "operation=PKIOperation", s.message));
+    ASSERT_EQ(first.attrs.status, PkiStatus::success) << first.attrs.fail_info_text;
+    SignedMessage again = reply_of(call("POST", "operation=PKIOperation", s.message));
+    ASSERT_EQ(again.attrs.status, PkiStatus::success) << again.attrs.fail_info_text;
+    EXPECT_EQ(again.attrs.recipient_nonce, s.nonce);
+    const std::string serial = issued_serial(first, s.device);
+    ASSERT_FALSE(serial.empty());
+    EXPECT_EQ(issued_serial(again, s.device), serial);
+    EXPECT_EQ(certs_of_transaction(tx), 1u);
+}
+
+// Clients derive the transaction ID from the key: a new request under an ID
+// that succeeded (a re-enrollment, a renewal with the same key) is not a
+// replay and is issued.
+TEST_F(ServiceTest, NewRequestUnderAnIssuedTransactionIdIsIssued) {
+    Sent s = pkcs_req(challenge_);
+    const std::string tx = read_signed_message(s.message).attrs.transaction_id;
+    SignedMessage first = reply_of(call("POST", "operation=PKIOperation", s.message));
+    ASSERT_EQ(first.attrs.status, PkiStatus::success) << first.attrs.fail_info_text;
+    Sent next = pkcs_req(challenge_, "digitalSignature", false, ContentCipher::aes128, false, 2048, tx);
+    SignedMessage second = reply_of(call("POST", "operation=PKIOperation", next.message));
+    ASSERT_EQ(second.attrs.status, PkiStatus::success) << second.attrs.fail_info_text;
+    EXPECT_NE(issued_serial(second, next.device), issued_serial(first, s.device));
+    EXPECT_EQ(certs_of_transaction(tx), 2u);
 }
 
 TEST_F(ServiceTest, CheapOperationsAnswerWithoutBlockingAndPkiOperationDefers) {

@@ -83,6 +83,44 @@ TEST_F(StoreTest, FailedTransactionInsertRollsBackTheCertificate) {
     EXPECT_FALSE(store->find_cert(cert.serial_hex).has_value());
 }
 
+// Replay protection in the database itself: one successful issuance per
+// request fingerprint, whichever process stores it first; a renewal (another
+// fingerprint) under the same transaction ID is not held back.
+TEST_F(StoreTest, OneIssuancePerRequestFingerprint) {
+    auto store = open_sqlite_store(path_, 5000);
+    IssuedCert first = make_cert(11);
+    TransactionRecord tx = make_tx(first);
+    tx.request_sha256 = std::string(64, 'a');
+    EXPECT_FALSE(store->find_issued_request(tx.request_sha256).has_value());
+    store->record_issuance(first, tx);
+    auto found = store->find_issued_request(tx.request_sha256);
+    ASSERT_TRUE(found.has_value());
+    EXPECT_EQ(found->serial_hex, first.serial_hex);
+    EXPECT_FALSE(store->find_issued_request("").has_value());
+
+    IssuedCert copy = make_cert(12);
+    copy.transaction_id = first.transaction_id;
+    TransactionRecord copy_tx = make_tx(copy);
+    copy_tx.request_sha256 = tx.request_sha256;
+    EXPECT_THROW(store->record_issuance(copy, copy_tx), RequestAlreadyIssued);
+    EXPECT_FALSE(store->find_cert(copy.serial_hex).has_value()) << "the second certificate was rolled back";
+
+    IssuedCert renewed = make_cert(13);
+    renewed.transaction_id = first.transaction_id;
+    TransactionRecord renewal_tx = make_tx(renewed);
+    renewal_tx.message_type = 17;
+    renewal_tx.request_sha256 = std::string(64, 'b');
+    store->record_issuance(renewed, renewal_tx);
+    EXPECT_TRUE(store->find_cert(renewed.serial_hex).has_value());
+
+    // failures and approved pending requests carry no fingerprint: never held back
+    IssuedCert approved = make_cert(14);
+    store->record_issuance(approved, make_tx(approved));
+    IssuedCert approved_again = make_cert(15);
+    store->record_issuance(approved_again, make_tx(approved_again));
+    EXPECT_EQ(store->list_certs(10).size(), 4u);
+}
+
 TEST_F(StoreTest, TransactionWithoutCertificate) {
     auto store = open_sqlite_store(path_, 5000);
     TransactionRecord t;

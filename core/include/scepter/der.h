@@ -2,7 +2,10 @@
 #pragma once
 
 #include "scepter/openssl_error.h"
+#include "scepter/ossl.h"
 #include "scepter/pki_message.h"
+
+#include <openssl/x509.h>
 
 namespace scepter {
 
@@ -14,6 +17,13 @@ Bytes to_der(const T* obj, int (*i2d)(const T*, unsigned char**)) {
     unsigned char* p = out.data();
     check(i2d(obj, &p) == len, "DER encoding");
     return out;
+}
+
+// The certificate in `der`, or null when it is not one (stored bytes, a
+// file): the caller says what that means.
+inline ossl::X509Ptr cert_from_der(const Bytes& der) {
+    const unsigned char* p = der.data();
+    return ossl::X509Ptr(d2i_X509(nullptr, &p, long(der.size())));
 }
 
 }  // namespace scepter

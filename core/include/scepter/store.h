@@ -83,6 +83,10 @@ struct TransactionRecord {
     std::string serial_hex;      // set on success
     std::string requester_ip;
     std::int64_t updated_at = 0;
+    // A PKCSReq's or RenewalReq's own issuance: the request's fingerprint
+    // (request_fingerprint). The store keeps one successful issuance per
+    // fingerprint, so a replayed request never gets a second certificate.
+    std::string request_sha256;
 };
 
 // A one-time challenge (NDES's mscep_admin password). Only its hash is kept.
@@ -115,7 +119,8 @@ class Store {
     // request with the same transaction ID becomes `issued` in the same
     // transaction. Throws DuplicateSerial when the serial exists (the caller
     // draws a new one), PendingAlreadyIssued when that pending request is
-    // issued already.
+    // issued already, RequestAlreadyIssued when tx.request_sha256 was issued
+    // already (two copies of one request raced).
     virtual void record_issuance(const IssuedCert& cert, const TransactionRecord& tx) = 0;
     // Records a transaction that ended without a certificate.
     virtual void record_transaction(const TransactionRecord& tx) = 0;
@@ -124,6 +129,8 @@ class Store {
     // By serial (hex) or by SHA-1 / SHA-256 thumbprint (hex, any case, colons allowed).
     virtual std::optional<IssuedCert> find_cert(const std::string& serial_or_thumbprint) = 0;
     virtual std::optional<TransactionRecord> find_transaction(const std::string& id) = 0;
+    // The certificate issued for the request with this fingerprint, if any.
+    virtual std::optional<IssuedCert> find_issued_request(const std::string& request_sha256) = 0;
 
     // Pending requests. add_pending returns false (and changes nothing) when
     // a request with this transaction ID exists already.
@@ -164,6 +171,12 @@ class DuplicateSerial : public StoreError {
 // record_issuance for a pending request another process issued already
 // (two polls raced): nothing was written; answer with the stored certificate.
 class PendingAlreadyIssued : public StoreError {
+    using StoreError::StoreError;
+};
+
+// record_issuance for a request whose fingerprint was issued already: nothing
+// was written; answer with the stored certificate, never a second one.
+class RequestAlreadyIssued : public StoreError {
     using StoreError::StoreError;
 };
 

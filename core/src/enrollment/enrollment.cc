@@ -88,9 +88,13 @@ Response Enrollment::enroll(const VerifiedMessage& m) {
     OpenedEnvelope envelope = open_request_envelope(env_, m.msg);
     CsrInfo csr = check_csr(env_, envelope.content);
     reports_.concern(csr.der);
-    // A request re-sent under a transaction ID we already hold is a poll.
+    // A request re-sent under a transaction ID we already hold is a poll;
+    // the very request issued before gets its certificate again.
     if (auto pending = env_.store.find_pending(env_.ctx.transaction_id))
         return answer_poll(env_, m, envelope.cipher, *pending);
+    const RequestIdentity request{m.msg.attrs.message_type, request_fingerprint(m, csr)};
+    if (auto earlier = env_.store.find_issued_request(request.fingerprint))
+        return answer_replayed_request(env_, m, envelope.cipher, *earlier);
     reports_.open_status();
     ChallengeOutcome challenge;  // a PKCSReq's; checked now, consumed only when issued or parked
     RenewalCheck renewed;        // a RenewalReq's
@@ -100,7 +104,15 @@ Response Enrollment::enroll(const VerifiedMessage& m) {
     validate_externally(env_, csr);
     if (decision.pending || decision.tmpl->require_approval)
         return make_pending(env_, m, envelope.cipher, decision, csr, challenge);
-    Issued issued = issue(env_, decision, csr, m.msg.attrs.message_type, challenge);
+    Issued issued;
+    try {
+        issued = issue(env_, decision, csr, request, challenge);
+    } catch (const RequestAlreadyIssued&) {
+        // A copy of this request, in another worker, was stored first.
+        auto earlier = env_.store.find_issued_request(request.fingerprint);
+        if (!earlier) throw;
+        return answer_replayed_request(env_, m, envelope.cipher, *earlier);
+    }
     reports_.notify_success(issued, csr);
     if (renewal && env_.profile.renewal.revoke_old) supersede_old_certificate(env_, renewed);
     reports_.succeeded(issued);
@@ -122,7 +134,7 @@ void Enrollment::record_failure(const ScepFailure& f, int message_type) {
     if (ctx.transaction_id.empty()) return;  // nothing to key the record on
     TransactionRecord tx{ctx.transaction_id, env_.profile.name, message_type, "failure",
                          to_string(f.info()), std::string(steps_.step()) + ": " + f.what(), "", ctx.client_ip,
-                         std::int64_t(std::time(nullptr))};
+                         std::int64_t(std::time(nullptr)), ""};
     try {
         env_.store.record_transaction(tx);
     } catch (const std::exception& e) {
@@ -165,15 +177,15 @@ GrantedNames granted_names(const TemplateDecision& d, const CsrInfo& csr) {
 
 // The template's checks come before the challenge is consumed: a request the
 // template refuses leaves the device its one-time challenge for a better CSR.
-Issued issue(const StepEnv& env, const TemplateDecision& d, const CsrInfo& csr, int message_type,
+Issued issue(const StepEnv& env, const TemplateDecision& d, const CsrInfo& csr, const RequestIdentity& request,
              const ChallengeOutcome& challenge) {
     env.steps.begin(SCEPTER_ID_CERT_ISSUED, "cert_issued");
     const Template& t = *d.tmpl;
     GrantedNames names = granted_names(d, csr);
     consume_challenge(env, challenge);
     const AuditContext& ctx = env.ctx;
-    TransactionRecord tx{ctx.transaction_id, env.profile.name, message_type, "success", "", "", "",
-                         ctx.client_ip, std::int64_t(std::time(nullptr))};
+    TransactionRecord tx{ctx.transaction_id, env.profile.name, request.message_type, "success", "", "", "",
+                         ctx.client_ip, std::int64_t(std::time(nullptr)), request.fingerprint};
     for (int attempt = 1;; ++attempt) {
         Issued issued = issue_certificate(t, csr, names, env.ca.ca, env.cfg.crl.distribution_url);
         issued.record.profile = env.profile.name;

@@ -11,11 +11,6 @@
 namespace scepter {
 namespace {
 
-ossl::X509Ptr cert_from_der(const Bytes& der) {
-    const unsigned char* p = der.data();
-    return ossl::X509Ptr(d2i_X509(nullptr, &p, long(der.size())));
-}
-
 // GetCert and GetCRL name a certificate by IssuerAndSerialNumber; only
 // certificates of our own CA can be asked about.
 std::string requested_serial(const Bytes& content, X509* ca) {
@@ -40,7 +35,7 @@ Response issue_approved(const StepEnv& env, const VerifiedMessage& m, ContentCip
                         const PendingRequest& pending) {
     CsrInfo csr = read_csr(pending.csr_der);
     try {
-        Issued issued = issue(env, {&t, std::nullopt, false}, csr, m.msg.attrs.message_type, ChallengeOutcome{});
+        Issued issued = issue(env, {&t, std::nullopt, false}, csr, {m.msg.attrs.message_type, ""}, ChallengeOutcome{});
         return send_certificate(env, m.msg, cipher, issued.cert.get());
     } catch (const PendingAlreadyIssued&) {
         // Another worker answered a simultaneous poll first: send its certificate.

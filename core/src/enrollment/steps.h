@@ -9,6 +9,7 @@
 // enrollment_hooks.cc: the template decision (and the Lua policy), the
 //   external validation, and the reports (OutcomeReports).
 // enrollment_lifecycle.cc: PENDING, CertPoll, GetCert, GetCRL.
+// enrollment_replay.cc: the same request again gets the same certificate.
 #pragma once
 
 #include "ca/ca_material.h"
@@ -109,8 +110,15 @@ void consume_challenge(const StepEnv& env, const ChallengeOutcome& challenge);
 RenewalCheck check_renewal(const StepEnv& env, const SignedMessage& msg, const CsrInfo& csr);
 // What the template grants the CSR; throws for what it refuses.
 GrantedNames granted_names(const TemplateDecision& d, const CsrInfo& csr);
+// Which request an issuance answers: its message type and, for a PKCSReq or
+// RenewalReq issued directly, its fingerprint (empty for an approved pending one).
+struct RequestIdentity {
+    int message_type = 0;
+    std::string fingerprint;
+};
 // cert_issued: the template's checks, the challenge consumed, signed, stored.
-Issued issue(const StepEnv& env, const TemplateDecision& d, const CsrInfo& csr, int message_type,
+// Throws RequestAlreadyIssued when a copy of this request was stored first.
+Issued issue(const StepEnv& env, const TemplateDecision& d, const CsrInfo& csr, const RequestIdentity& request,
              const ChallengeOutcome& challenge);
 // cert_revoked.
 void supersede_old_certificate(const StepEnv& env, const RenewalCheck& renewed);
@@ -133,6 +141,15 @@ Response make_pending(const StepEnv& env, const VerifiedMessage& m, ContentCiphe
 // poll_answered, for a CertPoll or a request re-sent under its transaction ID.
 Response answer_poll(const StepEnv& env, const VerifiedMessage& m, ContentCipher cipher, const PendingRequest& pending);
 Response cert_poll(const StepEnv& env, const VerifiedMessage& m);
+
+// ---- enrollment_replay.cc ----------------------------------------------------
+
+// What makes a PKCSReq or RenewalReq the same request again: SHA-256 (hex)
+// over its message type, signer certificate and CSR.
+std::string request_fingerprint(const VerifiedMessage& m, const CsrInfo& csr);
+// replay_answered: the certificate `earlier` issued for this very request, again.
+Response answer_replayed_request(const StepEnv& env, const VerifiedMessage& m, ContentCipher cipher,
+                                 const IssuedCert& earlier);
 Response get_cert(const StepEnv& env, const VerifiedMessage& m);
 Response get_crl(const StepEnv& env, const VerifiedMessage& m);
 

@@ -38,11 +38,17 @@ const std::string kFindCert = std::string("SELECT ") + kCertSelectColumns +
                               " ORDER BY serial = ?1 DESC LIMIT 1";
 constexpr const char* kInsertTx =
     "INSERT INTO transactions (transaction_id, updated_at, profile, message_type, status, "
-    "fail_info, fail_text, serial, requester_ip) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+    "fail_info, fail_text, serial, requester_ip, request_sha256) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
 constexpr const char* kFindTx =
     "SELECT transaction_id, updated_at, profile, message_type, status, fail_info, fail_text, "
     "serial, requester_ip FROM transactions WHERE transaction_id = ?1 "
     "ORDER BY updated_at DESC, id DESC LIMIT 1";
+// The unique index on request_sha256 finds it.
+const std::string kFindIssuedRequest =
+    std::string("SELECT ") + kCertSelectColumns +
+    " FROM certificates WHERE serial = (SELECT serial FROM transactions WHERE request_sha256 = ?1"
+    " AND status = 'success' AND request_sha256 IS NOT NULL)";
 
 IssuedCert read_cert(const sqlite::Statement& st) {
     IssuedCert c;
@@ -144,7 +150,19 @@ void SqliteStore::insert_tx(sqlite::Connection& conn, const TransactionRecord& t
         st.bind(8, stored_serial(tx.serial_hex));
     }
     st.bind(9, tx.requester_ip);
-    st.step();
+    if (tx.request_sha256.empty()) {
+        st.bind_null(10);
+    } else {
+        st.bind(10, tx.request_sha256);
+    }
+    try {
+        st.step();
+    } catch (const sqlite::SqliteError& e) {
+        // Only the partial index on request_sha256 is unique in this table.
+        if (e.code() == SQLITE_CONSTRAINT_UNIQUE)
+            throw RequestAlreadyIssued("request " + tx.request_sha256 + " was issued a certificate already");
+        throw;
+    }
 }
 
 void SqliteStore::record_issuance(const IssuedCert& cert, const TransactionRecord& tx) {
@@ -190,6 +208,15 @@ std::optional<TransactionRecord> SqliteStore::find_transaction(const std::string
     st.bind(1, id);
     if (!st.step()) return std::nullopt;
     return read_tx(st);
+}
+
+std::optional<IssuedCert> SqliteStore::find_issued_request(const std::string& request_sha256) {
+    if (request_sha256.empty()) return std::nullopt;
+    auto conn = pool_.acquire();
+    auto st = conn->prepare(kFindIssuedRequest.c_str());
+    st.bind(1, request_sha256);
+    if (!st.step()) return std::nullopt;
+    return read_cert(st);
 }
 
 std::unique_ptr<Store> open_sqlite_store(const std::string& path, int busy_timeout_ms) {

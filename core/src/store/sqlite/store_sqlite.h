@@ -17,7 +17,7 @@ namespace scepter {
 // The schema this build writes; older files are migrated up to it. Version
 // 2 added revocation, pending requests and CRLs; version 3 one-time
 // challenges.
-inline constexpr int kStoreSchemaVersion = 3;
+inline constexpr int kStoreSchemaVersion = 4;
 
 // Switches a (possibly new) file to WAL mode and creates or migrates its
 // schema, retrying while other processes hold it during their own set-up.
@@ -42,6 +42,7 @@ class SqliteStore final : public Store {
     std::vector<IssuedCert> list_certs(std::size_t limit) override;
     std::optional<IssuedCert> find_cert(const std::string& serial_or_thumbprint) override;
     std::optional<TransactionRecord> find_transaction(const std::string& id) override;
+    std::optional<IssuedCert> find_issued_request(const std::string& request_sha256) override;
 
     bool add_pending(const PendingRequest& req) override;
     std::optional<PendingRequest> find_pending(const std::string& transaction_id) override;

@@ -115,8 +115,19 @@ CREATE TABLE challenges (
 CREATE INDEX challenges_by_requester ON challenges(requester, status, expires_at);
 )sql";
 
+// Version 4: replay protection. A PKCSReq or RenewalReq issued directly
+// records its fingerprint; the partial UNIQUE index lets one fingerprint
+// succeed once, so two copies of one request racing in two workers cannot
+// both store a certificate (the second insert rolls its issuance back).
+// Rows from before stay NULL: they guard nothing, as before.
+constexpr const char* kSchemaV3ToV4 = R"sql(
+ALTER TABLE transactions ADD COLUMN request_sha256 TEXT;  -- lower-case hex, or NULL
+CREATE UNIQUE INDEX transactions_one_issuance_per_request ON transactions(request_sha256)
+    WHERE status = 'success' AND request_sha256 IS NOT NULL;
+)sql";
+
 // kMigrations[i] takes a file from version i to version i + 1.
-constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV1ToV2, kSchemaV2ToV3};
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV1ToV2, kSchemaV2ToV3, kSchemaV3ToV4};
 static_assert(std::size(kMigrations) == std::size_t(kStoreSchemaVersion),
               "one migration per schema version");
 
