@@ -3,6 +3,8 @@
 #include "cli.h"
 #include "scepter/capi.h"
 
+#include <pwd.h>
+
 #include <iostream>
 #include <memory>
 
@@ -10,24 +12,38 @@ namespace scepter::cli {
 namespace {
 
 constexpr const char* kConfigHelp =
-    "Usage: scepter config check FILE\n"
+    "Usage: scepter config check [--worker-user USER] FILE\n"
     "\n"
     "Loads FILE exactly as the nginx and Apache modules do at configuration\n"
     "time: parses the YAML, reads the CA and RA certificates and keys, checks\n"
-    "the templates and profiles. Prints `FILE: ok` and exits 0, or prints the\n"
-    "error (FILE:LINE: key 'x': why) to stderr and exits 1.\n";
+    "the templates and profiles, and that the current user can use the store\n"
+    "and status_dir. Prints `FILE: ok` and exits 0, or prints the error\n"
+    "(FILE:LINE: key 'x': why) to stderr and exits 1.\n"
+    "\n"
+    "  --worker-user USER  also check that USER, whom the web server's workers\n"
+    "                      run as (www-data on Debian), can write the store and\n"
+    "                      status_dir, as nginx -t and apachectl configtest do\n";
 
 struct ServiceFree {
     void operator()(scepter_service* svc) const noexcept { scepter_service_free(svc); }
 };
 
-int check_config(const std::string& file) {
+int refused(const char* err) {
+    std::cerr << (err[0] != '\0' ? err : "configuration rejected without a message") << "\n";
+    return kExitFailure;
+}
+
+int check_config(const std::string& file, const std::string& worker_user) {
     char err[1024] = {0};
     std::unique_ptr<scepter_service, ServiceFree> svc(
         scepter_service_load(file.c_str(), err, sizeof err));
-    if (!svc) {
-        std::cerr << (err[0] != '\0' ? err : "configuration rejected without a message") << "\n";
-        return kExitFailure;
+    if (!svc) return refused(err);
+    if (!worker_user.empty()) {
+        const passwd* pw = getpwnam(worker_user.c_str());
+        if (!pw) throw UsageError("no such user '" + worker_user + "'", "config");
+        if (!scepter_service_check_worker_user(svc.get(), worker_user.c_str(), pw->pw_uid, pw->pw_gid, err,
+                                               sizeof err))
+            return refused(err);
     }
     std::cout << file << ": ok\n";
     return kExitOk;
@@ -36,7 +52,7 @@ int check_config(const std::string& file) {
 }  // namespace
 
 int run_config(const std::vector<std::string>& args) {
-    ParsedArgs parsed = parse_args(args, {}, {}, "config");
+    ParsedArgs parsed = parse_args(args, {"--worker-user"}, {}, "config");
     if (parsed.help) {
         std::cout << kConfigHelp;
         return kExitOk;
@@ -45,7 +61,8 @@ int run_config(const std::vector<std::string>& args) {
         throw UsageError("config needs the subcommand check", "config");
     }
     if (parsed.positionals.size() != 2) throw UsageError("config check takes exactly one FILE", "config");
-    return check_config(parsed.positionals[1]);
+    std::string worker_user = parsed.has("--worker-user") ? parsed.options.at("--worker-user") : "";
+    return check_config(parsed.positionals[1], worker_user);
 }
 
 }  // namespace scepter::cli

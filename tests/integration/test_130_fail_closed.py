@@ -192,8 +192,8 @@ def config_test(server_class, workdir, config: Path, name: str):
     return p.returncode, p.stdout + p.stderr
 
 
-def scepter_check(config: Path):
-    p = h.run([h.SCEPTER, "config", "check", config], check=False)
+def scepter_check(config: Path, *options):
+    p = h.run([h.SCEPTER, "config", "check", *options, config], check=False)
     return p.returncode, p.stdout + p.stderr
 
 
@@ -220,10 +220,11 @@ def test_130_004_status_dir_the_workers_cannot_write(fc, server_class, workdir):
     os.chmod(status, 0o555)
     cfg = write_config(fc, "status-root-only", status_dir=status)
     line = cfg.read_text().splitlines().index(f"status_dir: {status}") + 1
-    rc, out = config_test(server_class, workdir, cfg, "status-root-only")
-    assert rc != 0, out
-    assert (f"{cfg.name}:{line}: key 'status_dir': user '{h.WORKER_USER}' cannot write to "
-            f"'{status}'") in out, out
+    for rc, out in (config_test(server_class, workdir, cfg, "status-root-only"),
+                    scepter_check(cfg, "--worker-user", h.WORKER_USER)):
+        assert rc != 0, out
+        assert (f"{cfg.name}:{line}: key 'status_dir': user '{h.WORKER_USER}' cannot write to "
+                f"'{status}'") in out, out
 
 
 def test_130_005_store_behind_a_directory_the_workers_cannot_enter(fc, server_class, workdir):
@@ -233,7 +234,10 @@ def test_130_005_store_behind_a_directory_the_workers_cannot_enter(fc, server_cl
     os.chown(locked, 0, 0)
     os.chmod(locked, 0o700)
     cfg = write_config(fc, "store-locked", sqlite=locked / "state" / "scepter.db")
-    rc, out = config_test(server_class, workdir, cfg, "store-locked")
-    assert rc != 0, out
-    assert (f"key 'store.sqlite': user '{h.WORKER_USER}' cannot enter '{locked}' on the way to "
-            f"'{locked / 'state'}'") in out, out
+    for rc, out in (config_test(server_class, workdir, cfg, "store-locked"),
+                    scepter_check(cfg, "--worker-user", h.WORKER_USER)):
+        assert rc != 0, out
+        assert (f"key 'store.sqlite': user '{h.WORKER_USER}' cannot enter '{locked}' on the way to "
+                f"'{locked / 'state'}'") in out, out
+    rc, out = scepter_check(cfg)  # root can: without --worker-user the check is the current user's
+    assert rc == 0, out
