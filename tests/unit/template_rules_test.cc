@@ -217,6 +217,23 @@ TEST(RewrittenSans, ForbiddenTypeIsRefusedNamingThePolicy) {
     EXPECT_EQ(text, "template 't' does not allow a SAN of type ip (written by the policy)");
 }
 
+// What the policy wrote (often copied from the CSR) must encode as its type:
+// refused as a request error here, never an OpenSSL failure (HTTP 500) at
+// signing time.
+TEST(RewrittenSans, ValuesThatCannotEncodeAreRefused) {
+    Template t = test::make_template("t");
+    t.san_allowed = {"dns", "ip", "uri"};
+    auto ok = rewritten_sans(t, {{"ip", "192.0.2.1"}, {"ip", "2001:db8::1"}, {"dns", "a.example"}});
+    EXPECT_EQ(ok.size(), 3u);
+    auto [info, text] = failure_of([&] { rewritten_sans(t, {{"ip", "not-an-address"}}); });
+    EXPECT_EQ(info, FailInfo::bad_request);
+    EXPECT_EQ(text, "the policy's ip SAN 'not-an-address' is not an IP address");
+    EXPECT_EQ(failure_of([&] { rewritten_sans(t, {{"ip", "192.0.2.300"}}); }).first, FailInfo::bad_request);
+    auto [info2, text2] = failure_of([&] { rewritten_sans(t, {{"dns", "b\xc3\xbc" "cher.example"}}); });
+    EXPECT_EQ(info2, FailInfo::bad_request);
+    EXPECT_NE(text2.find("is not ASCII"), std::string::npos) << text2;
+}
+
 TEST(RewrittenSans, ForbiddenTypeIsDroppedByADroppingTemplate) {
     Template t = test::make_template("t");
     t.san_allowed = {"email"};

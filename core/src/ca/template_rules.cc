@@ -2,6 +2,7 @@
 #include "ca/template_rules.h"
 
 #include "ca/csr_checks.h"
+#include "scepter/ossl.h"
 
 #include <openssl/x509v3.h>
 
@@ -40,10 +41,32 @@ GrantedNames grant_names(const Template& t, const CsrInfo& csr) {
     return out;
 }
 
+namespace {
+
+// What issuance will encode must encode: an address for ip, ASCII for the
+// IA5String types. A value the policy took from the CSR is the client's, so
+// it is refused as a request error, not left to fail inside OpenSSL.
+void check_policy_san(const std::string& type, const std::string& value) {
+    check_name_text("the policy's " + type + " SAN", value, InputLimits{}.max_name_bytes);
+    if (type == "ip") {
+        ossl::Asn1OctetString address(a2i_IPADDRESS(value.c_str()));
+        if (!address)
+            throw ScepFailure(FailInfo::bad_request, "the policy's ip SAN '" + value + "' is not an IP address");
+    } else if (type == "dns" || type == "email" || type == "uri") {
+        for (unsigned char ch : value) {
+            if (ch >= 0x80)
+                throw ScepFailure(FailInfo::bad_request, "the policy's " + type + " SAN '" + value +
+                                                             "' is not ASCII (an IA5String)");
+        }
+    }
+}
+
+}  // namespace
+
 std::vector<SanEntry> rewritten_sans(const Template& t, const std::vector<std::pair<std::string, std::string>>& sans) {
     std::vector<SanEntry> out;
     for (const auto& [type, value] : sans) {
-        check_name_text("the policy's " + type + " SAN", value, InputLimits{}.max_name_bytes);
+        check_policy_san(type, value);
         if (t.san_allowed.count(type)) out.push_back({type, value, -1});
         else if (t.reject_excess)
             throw ScepFailure(FailInfo::bad_request, "template '" + t.name + "' does not allow a SAN of type " + type +
