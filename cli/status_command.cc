@@ -4,6 +4,7 @@
 // validation service did not receive.
 #include "admin_common.h"
 #include "cli.h"
+#include "scepter/text.h"
 
 #include <iostream>
 #include <optional>
@@ -62,16 +63,6 @@ int show_record(const std::string& dir, const std::string& id) {
         print_table(rows);
     }
     return kExitOk;
-}
-
-std::optional<std::int64_t> parse_int(const std::string& text) {
-    std::size_t used = 0;
-    try {
-        long long v = std::stoll(text, &used, 10);
-        if (used == text.size() && !text.empty()) return v;
-    } catch (const std::exception&) {
-    }
-    return std::nullopt;
 }
 
 void print_retry(const NotificationRetry& r) {

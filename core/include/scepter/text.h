@@ -53,6 +53,12 @@ std::string to_hex(const std::vector<unsigned char>& data);
 // The bytes of an even number of hex digits (either case); nullopt otherwise.
 std::optional<std::vector<unsigned char>> from_hex(std::string_view hex);
 
+// ---- numbers ----
+
+// The whole of `text` as an integer in `base` (no sign, space or suffix
+// around it); nullopt when it is not one or does not fit in 64 bits.
+std::optional<std::int64_t> parse_int(const std::string& text, int base = 10);
+
 // ---- PEM ----
 
 // der under "-----BEGIN label-----", as OpenSSL writes it (64 columns).

@@ -20,16 +20,6 @@ std::string field(const std::map<std::string, std::string>& record, const std::s
     return it == record.end() ? "" : it->second;
 }
 
-std::optional<std::int64_t> parse_int(const std::string& text, int base) {
-    std::size_t used = 0;
-    try {
-        long long v = std::stoll(text, &used, base);
-        if (used == text.size() && !text.empty()) return v;
-    } catch (const std::exception&) {
-    }
-    return std::nullopt;
-}
-
 // Sends one record's notification again; throws std::runtime_error saying
 // what failed or what the record lacks.
 void resend(ExternalValidator& validator, bool succeeded, const std::string& id,
