@@ -65,6 +65,7 @@ char *ngx_module_order[] = {
 add_library(ngx_http_scepter_module MODULE
   ${SCEPTER_NGX_DIR}/ngx_http_scepter_module.c
   ${SCEPTER_NGX_DIR}/ngx_http_scepter_handler.c
+  ${SCEPTER_NGX_DIR}/ngx_http_scepter_response.c
   ${CMAKE_BINARY_DIR}/ngx_http_scepter_module_modules.c)
 
 # dlsym() must find the three table symbols: default visibility for the shim,

@@ -1,5 +1,6 @@
 /*
- * nginx connector for Scepter: the request path.
+ * nginx connector for Scepter: the request path (the answer is written by
+ * ngx_http_scepter_response.c).
  *
  * The content handler reads the whole body, builds a scepter_request and asks
  * the core. The body is held to the core's limit while it is read: a
@@ -48,8 +49,6 @@ typedef struct {
 } ngx_http_scepter_ctx_t;
 
 static void ngx_http_scepter_body_ready(ngx_http_request_t *r);
-static ngx_int_t ngx_http_scepter_send(ngx_http_request_t *r,
-    scepter_response *resp);
 
 static ngx_http_request_body_filter_pt  ngx_http_next_request_body_filter;
 
@@ -532,125 +531,6 @@ ngx_http_scepter_post(ngx_http_request_t *r, ngx_http_scepter_ctx_t *ctx)
     ngx_add_timer(&ctx->guard, NGX_HTTP_SCEPTER_GUARD_MS);
 
     return NGX_OK;
-}
-
-
-/* ---- sending the response ---- */
-
-/* On the event loop, before anything can fail: the records are the audit
- * trail, they are written even if the client has gone. */
-static void
-ngx_http_scepter_log_records(ngx_http_request_t *r,
-    const scepter_response *resp)
-{
-    static const ngx_uint_t  levels[] = {
-        NGX_LOG_DEBUG,   /* SCEPTER_LOG_DEBUG */
-        NGX_LOG_INFO,    /* SCEPTER_LOG_INFO */
-        NGX_LOG_WARN,    /* SCEPTER_LOG_WARN */
-        NGX_LOG_ERR      /* SCEPTER_LOG_ERROR */
-    };
-
-    size_t                     i;
-    ngx_uint_t                 level;
-    const scepter_log_record  *rec;
-
-    for (i = 0; i < resp->log_count; i++) {
-        rec = &resp->logs[i];
-
-        if (rec->text == NULL) {
-            continue;
-        }
-
-        level = NGX_LOG_ERR;
-        if ((size_t) rec->level < sizeof(levels) / sizeof(levels[0])) {
-            level = levels[rec->level];
-        }
-
-        ngx_log_error(level, r->connection->log, 0, "%s", rec->text);
-    }
-}
-
-
-/* Copies status, type and body into r->pool, so the core's response can be
- * freed before nginx starts writing. */
-static ngx_int_t
-ngx_http_scepter_prepare(ngx_http_request_t *r, const scepter_response *resp,
-    ngx_chain_t **out)
-{
-    size_t        len;
-    u_char       *type;
-    ngx_buf_t    *b;
-    ngx_chain_t  *cl;
-
-    r->headers_out.status = resp->status;
-
-    if (resp->content_type != NULL) {
-        len = ngx_strlen(resp->content_type);
-
-        type = ngx_pnalloc(r->pool, len);
-        if (type == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        ngx_memcpy(type, resp->content_type, len);
-        r->headers_out.content_type.len = len;
-        r->headers_out.content_type.data = type;
-        r->headers_out.content_type_len = len;
-    }
-
-    if (resp->body == NULL || resp->body_len == 0) {
-        r->headers_out.content_length_n = 0;
-        r->header_only = 1;
-        return NGX_OK;
-    }
-
-    r->headers_out.content_length_n = resp->body_len;
-
-    b = ngx_create_temp_buf(r->pool, resp->body_len);
-    cl = ngx_alloc_chain_link(r->pool);
-    if (b == NULL || cl == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    b->last = ngx_cpymem(b->last, resp->body, resp->body_len);
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-
-    cl->buf = b;
-    cl->next = NULL;
-    *out = cl;
-
-    return NGX_OK;
-}
-
-
-/* Logs, copies and frees the core's response, then sends the copy.
- * Returns what the request is to be finalized with. */
-static ngx_int_t
-ngx_http_scepter_send(ngx_http_request_t *r, scepter_response *resp)
-{
-    ngx_int_t     rc;
-    ngx_chain_t  *out;
-
-    ngx_http_scepter_log_records(r, resp);
-
-    out = NULL;
-    rc = r->connection->error ? NGX_ERROR
-                              : ngx_http_scepter_prepare(r, resp, &out);
-
-    scepter_response_free(resp);
-
-    if (rc != NGX_OK) {
-        return rc;
-    }
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    return ngx_http_output_filter(r, out);
 }
 
 

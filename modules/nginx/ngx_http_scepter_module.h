@@ -1,6 +1,7 @@
 /*
  * Shared between the directive/configuration half of the nginx connector
- * (ngx_http_scepter_module.c) and its request path (ngx_http_scepter_handler.c).
+ * (ngx_http_scepter_module.c) and its request path (ngx_http_scepter_handler.c,
+ * ngx_http_scepter_response.c).
  * Plain C: nginx's headers do not compile as C++.
  */
 #ifndef NGX_HTTP_SCEPTER_MODULE_H
@@ -34,6 +35,10 @@ extern ngx_module_t  ngx_http_scepter_module;
 
 /* The content handler `scepter` installs (ngx_http_scepter_handler.c). */
 ngx_int_t ngx_http_scepter_handler(ngx_http_request_t *r);
+
+/* Logs, copies and frees the core's response, then sends the copy
+ * (ngx_http_scepter_response.c). */
+ngx_int_t ngx_http_scepter_send(ngx_http_request_t *r, scepter_response *resp);
 
 /* Postconfiguration: installs the request body filter that holds bodies of
  * scepter requests to the core's limit while they are read. */
