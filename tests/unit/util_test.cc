@@ -144,6 +144,19 @@ TEST(UtilHex, CertificateSerialIsUpperCaseBnForm) {
     EXPECT_EQ(serial_hex(static_cast<const ASN1_INTEGER*>(nullptr)), "");
 }
 
+TEST(UtilNumber, ParsesTheWholeTextOnly) {
+    EXPECT_EQ(parse_int("42"), 42);
+    EXPECT_EQ(parse_int("ff", 16), 255);
+    EXPECT_EQ(parse_int("9223372036854775807"), INT64_MAX);
+    EXPECT_EQ(parse_int(""), std::nullopt);
+    EXPECT_EQ(parse_int(" 1"), std::nullopt);
+    EXPECT_EQ(parse_int("+1"), std::nullopt);
+    EXPECT_EQ(parse_int("-1"), std::nullopt);
+    EXPECT_EQ(parse_int("1 "), std::nullopt);
+    EXPECT_EQ(parse_int("12ms"), std::nullopt);
+    EXPECT_EQ(parse_int("9223372036854775808"), std::nullopt);
+}
+
 TEST(UtilPem, WrapsDerAsOpenSslDoes) {
     Bytes der(100);
     for (std::size_t i = 0; i < der.size(); ++i) der[i] = static_cast<unsigned char>(i);
