@@ -1,5 +1,7 @@
 """GetCACaps and GetCACert (RFC 8894 §3.5), on both profiles."""
 
+import pytest
+
 import harness as h
 
 
@@ -79,3 +81,26 @@ def test_010_007_repeat_is_stable(port):
     assert len(bodies) == 1
     caps = {h.get_op(port, "/scep", "GetCACaps").body for _ in range(6)}
     assert len(caps) == 1
+
+
+@pytest.mark.expect_log("SCP3001")
+def test_010_008_head_reads_like_get_without_a_body(port):
+    """Monitors and load balancers probe with HEAD: the GET operations answer
+    it with GET's status and headers; a PKIOperation never does."""
+    for op in ("GetCACaps", "GetCACert"):
+        got = h.get_op(port, "/scep", op)
+        head = h.http_request(port, "HEAD", f"/scep?operation={op}")
+        assert head.status == 200, f"HEAD {op}: HTTP {head.status}"
+        assert head.body == b""
+        assert head.content_type == got.content_type
+        assert int(head.headers.get("content-length", "-1")) == len(got.body)
+    r = h.http_request(port, "HEAD", "/scep?operation=PKIOperation&message=AAAA")
+    assert r.status == 405, f"HEAD PKIOperation: HTTP {r.status}"
+
+
+def test_010_009_windows_scep_client_is_recognised(port, pki):
+    ua = "Mozilla/4.0 (compatible; Win32; NDES client)"
+    r = h.http_request(port, "GET", "/scep?operation=GetCACaps", headers={"User-Agent": ua})
+    assert r.status == 200
+    seen = [rec for rec in pki.audit_records() if rec.get("user_agent") == ua]
+    assert seen and seen[-1]["client_os"] == "Windows", seen[-1:]

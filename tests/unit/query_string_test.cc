@@ -25,6 +25,7 @@ TEST(ClientOs, GuessesFromUserAgent) {
     EXPECT_EQ(guess_client_os("Dalvik/2.1.0 (Linux; U; Android 13)"), "Android");
     EXPECT_EQ(guess_client_os("mdmclient (unknown version) CFNetwork/1410 Darwin/22.6.0"), "iOS/macOS");
     EXPECT_EQ(guess_client_os("Mozilla/4.0 (compatible; Win32; NDES client; Windows NT 10.0)"), "Windows");
+    EXPECT_EQ(guess_client_os("Mozilla/4.0 (compatible; Win32; NDES client)"), "Windows");
     EXPECT_EQ(guess_client_os("Mozilla/5.0 (X11; Linux x86_64) Chrome/120"), "browser");
     EXPECT_EQ(guess_client_os("Go-http-client/1.1"), "other");
     EXPECT_EQ(guess_client_os(""), "unknown");

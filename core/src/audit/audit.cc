@@ -27,7 +27,8 @@ std::string guess_client_os(const std::string& ua) {
     if (contains(ua, "iPhone") || contains(ua, "iPad") || contains(ua, "iOS") || contains(ua, "CFNetwork") ||
         contains(ua, "Darwin") || contains(ua, "Mac OS") || contains(ua, "macOS"))
         return "iOS/macOS";
-    if (contains(ua, "Windows")) return "Windows";
+    // Windows' own SCEP client says "Mozilla/4.0 (compatible; Win32; NDES client)".
+    if (contains(ua, "Windows") || contains(ua, "Win32") || contains(ua, "NDES client")) return "Windows";
     if (contains(ua, "Mozilla") || contains(ua, "Chrome") || contains(ua, "Safari")) return "browser";
     return "other";
 }

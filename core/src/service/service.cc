@@ -137,6 +137,11 @@ std::optional<Response> read_message(const Request& req, const std::map<std::str
     return std::nullopt;
 }
 
+// GET, or HEAD for what GET would read: monitors and load balancers probe
+// GetCACaps with HEAD. The connectors send HEAD's answer without its body.
+// A PKIOperation is never HEAD: it would issue and the device never hear.
+bool reads_only(const std::string& method) { return method == "GET" || method == "HEAD"; }
+
 }  // namespace
 
 std::optional<Response> Service::dispatch(const Request& req, bool allow_blocking) {
@@ -157,7 +162,7 @@ std::optional<Response> Service::dispatch(const Request& req, bool allow_blockin
     }
     if (!cfg_.crl.path.empty() && req.path == cfg_.crl.path) {
         ctx.operation = "CRL";
-        if (req.method != "GET") return bad_request(405, "the CRL is fetched with GET", ctx);
+        if (!reads_only(req.method)) return bad_request(405, "the CRL is fetched with GET", ctx);
         if (!allow_blocking) return std::nullopt;  // may sign a fresh CRL and write the store
         if (!worker_ready(why)) return unavailable(why, ctx);
         return crl_file(ctx);
@@ -166,7 +171,8 @@ std::optional<Response> Service::dispatch(const Request& req, bool allow_blockin
     auto op = params.find("operation");
     if (op == params.end()) return bad_request(400, "missing operation parameter", ctx);
     ctx.operation = op->second;
-    if (req.method != "GET" && !(req.method == "POST" && ctx.operation == "PKIOperation"))
+    bool allowed = ctx.operation == "PKIOperation" ? req.method == "GET" || req.method == "POST" : reads_only(req.method);
+    if (!allowed)
         return bad_request(405, "method " + req.method + " is not allowed for " + ctx.operation, ctx);
     if (ctx.operation == "GetCACaps") return get_ca_caps(profile->second, ctx);
     if (ctx.operation == "GetCACert") return get_ca_cert(ctx);
