@@ -78,6 +78,25 @@ TEST_F(ConfigFile, MissingFileIsReportedAtItsKey) {
     EXPECT_NE(e.find("scepter.yaml:2: key 'ca.key': cannot read"), std::string::npos) << e;
 }
 
+TEST_F(ConfigFile, KeyGivenTwiceNamesBothLines) {
+    std::string e = error_of(minimal("    template: t\n"));
+    EXPECT_NE(e.find("scepter.yaml:9: key 'profiles.default.template': is given twice (first on line 7)"),
+              std::string::npos) << e;
+    e = error_of(minimal() + "store: {sqlite: other}\n");
+    EXPECT_NE(e.find("key 'store': is given twice (first on line 1)"), std::string::npos) << e;
+}
+
+TEST_F(ConfigFile, UnopenableFileSaysWhy) {
+    std::string e;
+    try {
+        load_config(dir_ + "/absent.yaml");
+    } catch (const ConfigError& err) {
+        e = err.what();
+    }
+    EXPECT_NE(e.find("absent.yaml: cannot open the configuration file: No such file or directory"),
+              std::string::npos) << e;
+}
+
 // Found by fuzz_config: a YAML complex key ("? ...") or a null key escaped
 // load_config as yaml-cpp's "bad conversion", with neither file nor line.
 TEST_F(ConfigFile, KeyThatIsNotANameIsAConfigError) {

@@ -9,6 +9,11 @@
 
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <set>
+
 namespace scepter {
 
 ConfigError::ConfigError(const std::string& file, int line, const std::string& key,
@@ -24,12 +29,17 @@ int Config::line_of(const std::string& dotted_key) const {
 YamlSection::YamlSection(const YAML::Node& node, std::string key, Config& cfg)
     : node_(node), key_(std::move(key)), cfg_(cfg) {
     if (!node_.IsMap()) fail("must be a mapping");
+    std::set<std::string> seen;
     for (const auto& kv : node_) {
         // YAML allows any node as a key ("? [a, b]", "~"); ours are names. Checked
         // here, so every later reading of this mapping's keys is a plain string.
         if (!kv.first.IsScalar())
             throw ConfigError(cfg_.path, kv.first.Mark().line + 1, key_, "a key must be a plain name");
         std::string name = kv.first.as<std::string>();
+        // yaml-cpp keeps both; which one counts would be a guess, so neither does.
+        if (!seen.insert(name).second)
+            throw ConfigError(cfg_.path, kv.first.Mark().line + 1, child_key(name),
+                              "is given twice (first on line " + std::to_string(cfg_.line_of(child_key(name))) + ")");
         cfg_.lines[child_key(name)] = kv.first.Mark().line + 1;
     }
 }
@@ -127,15 +137,16 @@ std::string YamlSection::path(const std::string& name) const {
 
 std::string YamlSection::readable_file(const std::string& name) const {
     std::string p = path(name);
-    if (access(p.c_str(), R_OK) != 0) fail_at(name, "cannot read '" + p + "'");
+    if (access(p.c_str(), R_OK) != 0) fail_at(name, "cannot read '" + p + "': " + std::strerror(errno));
     return p;
 }
 
 YAML::Node parse_yaml_file(const std::string& path) {
+    // Opened here rather than by yaml-cpp, whose BadFile does not say why.
+    std::ifstream in(path);
+    if (!in) throw ConfigError(path, 0, "", std::string("cannot open the configuration file: ") + std::strerror(errno));
     try {
-        return YAML::LoadFile(path);
-    } catch (const YAML::BadFile&) {
-        throw ConfigError(path, 0, "", "cannot open the configuration file");
+        return YAML::Load(in);
     } catch (const YAML::ParserException& e) {
         throw ConfigError(path, e.mark.line + 1, "", "YAML syntax error: " + e.msg);
     }
