@@ -13,6 +13,7 @@ SCEPTER_PACKAGES=(
   python3 python3-pytest
   python3-cryptography  # hostile CSRs (a NUL in a name) that openssl req cannot make
   scep certmonger
+  strongswan-pki libstrongswan-extra-plugins  # strongSwan's pki --scep, a third real client
   chromium  # the mscep_admin page is tested as an admin opens it
   curl openssl
 )

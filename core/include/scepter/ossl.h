@@ -13,6 +13,7 @@
 #include <openssl/evp.h>
 #include <openssl/pkcs7.h>
 #include <openssl/provider.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -60,6 +61,7 @@ using BasicConstraints = Owned<BASIC_CONSTRAINTS, BASIC_CONSTRAINTS_free>;
 using ExtKeyUsage = Owned<EXTENDED_KEY_USAGE, EXTENDED_KEY_USAGE_free>;
 using Asn1BitString = Owned<ASN1_BIT_STRING, ASN1_BIT_STRING_free>;
 using Asn1OctetString = Owned<ASN1_OCTET_STRING, ASN1_OCTET_STRING_free>;
+using RsaPssParams = Owned<RSA_PSS_PARAMS, RSA_PSS_PARAMS_free>;
 using LibCtx = Owned<OSSL_LIB_CTX, OSSL_LIB_CTX_free>;
 using Provider = Owned<OSSL_PROVIDER, OSSL_PROVIDER_unload>;
 

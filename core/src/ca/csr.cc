@@ -125,16 +125,51 @@ void read_extensions(CsrInfo& info) {
     read_sans(info);
 }
 
+const X509_ALGOR* signature_algorithm(X509_REQ* req) {
+    const X509_ALGOR* alg = nullptr;
+    X509_REQ_get0_signature(req, nullptr, &alg);
+    return alg;
+}
+
+// The signature algorithm's name, or its dotted OID when OpenSSL has none.
+std::string signature_algorithm_text(X509_REQ* req) {
+    const ASN1_OBJECT* oid = nullptr;
+    X509_ALGOR_get0(&oid, nullptr, nullptr, signature_algorithm(req));
+    char text[80] = "";
+    OBJ_obj2txt(text, sizeof text, oid, 0);
+    return text;
+}
+
+// RSASSA-PSS names its digest in the parameters, not in the OID (RFC 4055
+// section 3.1); absent, it is SHA-1. strongSwan's --rsa-padding pss signs so.
+int pss_digest_nid(X509_REQ* req) {
+    const ASN1_OBJECT* oid = nullptr;
+    int ptype = V_ASN1_UNDEF;
+    const void* pval = nullptr;
+    X509_ALGOR_get0(&oid, &ptype, &pval, signature_algorithm(req));
+    if (ptype != V_ASN1_SEQUENCE) return NID_undef;
+    const auto* seq = static_cast<const ASN1_STRING*>(pval);
+    const unsigned char* p = ASN1_STRING_get0_data(seq);
+    ossl::RsaPssParams params(d2i_RSA_PSS_PARAMS(nullptr, &p, ASN1_STRING_length(seq)));
+    if (!params) return NID_undef;
+    return params->hashAlgorithm ? OBJ_obj2nid(params->hashAlgorithm->algorithm) : NID_sha1;
+}
+
 Digest signature_digest_of(X509_REQ* req) {
     int md_nid = NID_undef, pk_nid = NID_undef;
-    OBJ_find_sigid_algs(X509_REQ_get_signature_nid(req), &md_nid, &pk_nid);
+    int sig_nid = X509_REQ_get_signature_nid(req);
+    if (sig_nid == NID_rsassaPss) md_nid = pss_digest_nid(req);
+    else OBJ_find_sigid_algs(sig_nid, &md_nid, &pk_nid);
     switch (md_nid) {
         case NID_md5: return Digest::md5;
         case NID_sha1: return Digest::sha1;
         case NID_sha256: return Digest::sha256;
         case NID_sha384: return Digest::sha384;
         case NID_sha512: return Digest::sha512;
-        default: throw ScepFailure(FailInfo::bad_alg, "the CSR is signed with an unsupported algorithm");
+        default:
+            clear_openssl_errors();
+            throw ScepFailure(FailInfo::bad_alg,
+                              "the CSR is signed with an unsupported algorithm (" + signature_algorithm_text(req) + ")");
     }
 }
 
