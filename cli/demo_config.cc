@@ -127,8 +127,13 @@ std::string profile_yaml(const std::string& name, const std::string& comment,
 
 }  // namespace
 
-std::string demo_config_yaml(const std::string& challenge) {
-    return std::string(kHeader) + templates_yaml() + "profiles:\n" +
+std::string demo_config_yaml(const std::string& challenge, const std::string& crl_url) {
+    std::string head = kHeader;
+    if (!crl_url.empty()) {
+        const std::string path_line = "  path: /scep/ca.crl\n";
+        head.insert(head.find(path_line) + path_line.size(), "  distribution_url: " + crl_url + "\n");
+    }
+    return head + templates_yaml() + "profiles:\n" +
            profile_yaml("default", "Strict: AES content encryption, SHA-2 signatures only.",
                         challenge, false) +
            profile_yaml("legacy",

@@ -202,7 +202,7 @@ DemoPkiResult write_demo_pki(const DemoPkiOptions& options) {
     // Last, so a failure above never leaves a config naming missing files.
     DemoPkiResult result{(dir / kConfigFile).string(), (dir / kCaCertFile).string(),
                          random_challenge()};
-    write_new_file(result.config_path, demo_config_yaml(result.challenge), 0600);
+    write_new_file(result.config_path, demo_config_yaml(result.challenge, options.crl_url), 0600);
     return result;
 }
 

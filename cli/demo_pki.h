@@ -25,6 +25,7 @@ struct DemoPkiOptions {
     std::string dir;
     std::string ca_common_name = "Scepter Demo CA";
     bool force = false;  // replace the files of an earlier init
+    std::string crl_url;  // crl.distribution_url; empty: none
 };
 
 struct DemoPkiResult {
@@ -50,6 +51,7 @@ std::vector<std::string> demo_pki_files();
 std::string random_challenge(int min_bits = 128);
 
 // The commented scepter.yaml for the demo PKI (demo_config.cc).
-std::string demo_config_yaml(const std::string& challenge);
+// crl_url, when given, goes into issued certificates' CRL Distribution Points.
+std::string demo_config_yaml(const std::string& challenge, const std::string& crl_url = "");
 
 }  // namespace scepter::cli

@@ -8,7 +8,7 @@ namespace scepter::cli {
 namespace {
 
 constexpr const char* kInitHelp =
-    "Usage: scepter init DIR [--force] [--cn NAME] [--next-ca]\n"
+    "Usage: scepter init DIR [--force] [--cn NAME] [--crl-url URL] [--next-ca]\n"
     "\n"
     "Writes a demo PKI into DIR (created if missing): a self-signed CA (ca.pem,\n"
     "ca.key), an RA signing pair (ra-sign.pem/.key) and an RA encryption pair\n"
@@ -19,6 +19,9 @@ constexpr const char* kInitHelp =
     "Options:\n"
     "  --force      replace the files of an earlier init (the store is kept)\n"
     "  --cn NAME    common name of the CA (default: Scepter Demo CA)\n"
+    "  --crl-url URL  the http:// URL the CRL is served at (crl.path on this\n"
+    "               server), written as crl.distribution_url: issued\n"
+    "               certificates then name it as their CRL Distribution Point\n"
     "  --next-ca    CA rollover: write a new CA and its RA pairs into DIR/next/\n"
     "               and print the next_ca: lines that make GetNextCACert\n"
     "               announce them (add them to DIR/scepter.yaml, then reload)\n"
@@ -31,7 +34,7 @@ constexpr const char* kInitHelp =
 }  // namespace
 
 int run_init(const std::vector<std::string>& args) {
-    ParsedArgs parsed = parse_args(args, {"--cn"}, {"--force", "--next-ca"}, "init");
+    ParsedArgs parsed = parse_args(args, {"--cn", "--crl-url"}, {"--force", "--next-ca"}, "init");
     if (parsed.help) {
         std::cout << kInitHelp;
         return kExitOk;
@@ -42,6 +45,12 @@ int run_init(const std::vector<std::string>& args) {
     options.force = parsed.has("--force");
     if (parsed.has("--cn")) options.ca_common_name = parsed.options["--cn"];
     if (options.ca_common_name.empty()) throw UsageError("--cn must not be empty", "init");
+    if (parsed.has("--crl-url")) {
+        options.crl_url = parsed.options["--crl-url"];
+        // The rules crl.distribution_url is loaded with, said before any file is written.
+        if (options.crl_url.rfind("http://", 0) != 0 || options.crl_url.find_first_of(", \t\n") != std::string::npos)
+            throw UsageError("--crl-url must be a plain http:// URL without commas or spaces", "init");
+    }
 
     if (parsed.has("--next-ca")) {
         if (!parsed.has("--cn")) options.ca_common_name = "Scepter Demo CA 2";

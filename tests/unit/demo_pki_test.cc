@@ -174,6 +174,13 @@ TEST_F(DemoPkiTest, ChallengeIsRandomAlphanumericAndInTheConfig) {
     EXPECT_GE(random_challenge(256).size(), 43u);
 }
 
+TEST(DemoPkiConfig, CrlUrlBecomesTheDistributionPoint) {
+    std::string with = demo_config_yaml("c", "http://scep.example:8080/scep/ca.crl");
+    EXPECT_NE(with.find("  path: /scep/ca.crl\n  distribution_url: http://scep.example:8080/scep/ca.crl\n"),
+              std::string::npos) << with;
+    EXPECT_EQ(demo_config_yaml("c").find("distribution_url: "), std::string::npos);
+}
+
 TEST(DemoPkiRewrite, RefusesWithoutForceAndForceKeepsKeysPrivate) {
     char tmpl[] = "/tmp/scepter-init-test-XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
