@@ -26,7 +26,7 @@ constexpr const char* kChallengeHelp =
     "                         [--subject DN | --subject-pattern REGEX] [--san TYPE:VALUE ...]\n"
     "                         [--key-usage U,U] [--eku E,E] [--min-key-size BITS]\n"
     "                         [--validity-minutes N]\n"
-    "       scepter challenge purge --config FILE\n"
+    "       scepter challenge purge --config FILE [--unused [--requester R]]\n"
     "\n"
     "Issues a one-time challenge password for USER's enrollment under PROFILE and\n"
     "prints only the challenge on stdout (CHALLENGE=$(scepter challenge ...)).\n"
@@ -52,7 +52,10 @@ constexpr const char* kChallengeHelp =
     "`The password cache is full.` and exits 1.\n"
     "\n"
     "purge deletes the challenges that have expired (used or not) and prints how\n"
-    "many.\n"
+    "many. With --unused it deletes instead the unused ones, expired or not, of\n"
+    "requester R (default: everyone's): a full quota is free again at once, and\n"
+    "challenges handed out by mistake stop working. It writes a\n"
+    "challenges_withdrawn line to the audit_log.\n"
     "\n"
     "The store is the one `store.sqlite` in FILE names; its directory must exist.\n";
 
@@ -226,6 +229,13 @@ int purge_challenges(const std::string& config_file) {
     return kExitOk;
 }
 
+int withdraw_unused_challenges(const std::string& config_file, const std::string& requester) {
+    std::size_t withdrawn = open_admin(config_file)->withdraw_unused_challenges(requester);
+    std::cout << withdrawn << " unused challenge" << (withdrawn == 1 ? "" : "s") << " withdrawn"
+              << (requester.empty() ? "" : " from " + requester) << "\n";
+    return kExitOk;
+}
+
 }  // namespace
 
 int run_challenge(const std::vector<std::string>& args) {
@@ -234,7 +244,7 @@ int run_challenge(const std::vector<std::string>& args) {
     ParsedArgs parsed = parse_args(rest,
                                    {"--config", "--user", "--profile", "--requester", "--subject", "--subject-pattern",
                                     "--key-usage", "--eku", "--min-key-size", "--validity-minutes"},
-                                   {}, "challenge");
+                                   {"--unused"}, "challenge");
     if (parsed.help) {
         std::cout << kChallengeHelp;
         return kExitOk;
@@ -246,11 +256,20 @@ int run_challenge(const std::vector<std::string>& args) {
             throw UsageError("unknown challenge command '" + parsed.positionals[0] + "'", "challenge");
         }
         if (parsed.positionals.size() > 1) throw UsageError("challenge purge takes no arguments", "challenge");
-        if (parsed.options.size() > 1 || !san_options.empty()) {
-            throw UsageError("challenge purge takes only --config", "challenge");
+        bool unused = parsed.has("--unused");
+        std::set<std::string> allowed = {"--config"};
+        if (unused) allowed.insert({"--unused", "--requester"});
+        for (const auto& [name, value] : parsed.options) {
+            if (!allowed.count(name) || !san_options.empty())
+                throw UsageError("challenge purge takes only --config, or --unused [--requester R]", "challenge");
         }
-        return purge_challenges(config_file);
+        if (!unused) return purge_challenges(config_file);
+        if (parsed.has("--requester") && parsed.options.at("--requester").empty()) {
+            throw UsageError("--requester needs a name", "challenge");
+        }
+        return withdraw_unused_challenges(config_file, parsed.has("--requester") ? parsed.options.at("--requester") : "");
     }
+    if (parsed.has("--unused")) throw UsageError("--unused goes with challenge purge", "challenge");
     if (!parsed.has("--user") || parsed.options.at("--user").empty()) {
         throw UsageError("challenge needs --user USER", "challenge");
     }

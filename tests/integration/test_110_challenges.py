@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import base64
 import concurrent.futures
+import os
+import pwd
 import re
 import sqlite3
 import subprocess
@@ -440,3 +442,22 @@ def test_110_023_no_part_of_a_challenge_is_stored_or_logged(chal, devices_dir):
     seen = "\n".join([audit, *chal.server.log_since(offset), *row])
     pieces = {c[i:i + 6] for i in range(len(c) - 5)}  # any 6 characters in a row: 36 bits
     assert not [p for p in pieces if p in seen]
+
+
+def test_110_024_purge_unused_frees_a_full_quota(chal):
+    """A requester whose quota is full (NDES's "password cache is full") gets
+    it back at once with `scepter challenge purge --unused`, audited."""
+    for _ in range(3):
+        if new_challenge(chal, "quota", "frank", check=False).returncode != 0:
+            break
+    assert "The password cache is full." in new_challenge(chal, "quota", "frank", check=False).stderr
+    requester = pwd.getpwuid(os.getuid()).pw_name  # what the CLI counts against by default
+    out = h.run([h.SCEPTER, "challenge", "purge", "--config", chal.pki.config, "--unused",
+                 "--requester", requester]).stdout
+    assert re.fullmatch(rf"\d+ unused challenges? withdrawn from {requester}\n", out), out
+    assert int(out.split()[0]) >= 2
+    assert new_challenge(chal, "quota", "frank").stdout.strip()
+    withdrawn = [r for r in chal.pki.audit_records() if r.get("step") == "challenges_withdrawn"]
+    assert withdrawn and withdrawn[-1]["requester"] == requester and withdrawn[-1]["id"] == "SCP2027"
+    bad = h.run([h.SCEPTER, "challenge", "purge", "--config", chal.pki.config, "--user", "x"], check=False)
+    assert bad.returncode == 2 and "takes only --config" in bad.stderr

@@ -89,6 +89,24 @@ TEST_F(StoreTest, ChallengeQuotaPerRequester) {
     EXPECT_THROW(store->add_challenge(make_challenge_record("A8"), 5, kNow + 10), ChallengeQuotaFull);
 }
 
+TEST_F(StoreTest, WithdrawingUnusedChallengesFreesTheQuota) {
+    auto store = open_sqlite_store(path_, 5000);
+    for (int i = 0; i < 5; ++i) store->add_challenge(make_challenge_record("A" + std::to_string(i)), 5, kNow);
+    store->add_challenge(make_challenge_record("B0", "10.0.0.9"), 5, kNow);
+    store->add_challenge(make_challenge_record("OLD", "old", kNow - 10), 5, kNow - 3600);
+    ASSERT_TRUE(store->consume_challenge("A0", "tx-1", kNow + 1));
+
+    EXPECT_EQ(store->withdraw_unused_challenges("admin"), 4u);  // A1..A4; A0 was used
+    EXPECT_TRUE(store->find_challenge("A0").has_value());
+    EXPECT_FALSE(store->find_challenge("A1").has_value());
+    EXPECT_TRUE(store->find_challenge("B0").has_value());
+    for (int i = 5; i < 10; ++i) store->add_challenge(make_challenge_record("A" + std::to_string(i)), 5, kNow + 2);
+
+    EXPECT_EQ(store->withdraw_unused_challenges(""), 7u);  // A5..A9, B0 and the expired OLD
+    EXPECT_TRUE(store->find_challenge("A0").has_value());
+    EXPECT_EQ(store->withdraw_unused_challenges(""), 0u);
+}
+
 TEST_F(StoreTest, ChallengeQuotaZeroIsUnlimited) {
     auto store = open_sqlite_store(path_, 5000);
     for (int i = 0; i < 50; ++i) store->add_challenge(make_challenge_record("U" + std::to_string(i)), 0, kNow);

@@ -92,6 +92,9 @@ class Admin {
     IssuedChallenge issue_challenge(const ChallengeOrder& order, const std::string& operation = "cli");
     // Deletes the expired challenges; how many.
     std::size_t purge_expired_challenges();
+    // Deletes the unused challenges of `requester` (everyone's when empty),
+    // expired or not, so that its quota is free again; audited; how many.
+    std::size_t withdraw_unused_challenges(const std::string& requester);
 
     // Certificates. revoke_cert loads the CA key before changing anything,
     // then revokes and publishes a CRL listing it.

@@ -44,6 +44,7 @@
 #define SCEPTER_ID_OUTCOME_NOTIFIED     "SCP2024"
 #define SCEPTER_ID_REQUEST_DECIDED      "SCP2025" /* an administrator approved or denied a pending request */
 #define SCEPTER_ID_REPLAY_ANSWERED      "SCP2026" /* a request issued before came again: its certificate again, no second one */
+#define SCEPTER_ID_CHALLENGES_WITHDRAWN "SCP2027" /* an administrator deleted unused one-time challenges */
 
 /* request failures (warn: the client's mistake; error: ours) */
 #define SCEPTER_ID_BAD_HTTP_REQUEST     "SCP3001" /* warn: not SCEP at all, answered 4xx */

@@ -157,6 +157,9 @@ class Store {
     virtual bool consume_challenge(const std::string& id, const std::string& transaction_id, std::int64_t now) = 0;
     // Deletes challenges that expired before `before`; returns how many.
     virtual std::size_t purge_challenges(std::int64_t before) = 0;
+    // Deletes the unused challenges, expired or not, of `requester` (every
+    // requester when empty), freeing their quota; returns how many.
+    virtual std::size_t withdraw_unused_challenges(const std::string& requester) = 0;
 
     // CRLs: numbers increase by one per CRL across all processes.
     virtual std::int64_t next_crl_number() = 0;

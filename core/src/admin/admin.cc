@@ -120,6 +120,15 @@ std::size_t Admin::purge_expired_challenges() {
     return store ? store->purge_challenges(std::int64_t(std::time(nullptr))) : 0;
 }
 
+std::size_t Admin::withdraw_unused_challenges(const std::string& requester) {
+    Store* store = impl_->existing_store();
+    std::size_t withdrawn = store ? store->withdraw_unused_challenges(requester) : 0;
+    impl_->audit_change(SCEPTER_ID_CHALLENGES_WITHDRAWN, "challenges_withdrawn", "", "",
+                        {{"requester", requester.empty() ? "(all)" : requester},
+                         {"withdrawn", std::to_string(withdrawn)}});
+    return withdrawn;
+}
+
 std::vector<IssuedCert> Admin::list_certs(std::size_t limit) {
     Store* store = impl_->existing_store();
     return store ? store->list_certs(limit) : std::vector<IssuedCert>{};

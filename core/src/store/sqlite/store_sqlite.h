@@ -57,6 +57,7 @@ class SqliteStore final : public Store {
     std::optional<ChallengeRecord> find_challenge(const std::string& id) override;
     bool consume_challenge(const std::string& id, const std::string& transaction_id, std::int64_t now) override;
     std::size_t purge_challenges(std::int64_t before) override;
+    std::size_t withdraw_unused_challenges(const std::string& requester) override;
 
     std::int64_t next_crl_number() override;
     void save_crl(const CrlRecord& crl) override;

@@ -30,6 +30,7 @@ constexpr const char* kConsumeChallenge =
     "UPDATE challenges SET status = 'consumed', transaction_id = ?2, consumed_at = ?3 "
     "WHERE id = ?1 AND status = 'active' AND expires_at > ?3";
 constexpr const char* kPurgeChallenges = "DELETE FROM challenges WHERE expires_at < ?1";
+constexpr const char* kWithdrawUnused = "DELETE FROM challenges WHERE status = 'active' AND (?1 = '' OR requester = ?1)";
 
 ChallengeRecord read_challenge(const sqlite::Statement& st) {
     ChallengeRecord c;
@@ -114,6 +115,15 @@ std::size_t SqliteStore::purge_challenges(std::int64_t before) {
     auto purged = std::size_t(conn->changes());
     write.commit();
     return purged;
+}
+
+std::size_t SqliteStore::withdraw_unused_challenges(const std::string& requester) {
+    auto conn = pool_.acquire();
+    sqlite::WriteTransaction write(*conn);
+    conn->prepare(kWithdrawUnused).bind(1, requester).step();
+    auto withdrawn = std::size_t(conn->changes());
+    write.commit();
+    return withdrawn;
 }
 
 }  // namespace scepter
