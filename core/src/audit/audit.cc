@@ -4,6 +4,7 @@
 #include "scepter/text.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -17,6 +18,18 @@ bool contains(const std::string& haystack, const char* needle) { return haystack
 
 void field(std::string& out, const std::string& key, const std::string& value) {
     out += "," + json_quote(key) + ":" + json_quote(value);
+}
+
+// Whether the file ends inside a line: one cut by a writer that died in the
+// middle of its write() (Linux checks for a fatal signal between the pages
+// it copies, so a kill -9 can leave the first part of a line), or a short
+// write on a full disk. False when it cannot tell (a descriptor opened
+// write-only).
+bool ends_inside_a_line(int fd) {
+    struct stat st;
+    if (fstat(fd, &st) != 0 || st.st_size == 0) return false;
+    char last = '\n';
+    return pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n';
 }
 
 }  // namespace
@@ -34,7 +47,10 @@ std::string guess_client_os(const std::string& ua) {
 
 AuditLog::AuditLog(const std::string& path) {
     if (path.empty()) return;
-    fd_ = open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    // Read as well as write, to see a cut last line (ends_inside_a_line);
+    // write-only when the file allows no more.
+    fd_ = open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (fd_ < 0 && errno == EACCES) fd_ = open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
     if (fd_ < 0) throw std::runtime_error("cannot open the audit log '" + path + "': " + std::strerror(errno));
 }
 
@@ -67,7 +83,15 @@ void AuditLog::step(const AuditContext& ctx, const char* id, const char* step, b
         return;
     }
     line += "\n";
-    // O_APPEND and one write() per line keep lines from several workers whole.
+    // O_APPEND and one write() per line keep lines from several workers
+    // whole. A line cut by another writer's death or a full disk stays a
+    // fragment, but on its own line: ours starts a new one rather than
+    // completing it into garbage. (The check and the write are two steps: a
+    // line cut in between still swallows ours; that takes a kill landing
+    // inside another write within microseconds.) A short write of our own
+    // is not continued: another worker's line may already follow our part;
+    // the next line starts afresh instead.
+    if (ends_inside_a_line(fd_)) line.insert(line.begin(), '\n');
     if (write(fd_, line.data(), line.size()) != ssize_t(line.size()))
         resp.log(SCEPTER_LOG_ERROR, SCEPTER_ID_AUDIT_WRITE_FAILED, std::string("audit log write failed: ") + std::strerror(errno));
 }
