@@ -11,6 +11,7 @@
 #include <fstream>
 #include <regex>
 #include <sstream>
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace scepter {
@@ -152,6 +153,38 @@ TEST_F(Audit, ALineCutByADeadWriterDoesNotSwallowTheNext) {
     EXPECT_EQ(all[1], cut);  // the fragment stays, alone on its line
     EXPECT_EQ(parse_flat_json(all[2])["step"].text, "decode");
     EXPECT_EQ(parse_flat_json(all[3])["step"].text, "challenge");  // and no blank line before it
+}
+
+// Workers forked with the log open (as nginx's and Apache's are) append at
+// once, lines longer than a page: every line whole, none blank. Without the
+// lock between processes, a line another worker is still writing looks cut.
+TEST_F(Audit, WorkersWritingAtOnceLeaveWholeLinesAndNoBlankOnes) {
+    constexpr int kWorkers = 4, kLines = 300;
+    AuditLog log(path_);
+    const std::string detail(5000, 'x');
+    std::vector<pid_t> children;
+    for (int w = 0; w < kWorkers; ++w) {
+        pid_t pid = fork();
+        ASSERT_GE(pid, 0);
+        if (pid == 0) {
+            Response resp;
+            for (int i = 0; i < kLines; ++i) log.step(ctx_, "SCP1001", "decode", true, detail, resp);
+            _exit(resp.logs.empty() ? 0 : 1);
+        }
+        children.push_back(pid);
+    }
+    for (pid_t pid : children) {
+        int status = 0;
+        ASSERT_EQ(waitpid(pid, &status, 0), pid);
+        EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    std::istringstream lines(file_text());
+    int count = 0;
+    for (std::string line; std::getline(lines, line); ++count) {
+        ASSERT_FALSE(line.empty()) << "a blank line after line " << count;
+        ASSERT_EQ(parse_flat_json(line)["detail"].text, detail) << "line " << count + 1;
+    }
+    EXPECT_EQ(count, kWorkers * kLines);
 }
 
 // A file the process may append to but not read: it cannot look for a cut
