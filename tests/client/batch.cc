@@ -12,7 +12,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <mutex>
 #include <thread>
 
 namespace scepter::testclient {
@@ -52,25 +51,6 @@ long parse_count(const Args& args, const std::string& name, long fallback, long 
 }
 
 std::string key_path(const BatchOptions& o, long k) { return o.keydir + "/key-" + std::to_string(k) + ".pem"; }
-
-// Runs fn(job) for job 0..jobs-1 on as many threads; rethrows the first failure.
-template <typename Fn>
-void in_parallel(unsigned jobs, Fn fn) {
-    std::mutex mu;
-    std::string first_error;
-    std::vector<std::thread> threads;
-    for (unsigned j = 0; j < jobs; ++j)
-        threads.emplace_back([&, j] {
-            try {
-                fn(j);
-            } catch (const std::exception& e) {
-                std::lock_guard<std::mutex> lock(mu);
-                if (first_error.empty()) first_error = e.what();
-            }
-        });
-    for (auto& t : threads) t.join();
-    if (!first_error.empty()) throw std::runtime_error(first_error);
-}
 
 // Written under a temporary name and renamed: an interrupted run leaves no
 // half key behind for the next one.

@@ -62,6 +62,14 @@ usage: scepter-testclient request --csr CSR --key KEY --cacert GETCACERT --out M
        writes DIR/bodies.bin (the messages back to back) and DIR/index.tsv (one line each:
        i offset length transaction_id sender_nonce key_file); prints {"messages","keys","out"}
 
+       scepter-testclient batch-replies --batch DIR --replies RDIR --ca CA.pem
+         Reads the CertReps to a batch's messages in one process: RDIR/bodies.bin holds them back
+         to back, RDIR/index.tsv one line each (i offset length; i: the message's number in DIR).
+         Checks each as reply does, with the batch's transaction ID, nonce and key.
+       prints one JSON object per reply, in RDIR's order: {"i","status","fail_info",
+               "fail_info_text","transaction_id_ok","recipient_nonce_ok","signer_trusted",
+               "cert_subject","cert_issuer","cert_serial","certs_in_reply"} or {"i","error"}
+
 exit status 2 also for usage errors, 1 for any other failure.
 )";
 
@@ -72,6 +80,7 @@ int dispatch(int argc, char** argv) {
     if (cmd == "reply") return run_reply(Args(argc, argv, 2, {"any-cert"}));
     if (cmd == "tamper") return run_tamper(Args(argc, argv, 2, {}));
     if (cmd == "batch") return run_batch(Args(argc, argv, 2, {}));
+    if (cmd == "batch-replies") return run_batch_replies(Args(argc, argv, 2, {}));
     throw UsageError("unknown subcommand '" + cmd + "'");
 }
 

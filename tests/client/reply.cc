@@ -11,9 +11,7 @@
 #include <sstream>
 
 namespace scepter::testclient {
-namespace {
 
-// Does the CertRep signer chain to one of the CA certificates given?
 bool chains_to(X509* signer, const std::vector<ossl::X509Ptr>& trusted) {
     ossl::X509Store store(X509_STORE_new());
     ossl::X509StoreCtx ctx(X509_STORE_CTX_new());
@@ -27,13 +25,6 @@ bool chains_to(X509* signer, const std::vector<ossl::X509Ptr>& trusted) {
     return ok;
 }
 
-struct Issued {
-    ossl::X509Ptr cert;
-    std::size_t count = 0;  // certificates in the degenerate PKCS#7
-};
-
-// The certificate for our key; with any_cert (GetCert for someone else's
-// certificate), the first one.
 Issued extract_issued(const Bytes& inner, EVP_PKEY* device_key, bool any_cert) {
     std::vector<ossl::X509Ptr> certs = read_certs_only(inner);
     Issued out;
@@ -48,6 +39,18 @@ Issued extract_issued(const Bytes& inner, EVP_PKEY* device_key, bool any_cert) {
     if (!out.cert) throw std::runtime_error("the CertRep holds no certificate for our key");
     return out;
 }
+
+std::string issued_json(const Issued& issued) {
+    X509* c = issued.cert.get();
+    std::ostringstream json;
+    json << ",\"cert_subject\":" << json_quote(name_rfc2253(X509_get_subject_name(c)))
+         << ",\"cert_issuer\":" << json_quote(name_rfc2253(X509_get_issuer_name(c)))
+         << ",\"cert_serial\":" << json_quote(serial_hex(X509_get0_serialNumber(c)))
+         << ",\"certs_in_reply\":" << issued.count;
+    return json.str();
+}
+
+namespace {
 
 // A GetCRL answer: the degenerate PKCS#7 carries a CRL instead of certificates.
 std::string crl_json(const Bytes& inner, const Args& args) {
@@ -85,16 +88,6 @@ std::string attributes_json(const SignedMessage& msg) {
          << ",\"recipient_nonce\":" << json_quote(to_hex(a.recipient_nonce))
          << ",\"digest\":" << json_quote(to_string(msg.digest))
          << ",\"signer_subject\":" << json_quote(name_rfc2253(X509_get_subject_name(msg.signer.get())));
-    return json.str();
-}
-
-std::string issued_json(const Issued& issued) {
-    X509* c = issued.cert.get();
-    std::ostringstream json;
-    json << ",\"cert_subject\":" << json_quote(name_rfc2253(X509_get_subject_name(c)))
-         << ",\"cert_issuer\":" << json_quote(name_rfc2253(X509_get_issuer_name(c)))
-         << ",\"cert_serial\":" << json_quote(serial_hex(X509_get0_serialNumber(c)))
-         << ",\"certs_in_reply\":" << issued.count;
     return json.str();
 }
 

@@ -10,9 +10,11 @@
 #include "scepter/text.h"
 
 #include <map>
+#include <mutex>
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace scepter::testclient {
@@ -91,10 +93,44 @@ Bytes csr_der(X509_REQ* csr);
 std::string public_key_sha256_hex(EVP_PKEY* key);
 std::string private_key_to_pem(EVP_PKEY* key);
 
+// Runs fn(job) for job 0..jobs-1 on as many threads; rethrows the first
+// failure (batch, batch-replies).
+template <typename Fn>
+void in_parallel(unsigned jobs, Fn fn) {
+    std::mutex mu;
+    std::string first_error;
+    std::vector<std::thread> threads;
+    for (unsigned j = 0; j < jobs; ++j)
+        threads.emplace_back([&, j] {
+            try {
+                fn(j);
+            } catch (const std::exception& e) {
+                std::lock_guard<std::mutex> lock(mu);
+                if (first_error.empty()) first_error = e.what();
+            }
+        });
+    for (auto& t : threads) t.join();
+    if (!first_error.empty()) throw std::runtime_error(first_error);
+}
+
+// What reading a CertRep needs (reply.cc), shared with batch-replies.
+// Does the CertRep signer chain to one of these CA certificates?
+bool chains_to(X509* signer, const std::vector<ossl::X509Ptr>& trusted);
+struct Issued {
+    ossl::X509Ptr cert;
+    std::size_t count = 0;  // certificates in the degenerate PKCS#7
+};
+// The certificate for our key in a SUCCESS CertRep's decrypted content; with
+// any_cert (GetCert for someone else's certificate), the first one. Throws.
+Issued extract_issued(const Bytes& inner, EVP_PKEY* device_key, bool any_cert);
+// ,"cert_subject",...,"certs_in_reply": the fields `reply` prints for it.
+std::string issued_json(const Issued& issued);
+
 // Subcommands; each returns the process exit code.
 int run_request(const Args& args);
 int run_reply(const Args& args);
 int run_tamper(const Args& args);
 int run_batch(const Args& args);
+int run_batch_replies(const Args& args);
 
 }  // namespace scepter::testclient

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <regex>
 #include <sstream>
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace scepter {
@@ -131,6 +132,75 @@ TEST_F(Audit, LinesAreAppendedOnePerStep) {
     EXPECT_EQ(all[0], "{\"earlier\":\"line\"}");
     EXPECT_EQ(parse_flat_json(all[1])["step"].text, "decode");
     EXPECT_EQ(parse_flat_json(all[2])["step"].text, "challenge");
+}
+
+// What a worker killed in the middle of its write() leaves (Linux stops a
+// write between pages when a fatal signal is pending): the first part of a
+// line, no newline. The next line must not be glued to it.
+TEST_F(Audit, ALineCutByADeadWriterDoesNotSwallowTheNext) {
+    const std::string cut = "{\"time\":\"2024-05-01T10:00:00.000Z\",\"id\":\"SCP2009\",\"st";
+    {
+        std::ofstream earlier(path_);
+        earlier << "{\"earlier\":\"line\"}\n" << cut;
+    }
+    AuditLog log(path_);
+    log.step(ctx_, "SCP1001", "decode", true, "", resp_);
+    log.step(ctx_, "SCP1002", "challenge", true, "", resp_);
+    std::istringstream lines(file_text());
+    std::vector<std::string> all;
+    for (std::string line; std::getline(lines, line);) all.push_back(line);
+    ASSERT_EQ(all.size(), 4u) << file_text();
+    EXPECT_EQ(all[1], cut);  // the fragment stays, alone on its line
+    EXPECT_EQ(parse_flat_json(all[2])["step"].text, "decode");
+    EXPECT_EQ(parse_flat_json(all[3])["step"].text, "challenge");  // and no blank line before it
+}
+
+// Workers forked with the log open (as nginx's and Apache's are) append at
+// once, lines longer than a page: every line whole, none blank. Without the
+// lock between processes, a line another worker is still writing looks cut.
+TEST_F(Audit, WorkersWritingAtOnceLeaveWholeLinesAndNoBlankOnes) {
+    constexpr int kWorkers = 4, kLines = 300;
+    AuditLog log(path_);
+    const std::string detail(5000, 'x');
+    std::vector<pid_t> children;
+    for (int w = 0; w < kWorkers; ++w) {
+        pid_t pid = fork();
+        ASSERT_GE(pid, 0);
+        if (pid == 0) {
+            Response resp;
+            for (int i = 0; i < kLines; ++i) log.step(ctx_, "SCP1001", "decode", true, detail, resp);
+            _exit(resp.logs.empty() ? 0 : 1);
+        }
+        children.push_back(pid);
+    }
+    for (pid_t pid : children) {
+        int status = 0;
+        ASSERT_EQ(waitpid(pid, &status, 0), pid);
+        EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    std::istringstream lines(file_text());
+    int count = 0;
+    for (std::string line; std::getline(lines, line); ++count) {
+        ASSERT_FALSE(line.empty()) << "a blank line after line " << count;
+        ASSERT_EQ(parse_flat_json(line)["detail"].text, detail) << "line " << count + 1;
+    }
+    EXPECT_EQ(count, kWorkers * kLines);
+}
+
+// A file the process may append to but not read: it cannot look for a cut
+// line, and still writes.
+TEST_F(Audit, AWriteOnlyFileIsStillAppendedTo) {
+    {
+        std::ofstream earlier(path_);
+        earlier << "{\"earlier\":\"line\"}\n";
+    }
+    fs::permissions(path_, fs::perms::owner_write);
+    if (access(path_.c_str(), R_OK) == 0) GTEST_SKIP() << "running as root: every file is readable";
+    AuditLog log(path_);
+    log.step(ctx_, "SCP1001", "decode", true, "", resp_);
+    EXPECT_TRUE(resp_.logs.empty());
+    fs::permissions(path_, fs::perms::owner_read | fs::perms::owner_write);
+    EXPECT_NE(file_text().find("\"step\":\"decode\""), std::string::npos);
 }
 
 TEST_F(Audit, SpecialCharactersAreEscapedAndReadBack) {

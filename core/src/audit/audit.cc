@@ -4,6 +4,7 @@
 #include "scepter/text.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -17,6 +18,47 @@ bool contains(const std::string& haystack, const char* needle) { return haystack
 
 void field(std::string& out, const std::string& key, const std::string& value) {
     out += "," + json_quote(key) + ":" + json_quote(value);
+}
+
+// The whole file locked for writing, between processes, while a line is
+// checked for and written: a POSIX record lock, which the kernel drops when
+// its holder dies, kill -9 included. Best effort: the line is written
+// unlocked when the lock fails (a file system without locks).
+class FileWriteLock {
+   public:
+    explicit FileWriteLock(int fd) noexcept : fd_(fd) { locked_ = set(F_WRLCK, F_SETLKW); }
+    ~FileWriteLock() {
+        if (locked_) set(F_UNLCK, F_SETLK);
+    }
+    FileWriteLock(const FileWriteLock&) = delete;
+    FileWriteLock& operator=(const FileWriteLock&) = delete;
+
+   private:
+    bool set(short type, int cmd) const noexcept {
+        struct flock fl {};
+        fl.l_type = type;
+        fl.l_whence = SEEK_SET;  // start 0, length 0: the whole file, however long
+        int rc;
+        do rc = fcntl(fd_, cmd, &fl);
+        while (rc != 0 && errno == EINTR);
+        return rc == 0;
+    }
+
+    int fd_;
+    bool locked_ = false;
+};
+
+// Whether the file ends inside a line: the first part of one whose writer
+// died in the middle of its write() (Linux checks for a fatal signal between
+// the pages it copies, so kill -9 can cut a line), or a short write on a full
+// disk. Asked under FileWriteLock: without it, another worker's write in
+// progress looks like a cut line. False when it cannot tell (a descriptor
+// opened write-only).
+bool ends_inside_a_line(int fd) {
+    struct stat st;
+    if (fstat(fd, &st) != 0 || st.st_size == 0) return false;
+    char last = '\n';
+    return pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n';
 }
 
 }  // namespace
@@ -35,7 +77,10 @@ std::string guess_client_os(const std::string& ua) {
 
 AuditLog::AuditLog(const std::string& path) {
     if (path.empty()) return;
-    fd_ = open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    // Read as well as write, to see a cut last line (ends_inside_a_line);
+    // write-only when the file allows no more.
+    fd_ = open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (fd_ < 0 && errno == EACCES) fd_ = open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
     if (fd_ < 0) throw std::runtime_error("cannot open the audit log '" + path + "': " + std::strerror(errno));
 }
 
@@ -68,7 +113,14 @@ void AuditLog::step(const AuditContext& ctx, const char* id, const char* step, b
         return;
     }
     line += "\n";
-    // O_APPEND and one write() per line keep lines from several workers whole.
+    // O_APPEND and one write() per line, one writer at a time, keep lines
+    // from several workers whole. A line cut by its writer's death or a full
+    // disk stays a fragment, but on its own line: ours starts a new one
+    // rather than completing it into garbage. A short write of our own is
+    // not continued: the next line, ours or another worker's, starts afresh.
+    std::lock_guard<std::mutex> one_thread(write_mutex_);
+    FileWriteLock one_process(fd_);
+    if (ends_inside_a_line(fd_)) line.insert(line.begin(), '\n');
     if (write(fd_, line.data(), line.size()) != ssize_t(line.size()))
         resp.log(SCEPTER_LOG_ERROR, SCEPTER_ID_AUDIT_WRITE_FAILED, std::string("audit log write failed: ") + std::strerror(errno));
 }

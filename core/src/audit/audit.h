@@ -5,6 +5,7 @@
 
 #include "codec/response.h"
 
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -43,6 +44,10 @@ class AuditLog {
 
    private:
     int fd_ = -1;
+    // With a record lock on the file (between processes), the threads of
+    // one process take turns (a record lock is the process's, not the
+    // thread's).
+    mutable std::mutex write_mutex_;
 };
 
 }  // namespace scepter
