@@ -101,7 +101,7 @@ void print_list_text(const EnrollmentList& list) {
 }
 
 void print_failures_text(const FailureReport& report, const std::string& since) {
-    std::cout << report.failures << " failure" << (report.failures == 1 ? "" : "s") << " since " << since << "\n";
+    std::cout << report.failures << " failure" << (report.failures == 1 ? "" : "s") << " in " << since << "\n";
     for (const FailureGroup& g : report.groups) {
         std::cout << "\n" << g.count << " x " << g.step << ": " << g.reason
                   << (g.fail_info.empty() ? "" : " (" + g.fail_info + ")") << "\n";
