@@ -80,6 +80,21 @@ TEST_F(TrailQueryTest, AnEarlierEnrollmentOfTheSameClientEndsTheWindow) {
     EXPECT_EQ(s.detail, "ChallengePasswordMismatch: the challenge password is not valid");
 }
 
+// In a large file the requests before an enrollment are looked for from a
+// checkpoint just before its window, not from the file's start.
+TEST_F(TrailQueryTest, RequestsBeforeAnEnrollmentDeepInALargeFile) {
+    std::string filler;
+    for (int i = 0; filler.size() < (9u << 20); ++i)
+        filler += line("2026-03-01T09:00:00.000Z", "", "get_ca_caps", "ok", "GetCACaps", "198.51.100.9");
+    const std::string early_get = line("2026-03-01T09:00:00.000Z", "", "get_ca_caps", "ok", "GetCACaps", "192.0.2.7");
+    write("audit.log", early_get + filler + get(9, 0, "GetCACaps", "192.0.2.7") +
+                           enrollment("tx-deep", 10, "192.0.2.7", "CN=deep", true));
+    EnrollmentTrace t = trace_enrollment(current_, "tx-deep");
+    ASSERT_EQ(t.steps.size(), 6u);
+    ASSERT_EQ(t.preceding.size(), 1u);  // the one at 10:09, not the one at 09:00
+    EXPECT_EQ(t.preceding[0].time, at(9, 0));
+}
+
 TEST_F(TrailQueryTest, UnknownTransaction) {
     write("audit.log", enrollment("tx-1", 10, "192.0.2.7", "CN=a", true));
     EXPECT_TRUE(trace_enrollment(current_, "tx-").steps.empty());  // a prefix is not the ID

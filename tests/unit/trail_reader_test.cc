@@ -86,6 +86,31 @@ TEST_F(TrailReaderTest, OffsetsAndStopping) {
     EXPECT_EQ(offsets, (std::vector<std::uint64_t>{0, 3}));
 }
 
+// `from` starts at the first line that begins at or after it: by seeking in
+// a plain file, by reading through a gzip one (whatever its name).
+TEST_F(TrailReaderTest, StartingFromAnOffset) {
+    const std::string text = "aa\nbbb\ncccc\nd\n";
+    write("plain", text);
+    write_gz("packed", text);
+    for (const char* name : {"plain", "packed"}) {
+        TrailFile f{(dir_ / name).string(), false};
+        auto from = [&](std::uint64_t offset) {
+            std::vector<std::string> got;
+            read_trail_file(f, 0, [&](const TrailLine& l) {
+                got.push_back(std::to_string(l.offset) + ":" + std::string(l.text));
+                return true;
+            }, offset);
+            return got;
+        };
+        EXPECT_EQ(from(0), (std::vector<std::string>{"0:aa", "3:bbb", "7:cccc", "12:d"})) << name;
+        EXPECT_EQ(from(3), (std::vector<std::string>{"3:bbb", "7:cccc", "12:d"})) << name;
+        EXPECT_EQ(from(4), (std::vector<std::string>{"7:cccc", "12:d"})) << name;
+        EXPECT_EQ(from(1), (std::vector<std::string>{"3:bbb", "7:cccc", "12:d"})) << name;
+        EXPECT_EQ(from(14), (std::vector<std::string>{})) << name;
+        EXPECT_EQ(from(99), (std::vector<std::string>{})) << name;
+    }
+}
+
 TEST_F(TrailReaderTest, TruncatedGzipReportsAndKeepsWhatCameBefore) {
     std::string text;
     for (int i = 0; i < 20000; ++i) text += "entry-" + std::to_string(i) + "\n";

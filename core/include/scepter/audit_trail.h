@@ -80,10 +80,13 @@ struct TrailLine {
 };
 
 // Streams the lines of one file. `visit` returns false to stop early. Lines
-// longer than 1 MiB are skipped (no audit line is near that). Returns "" or
-// why the file could not be read (to the end).
+// longer than 1 MiB are skipped (no audit line is near that). `from` > 0
+// starts at the first line that begins at or after that byte offset, by
+// seeking in a plain file (a gzip file is read from its start, and the lines
+// before `from` skipped). Returns "" or why the file could not be read (to
+// the end).
 std::string read_trail_file(const TrailFile& file, std::size_t index,
-                            const std::function<bool(const TrailLine&)>& visit) noexcept;
+                            const std::function<bool(const TrailLine&)>& visit, std::uint64_t from = 0) noexcept;
 
 // ---- what went wrong, for an admin ------------------------------------------
 

@@ -7,7 +7,9 @@
 #include "scepter/text.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -103,15 +105,35 @@ std::vector<TrailFile> trail_files(const std::string& current) noexcept {
 }
 
 std::string read_trail_file(const TrailFile& file, std::size_t index,
-                            const std::function<bool(const TrailLine&)>& visit) noexcept {
+                            const std::function<bool(const TrailLine&)>& visit, std::uint64_t from) noexcept {
     try {
-        std::unique_ptr<gzFile_s, GzCloser> in(gzopen(file.path.c_str(), "rb"));
-        if (!in) return file.path + ": " + (errno ? std::strerror(errno) : "cannot be opened");
+        int fd = open(file.path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) return file.path + ": " + std::strerror(errno);
+        // Seek only where the bytes are the lines themselves: not gzip,
+        // whatever the file's name says.
+        unsigned char magic[2] = {0, 0};
+        const bool gzip = pread(fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+        std::uint64_t base = 0;    // file offset of buf[0]
+        if (from > 0 && !gzip) {
+            // Start one byte early: a line that begins exactly at `from` is
+            // then seen whole after the newline before it.
+            base = from - 1;
+            if (lseek(fd, off_t(base), SEEK_SET) < 0) {
+                close(fd);
+                return file.path + ": " + std::strerror(errno);
+            }
+        }
+        std::unique_ptr<gzFile_s, GzCloser> in(gzdopen(fd, "rb"));
+        if (!in) {
+            close(fd);
+            return file.path + ": cannot be read";
+        }
         gzbuffer(in.get(), kZlibBuffer);
         std::string buf(kChunk, '\0');
         std::size_t have = 0;      // bytes in buf
-        std::uint64_t base = 0;    // file offset of buf[0]
-        bool skipping = false;     // inside a line longer than kMaxLine
+        // The line at buf[0] is not shown: it is longer than kMaxLine, or it
+        // begins before `from` (in a gzip file they are read through).
+        bool skipping = from > 0;
         for (;;) {
             if (have == buf.size()) {
                 // A line fills the buffer: not an audit line; skip to its end.
@@ -137,7 +159,7 @@ std::string read_trail_file(const TrailFile& file, std::size_t index,
                     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
                     if (!visit(TrailLine{line, index, base + start})) return "";
                 }
-                skipping = false;
+                skipping = base + pos + 1 < from;  // where the next line begins
                 start = pos + 1;
                 search = start;
             }

@@ -35,8 +35,8 @@ std::string field_needle(std::string_view key, std::string_view value) {
 }
 
 void scan_trail(const std::vector<TrailFile>& files, std::string_view needle, TrailProblems& problems,
-                const std::function<bool(const TrailLine&)>& visit, std::size_t first) {
-    for (std::size_t i = first; i < files.size(); ++i) {
+                const std::function<bool(const TrailLine&)>& visit) {
+    for (std::size_t i = 0; i < files.size(); ++i) {
         std::string error = read_trail_file(files[i], i, [&](const TrailLine& line) {
             return !line_has(line.text, needle) || visit(line);
         });

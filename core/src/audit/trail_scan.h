@@ -23,10 +23,10 @@ std::string_view raw_field(std::string_view line, std::string_view key) noexcept
 std::string field_needle(std::string_view key, std::string_view value);
 
 // Calls visit(line) for each line of each file that contains `needle` (all
-// lines when it is empty), files[first..]; errors go to `problems`.
-// visit returns false to stop reading that file.
+// lines when it is empty); errors go to `problems`. visit returns false to
+// stop reading that file.
 void scan_trail(const std::vector<TrailFile>& files, std::string_view needle, TrailProblems& problems,
-                const std::function<bool(const TrailLine&)>& visit, std::size_t first = 0);
+                const std::function<bool(const TrailLine&)>& visit);
 
 // Parses a line that passed a quick filter; counts the ones that do not parse.
 std::optional<AuditEntry> parse_counted(std::string_view line, TrailProblems& problems) noexcept;
