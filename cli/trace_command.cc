@@ -21,7 +21,8 @@ constexpr const char* kTraceHelp =
     "       scepter trace --hints\n"
     "\n"
     "Reads the audit trail: the configuration's audit_log (--config), or FILE\n"
-    "(--audit-log), with its rotated copies (FILE.1, FILE.2.gz, FILE-DATE.gz).\n"
+    "(--audit-log, which wins over --config), with its rotated copies (FILE.1,\n"
+    "FILE.2.gz, FILE-DATE.gz).\n"
     "\n"
     "TRANSACTION_ID  one enrollment as a timeline: each step with its offset from\n"
     "                the first and its duration, the client's address, user agent\n"
@@ -42,8 +43,7 @@ constexpr const char* kTraceHelp =
 constexpr std::size_t kDefaultLimit = 50;
 
 std::string trail_path(ParsedArgs& parsed) {
-    if (parsed.has("--audit-log")) {
-        if (parsed.has("--config")) throw UsageError("give --config or --audit-log, not both", "trace");
+    if (parsed.has("--audit-log")) {  // wins over --config: a copy of the trail elsewhere
         if (parsed.options["--audit-log"].empty()) throw UsageError("--audit-log needs a file", "trace");
         return parsed.options["--audit-log"];
     }

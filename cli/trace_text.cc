@@ -81,6 +81,7 @@ void print_trace_text(const EnrollmentTrace& trace, const EnrollmentSummary& s, 
             line += table[r][i];
             if (i + 1 < table[r].size()) line += std::string(widths[i] - table[r][i].size() + 2, ' ');
         }
+        line.erase(line.find_last_not_of(' ') + 1);  // an empty last column leaves no trailing blanks
         std::cout << line << "\n";
         print_hint(hints[r]);
     }
