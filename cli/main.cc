@@ -50,6 +50,7 @@ int dispatch(const std::string& command, const std::vector<std::string>& rest) {
     if (command == "policy") return run_policy(rest);
     if (command == "status") return run_status(rest);
     if (command == "challenge") return run_challenge(rest);
+    if (command == "trace") return run_trace(rest);
     throw UsageError("unknown command '" + command + "'", "");
 }
 

@@ -8,6 +8,7 @@ SCEPTER_PACKAGES=(
   nginx nginx-dev
   apache2 apache2-dev
   libssl-dev libyaml-cpp-dev libsqlite3-dev libcurl4-openssl-dev
+  zlib1g-dev  # scepter trace reads gzipped audit rotations (audit.log.2.gz)
   dpkg-dev  # dpkg-source: Lua is built from Debian's lua5.4 source package
   libgtest-dev libgmock-dev
   python3 python3-pytest

@@ -1,0 +1,53 @@
+#include "audit/trail_scan.h"
+
+#include "scepter/text.h"
+
+#include <cstring>
+
+namespace scepter {
+
+bool line_has(std::string_view line, std::string_view needle) noexcept {
+    if (needle.empty()) return true;
+    return memmem(line.data(), line.size(), needle.data(), needle.size()) != nullptr;
+}
+
+std::string_view raw_field(std::string_view line, std::string_view key) noexcept {
+    // "key":" is at most 64 bytes for every key the writer uses.
+    char pattern[80];
+    if (key.size() + 4 > sizeof pattern) return {};
+    std::size_t n = 0;
+    pattern[n++] = '"';
+    std::memcpy(pattern + n, key.data(), key.size());
+    n += key.size();
+    std::memcpy(pattern + n, "\":\"", 3);
+    n += 3;
+    const void* at = memmem(line.data(), line.size(), pattern, n);
+    if (at == nullptr) return {};
+    std::size_t start = static_cast<const char*>(at) - line.data() + n;
+    std::size_t end = start;
+    while (end < line.size() && line[end] != '"') end += line[end] == '\\' ? 2 : 1;
+    if (end > line.size()) end = line.size();
+    return line.substr(start, end - start);
+}
+
+std::string field_needle(std::string_view key, std::string_view value) {
+    return "\"" + std::string(key) + "\":\"" + json_escape(value) + "\"";
+}
+
+void scan_trail(const std::vector<TrailFile>& files, std::string_view needle, TrailProblems& problems,
+                const std::function<bool(const TrailLine&)>& visit) {
+    for (std::size_t i = 0; i < files.size(); ++i) {
+        std::string error = read_trail_file(files[i], i, [&](const TrailLine& line) {
+            return !line_has(line.text, needle) || visit(line);
+        });
+        if (!error.empty()) problems.errors.push_back(std::move(error));
+    }
+}
+
+std::optional<AuditEntry> parse_counted(std::string_view line, TrailProblems& problems) noexcept {
+    auto e = parse_audit_entry(line);
+    if (!e) ++problems.unreadable_lines;
+    return e;
+}
+
+}  // namespace scepter

@@ -1,0 +1,34 @@
+// What the trail's questions (trace, find, failures) share: reading every
+// file of the trail while only the lines that can matter are parsed. A line
+// is parsed only when it contains a needle (memmem over the raw text), which
+// keeps a search through a gigabyte of trail to the speed of reading it.
+#pragma once
+
+#include "scepter/audit_trail.h"
+
+#include <string>
+#include <string_view>
+
+namespace scepter {
+
+// Whether `line` contains `needle` (the raw JSON text, escaped as written).
+bool line_has(std::string_view line, std::string_view needle) noexcept;
+
+// The raw (still JSON-escaped) value of a string field, located without
+// parsing: `"key":"` then up to the closing quote. Empty when absent. Safe
+// because the writer escapes every quote inside values.
+std::string_view raw_field(std::string_view line, std::string_view key) noexcept;
+
+// `"key":"` + json_escape(value) + `"`: the exact text of a field.
+std::string field_needle(std::string_view key, std::string_view value);
+
+// Calls visit(line) for each line of each file that contains `needle` (all
+// lines when it is empty); errors go to `problems`. visit returns false to
+// stop reading that file.
+void scan_trail(const std::vector<TrailFile>& files, std::string_view needle, TrailProblems& problems,
+                const std::function<bool(const TrailLine&)>& visit);
+
+// Parses a line that passed a quick filter; counts the ones that do not parse.
+std::optional<AuditEntry> parse_counted(std::string_view line, TrailProblems& problems) noexcept;
+
+}  // namespace scepter
