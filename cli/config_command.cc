@@ -2,6 +2,7 @@
 // configuration time (nginx -t, apachectl configtest), keys and all.
 #include "cli.h"
 #include "scepter/capi.h"
+#include "scepter/log_ids.h"
 
 #include <pwd.h>
 
@@ -45,6 +46,8 @@ int check_config(const std::string& file, const std::string& worker_user) {
                                                sizeof err))
             return refused(err);
     }
+    for (std::size_t i = 0; i < scepter_service_warning_count(svc.get()); ++i)
+        std::cerr << "warning: " << SCEPTER_ID_CERT_EXPIRING << " " << scepter_service_warning(svc.get(), i) << "\n";
     std::cout << file << ": ok\n";
     return kExitOk;
 }

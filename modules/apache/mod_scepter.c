@@ -305,6 +305,23 @@ static int scepter_check_worker_user(const scepter_generation *gen, server_rec *
     return 1;
 }
 
+/* The core's load-time warnings (expiring CA/RA certificates), per file. */
+static void scepter_log_warnings(const scepter_generation *gen, server_rec *s)
+{
+    const scepter_loaded *entry = (const scepter_loaded *) gen->services->elts;
+    size_t n, w;
+    int i;
+
+    for (i = 0; i < gen->services->nelts; i++) {
+        n = scepter_service_warning_count(entry[i].service);
+        for (w = 0; w < n; w++) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s,
+                         SCEPTER_ID_CERT_EXPIRING " ScepterConfig %s: %s", entry[i].path,
+                         scepter_service_warning(entry[i].service, w));
+        }
+    }
+}
+
 /* check_config, not post_config: configtest (`apache2 -t`) runs only this. */
 static int scepter_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                                 server_rec *s)
@@ -317,6 +334,10 @@ static int scepter_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t 
         return OK;
     }
     ok &= scepter_check_worker_user(gen, s);
+    /* at start the error log is not open yet: post_config says it there */
+    if (ap_state_query(AP_SQ_RUN_MODE) == AP_SQ_RM_CONFIG_TEST) {
+        scepter_log_warnings(gen, s);
+    }
     use = (const scepter_profile_use *) gen->profile_uses->elts;
     for (i = 0; i < gen->profile_uses->nelts; i++) {
         /* a context with its own ScepterConfig was checked at parse time */
@@ -343,6 +364,7 @@ static int scepter_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
     ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
                  SCEPTER_ID_APACHE_LOADED " scepter %s: %d configuration(s) loaded",
                  scepter_version(), sc->generation->services->nelts);
+    scepter_log_warnings(sc->generation, s);
     return OK;
 }
 

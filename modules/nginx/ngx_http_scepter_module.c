@@ -488,7 +488,10 @@ ngx_http_scepter_check_worker_user(ngx_conf_t *cf)
 static ngx_int_t
 ngx_http_scepter_init_module(ngx_cycle_t *cycle)
 {
-    ngx_http_scepter_main_conf_t  *smcf;
+    size_t                             n, w;
+    ngx_uint_t                         i;
+    ngx_http_scepter_main_conf_t      *smcf;
+    ngx_http_scepter_service_entry_t  *entry;
 
     smcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_scepter_module);
     if (smcf == NULL || smcf->services.nelts == 0) {
@@ -498,6 +501,19 @@ ngx_http_scepter_init_module(ngx_cycle_t *cycle)
     ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
                   SCEPTER_ID_NGX_LOADED " scepter %s: %ui configuration(s) "
                   "loaded", scepter_version(), smcf->services.nelts);
+
+    entry = smcf->services.elts;
+
+    for (i = 0; i < smcf->services.nelts; i++) {
+        n = scepter_service_warning_count(entry[i].service);
+
+        for (w = 0; w < n; w++) {
+            ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                          SCEPTER_ID_CERT_EXPIRING " scepter_config %V: %s",
+                          &entry[i].path,
+                          scepter_service_warning(entry[i].service, w));
+        }
+    }
 
     return NGX_OK;
 }

@@ -92,6 +92,13 @@ size_t scepter_service_max_body(const scepter_service *svc) SCEPTER_NOEXCEPT;
 int scepter_service_check_worker_user(const scepter_service *svc, const char *user, unsigned long uid,
                                       unsigned long gid, char *err, size_t err_len);
 
+/* What loading found worth a warning but not a refusal: today, CA and RA
+ * certificates that expire within 30 days or have expired. The connectors
+ * log each with SCEPTER_ID_CERT_EXPIRING wherever they announce a loaded
+ * generation (start, reload) and at configtest. Valid as long as svc. */
+size_t scepter_service_warning_count(const scepter_service *svc) SCEPTER_NOEXCEPT;
+const char *scepter_service_warning(const scepter_service *svc, size_t i) SCEPTER_NOEXCEPT;
+
 /* Per-process start-up, called after fork in every worker/child: builds
  * everything the profiles need. Returns 0 on success, -1 with a message in
  * err. After a failure the worker must keep running: the core then refuses

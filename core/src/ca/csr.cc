@@ -1,6 +1,7 @@
 #include "ca/csr.h"
 
 #include "ca/csr_checks.h"
+#include "ca/x509_text.h"
 #include "scepter/openssl_error.h"
 
 #include <openssl/objects.h>
@@ -38,11 +39,7 @@ void read_subject(CsrInfo& info) {
         const char* sn = nid == NID_undef ? dotted : OBJ_nid2sn(nid);
         info.subject.push_back({sn, nid, utf8_of(X509_NAME_ENTRY_get_data(e))});
     }
-    ossl::Bio mem(BIO_new(BIO_s_mem()));
-    X509_NAME_print_ex(mem.get(), name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
-    char* data = nullptr;
-    long len = BIO_get_mem_data(mem.get(), &data);
-    info.subject_text.assign(data, std::size_t(len));
+    info.subject_text = name_text(name);
 }
 
 void read_challenge(CsrInfo& info) {

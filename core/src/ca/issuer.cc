@@ -1,8 +1,9 @@
 // Builds and signs a certificate: every extension comes from the template.
 #include "ca/issuer.h"
-#include "scepter/der.h"
 
+#include "ca/x509_text.h"
 #include "scepter/cert_serial.h"
+#include "scepter/der.h"
 #include "scepter/openssl_error.h"
 
 #include <openssl/rand.h>
@@ -170,12 +171,6 @@ void add_extensions(X509* x, const Template& t, X509_REQ* req, const GrantedName
     if (t.template_name_extension) add_template_name(x, t.name);
 }
 
-std::int64_t unix_time(const ASN1_TIME* t) {
-    struct tm tm {};
-    check(ASN1_TIME_to_tm(t, &tm) == 1, "ASN1_TIME_to_tm");
-    return timegm(&tm);
-}
-
 std::string sans_text(const std::vector<SanEntry>& sans) {
     std::string out;
     for (const auto& s : sans) out += (out.empty() ? "" : ", ") + s.type + ":" + s.value;
@@ -183,11 +178,7 @@ std::string sans_text(const std::vector<SanEntry>& sans) {
 }
 
 void fill_record(X509* x, const Template& t, const GrantedNames& names, IssuedCert& rec) {
-    ossl::Bio mem(BIO_new(BIO_s_mem()));
-    X509_NAME_print_ex(mem.get(), X509_get_subject_name(x), 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
-    char* data = nullptr;
-    long len = BIO_get_mem_data(mem.get(), &data);
-    rec.subject.assign(data, std::size_t(len));
+    rec.subject = name_text(X509_get_subject_name(x));
     rec.sans = sans_text(names.sans);
     rec.sha1_hex = thumbprint(x, EVP_sha1());
     rec.sha256_hex = thumbprint(x, EVP_sha256());

@@ -73,6 +73,13 @@ int scepter_service_check_profile(const scepter_service* svc, const char* profil
     return 0;
 }
 
+size_t scepter_service_warning_count(const scepter_service* svc) noexcept { return svc->impl->load_warnings().size(); }
+
+const char* scepter_service_warning(const scepter_service* svc, size_t i) noexcept {
+    const auto& warnings = svc->impl->load_warnings();
+    return i < warnings.size() ? warnings[i].c_str() : "";
+}
+
 size_t scepter_service_max_body(const scepter_service* svc) noexcept {
     return svc->impl->config().max_message_bytes;
 }

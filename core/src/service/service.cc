@@ -3,10 +3,13 @@
 #include "service/service.h"
 
 #include "ca/crl.h"
+#include "ca/expiry_notice.h"
 #include "codec/query_string.h"
 #include "config/config_paths.h"
 #include "scepter/log_ids.h"
 #include "scepter/text.h"
+
+#include <ctime>
 
 namespace scepter {
 
@@ -29,7 +32,11 @@ std::string capabilities_of(const Profile& p, bool next_ca) {
 
 // Policies compile here, at configuration time, so a syntax error stops
 // `nginx -t`; their Lua states are made later, per thread, after fork.
-Service::Service(Config cfg, CaMaterial ca) : cfg_(std::move(cfg)), ca_(std::move(ca)), audit_(cfg_.audit_log) {
+Service::Service(Config cfg, CaMaterial ca)
+    : cfg_(std::move(cfg)),
+      ca_(std::move(ca)),
+      audit_(cfg_.audit_log),
+      load_warnings_(expiry_warnings(ca_, std::int64_t(std::time(nullptr)))) {
     for (const auto& [name, profile] : cfg_.profiles) {
         caps_[name] = capabilities_of(profile, bool(cfg_.next_ca));
         ProfileHooks& hooks = hooks_[name];

@@ -47,6 +47,9 @@ class Service {
     // allow_blocking is false (the connector then retries on a worker thread).
     std::optional<Response> handle(const Request& req, bool allow_blocking) noexcept;
 
+    // Loading's warnings for the admin (expiring CA/RA certificates).
+    const std::vector<std::string>& load_warnings() const { return load_warnings_; }
+
     const Config& config() const { return cfg_; }
     const CaMaterial& ca() const { return ca_; }
     Store& store();
@@ -83,6 +86,7 @@ class Service {
     CaMaterial ca_;
     AuditLog audit_;
     std::map<std::string, std::string> caps_;  // per profile, computed at load
+    std::vector<std::string> load_warnings_;
     std::map<std::string, ProfileHooks> hooks_;  // per profile: policy, validation service
     std::unique_ptr<StatusRecords> status_;      // opened in the worker (it creates directories)
     std::mutex store_mutex_;                     // guards building and publishing the worker's resources
