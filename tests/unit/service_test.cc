@@ -16,6 +16,7 @@
 #include <openssl/x509v3.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <fstream>
 #include <sstream>
@@ -407,6 +408,33 @@ TEST(CApi, MaxBodyIsTheConfiguredMessageLimit) {
     EXPECT_EQ(scepter_service_max_body(big), 4194304u);
     scepter_service_free(demo);
     scepter_service_free(big);
+    std::system(("rm -rf " + dir).c_str());
+}
+
+// Every log line leaves the core with its control characters escaped, so no
+// request can end a line of the web server's error log and forge the next.
+TEST(CApi, LogLinesCarryNoControlCharacters) {
+    char tmpl[] = "/tmp/scepter-capi-XXXXXX";
+    std::string dir = mkdtemp(tmpl);
+    auto pki = cli::write_demo_pki({dir});
+    char err[256] = "";
+    scepter_service* svc = scepter_service_load(pki.config_path.c_str(), err, sizeof(err));
+    ASSERT_NE(svc, nullptr) << err;
+    auto str = [](const char* s) { return scepter_str{s, std::strlen(s)}; };
+    scepter_request req{};
+    req.method = str("GET");
+    req.path = str("/scep");
+    req.query = str("operation=%0A2026/01/01%20[alert]%20forged%1B");
+    req.client_ip = str("127.0.0.1");
+    scepter_response* resp = scepter_handle(svc, &req, 1);
+    ASSERT_NE(resp, nullptr);
+    EXPECT_EQ(resp->status, 400);
+    for (size_t i = 0; i < resp->log_count; ++i) {
+        for (const char* p = resp->logs[i].text; *p; ++p)
+            EXPECT_FALSE((unsigned char)*p < 0x20 || *p == 0x7F) << resp->logs[i].text;
+    }
+    scepter_response_free(resp);
+    scepter_service_free(svc);
     std::system(("rm -rf " + dir).c_str());
 }
 
