@@ -214,6 +214,32 @@ TEST_F(ServiceTest, ClientMistakesAreFourHundreds) {
     EXPECT_EQ(r.logs.back().text.rfind(SCEPTER_ID_MESSAGE_UNREADABLE, 0), 0u);
 }
 
+// Found by the hostile-input suite: a transactionID with a line break reached
+// the SCP3003 warning as is, and so nginx's error log as a forged next line.
+// Control characters (and anything outside printable ASCII) are refused as
+// an unreadable message, like an oversized transactionID.
+TEST_F(ServiceTest, TransactionIdOutsidePrintableAsciiIs400AndNotLogged) {
+    for (const std::string& tid : std::vector<std::string>{"x\n2026/01/01 [alert] forged", std::string("x\0y", 3), "x\x1b[2J", "tr\xC3\xA4ns"}) {
+        Sent s = pkcs_req("wrong", "digitalSignature", false, ContentCipher::aes128, true, 2048, tid);
+        Response r = call("POST", "operation=PKIOperation", s.message);
+        EXPECT_EQ(r.status, 400);
+        for (const auto& l : r.logs) EXPECT_EQ(l.text.find("forged"), std::string::npos) << l.text;
+    }
+}
+
+// A message whose signature does not verify used to be answered with its
+// unverified attributes unchecked: a 60 KB transactionID went into the audit
+// trail and the log. They get the same bounds as a verified message's.
+TEST_F(ServiceTest, UnverifiedAttributesGetTheSameBounds) {
+    for (const std::string& tid : std::vector<std::string>{std::string(60000, 'T'), "x\ny"}) {
+        Sent s = pkcs_req("wrong", "digitalSignature", false, ContentCipher::aes128, true, 2048, tid);
+        s.message[s.message.size() - 5] ^= 0x01;  // the signature
+        Response r = call("POST", "operation=PKIOperation", s.message);
+        EXPECT_EQ(r.status, 400);
+        for (const auto& l : r.logs) EXPECT_LT(l.text.size(), 1024u);
+    }
+}
+
 std::string base64_of(const Bytes& data) {
     std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
     int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(&out[0]), data.data(), int(data.size()));
