@@ -240,6 +240,16 @@ TEST_F(ServiceTest, UnverifiedAttributesGetTheSameBounds) {
     }
 }
 
+// The 405 names the operation only when it is one of ours: what a client
+// sends there may be kilobytes long.
+TEST_F(ServiceTest, MethodNotAllowedDoesNotEchoAnUnknownOperation) {
+    Response r = call("PUT", "operation=" + std::string(4000, 'A'));
+    EXPECT_EQ(r.status, 405);
+    EXPECT_EQ(std::string(r.body.begin(), r.body.end()), "method PUT is not allowed for an unknown operation\n");
+    r = call("PUT", "operation=GetCACaps");
+    EXPECT_EQ(std::string(r.body.begin(), r.body.end()), "method PUT is not allowed for GetCACaps\n");
+}
+
 std::string base64_of(const Bytes& data) {
     std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
     int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(&out[0]), data.data(), int(data.size()));
