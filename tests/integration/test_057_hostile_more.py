@@ -17,6 +17,8 @@ one-time challenge."""
 from __future__ import annotations
 
 import base64
+import http.client
+import json
 import os
 import socket
 import sqlite3
@@ -27,7 +29,6 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, padding, rsa, x25519
-from cryptography.x509.oid import NameOID
 
 import harness as h
 
@@ -357,7 +358,6 @@ def test_057_004_wrong_content_type_header_changes_nothing(guard, port):
 
 
 def raw_exchange(port: int, data: bytes, timeout: float = 20) -> h.Reply:
-    import http.client
     s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
     try:
         s.sendall(data)
@@ -422,7 +422,6 @@ SLOW_BODY_ANSWER = {"nginx": None, "apache": 408}
 
 
 def read_status_or_close(s: socket.socket) -> int | None:
-    import http.client
     resp = http.client.HTTPResponse(s)
     try:
         resp.begin()
@@ -472,7 +471,6 @@ def test_057_007_slowloris_bytes_one_at_a_time_then_stall(slow_server, valid_req
 
 def raw_request(client, device: h.Device, out_name: str, *args) -> h.Request:
     """scepter-testclient request with any arguments (empty values too)."""
-    import json
     out = device.dir / f"{out_name}.der"
     cmd = [h.TESTCLIENT, "request", "--csr", device.csr, "--key", device.key,
            "--cacert", client.cacert, "--out", out, *args]
