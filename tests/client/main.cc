@@ -26,6 +26,8 @@ usage: scepter-testclient request --csr CSR --key KEY --cacert GETCACERT --out M
                                the CA's and the CSR's names), issuer-and-serial=HEX (GetCert, GetCRL)
          --transaction-id ID   default: hex SHA-256 of the device's SubjectPublicKeyInfo
          --sender-nonce HEX    default: 16 fresh random bytes
+         --content-file FILE   envelope these bytes instead of the CSR (hostile-input tests)
+         --no-envelope         sign the content bare, without the pkcsPKIEnvelope
          --windows-aki         self-signed signer with a critical AuthorityKeyIdentifier
          --signer-cert FILE    sign with this certificate instead of a fresh self-signed one
          --signer-key FILE     its key (default: --key)
@@ -76,7 +78,7 @@ exit status 2 also for usage errors, 1 for any other failure.
 int dispatch(int argc, char** argv) {
     using namespace scepter::testclient;
     std::string cmd = argv[1];
-    if (cmd == "request") return run_request(Args(argc, argv, 2, {"oaep", "windows-aki"}));
+    if (cmd == "request") return run_request(Args(argc, argv, 2, {"oaep", "windows-aki", "no-envelope"}));
     if (cmd == "reply") return run_reply(Args(argc, argv, 2, {"any-cert"}));
     if (cmd == "tamper") return run_tamper(Args(argc, argv, 2, {}));
     if (cmd == "batch") return run_batch(Args(argc, argv, 2, {}));

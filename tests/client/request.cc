@@ -71,6 +71,9 @@ X509* issuing_ca(const std::vector<ossl::X509Ptr>& certs) {
 // The enveloped content: the CSR (PKCSReq, RenewalReq), IssuerAndSubject
 // (CertPoll, RFC 8894 §3.3.3) or IssuerAndSerialNumber (GetCert, GetCRL).
 Bytes message_content(const Args& args, X509_REQ* csr, X509* ca) {
+    // Any bytes at all, for the hostile-input tests: what a broken or
+    // malicious client puts where the CSR belongs.
+    if (args.has("content-file")) return read_file(args.require("content-file"));
     std::string what = args.get("content", "csr");
     if (what == "csr") return csr_der(csr);
     if (what == "issuer-and-subject") {
@@ -112,7 +115,11 @@ int run_request(const Args& args) {
 
     LegacyContext libctx;
     Bytes content = message_content(args, csr.get(), issuing_ca(ca_certs));
-    Bytes envelope = seal_envelope(content, recipients, cipher, args.has("oaep"), libctx.get());
+    // --no-envelope signs the content bare, as a client that forgot the
+    // pkcsPKIEnvelope would.
+    Bytes envelope = args.has("no-envelope")
+                         ? content
+                         : seal_envelope(content, recipients, cipher, args.has("oaep"), libctx.get());
 
     ScepAttributes attrs;
     attrs.transaction_id = args.has("transaction-id") ? args.require("transaction-id")

@@ -159,20 +159,24 @@ def raw_subject_csr(device: h.Device) -> None:
     device.csr.write_bytes(bytes(der))  # the test client reads DER as well as PEM
 
 
-@pytest.mark.expect_log("SCP3003")  # should the CSR be refused, that is a failed step
+@pytest.mark.expect_log("SCP3003", "SCP3002")  # a refused CSR is a failed step; the raw transaction ID an unreadable message
 @pytest.mark.parametrize("path", [LEGACY, STRICT])
 def test_040_015_raw_bytes_in_the_subject_keep_the_audit_log_json(make_device, enroll, pki, path):
-    """The raw bytes of a subject and of a transaction ID (invalid UTF-8 as
-    U+FFFD in the argument) leave every audit line strict JSON."""
+    """The raw bytes of a subject, and a transaction ID with JSON's special
+    characters, leave every audit line strict JSON. A transaction ID with
+    raw bytes (invalid UTF-8, control characters) is refused as unreadable
+    before any line names it."""
     d = make_device(cn=RAW_PLACEHOLDER.decode())
     raw_subject_csr(d)
-    tid = "tx-raw-\udcff\x01\"\\-" + path.strip("/")  # \udcff: the byte 0xFF in argv
+    raw_tid = "tx-raw-\udcff\x01-" + path.strip("/")  # \udcff: the byte 0xFF in argv
+    assert enroll(d, path, transaction_id=raw_tid, name="raw-tid").http.status == 400
+    tid = "tx-raw-\"\\-" + path.strip("/")
     e = enroll(d, path, transaction_id=tid)
     assert e.http.status == 200, e.http.text
     # Every line, read as strict UTF-8 and parsed on its own.
     lines = [line for line in pki.audit_log.read_bytes().split(b"\n") if line.strip()]
     records = [json.loads(line.decode("utf-8")) for line in lines]
-    mine = [r for r in records if r.get("transaction_id") == tid.replace("\udcff", "\ufffd")]
+    mine = [r for r in records if r.get("transaction_id") == tid]
     assert mine, records[-5:]
     assert any("subject" in r for r in mine), mine  # the CSR was read
 

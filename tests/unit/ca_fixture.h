@@ -27,6 +27,8 @@ struct CsrSpec {
     std::string key_usage;
     std::string extended_key_usage;
     bool ask_for_ca = false;
+    // added as given after the others, repeats included ("DER:hex" for raw bytes)
+    std::vector<std::pair<int, std::string>> more_extensions;
 };
 
 inline ossl::PKey ec_key() { return ossl::PKey(EVP_EC_gen("P-256")); }
@@ -57,6 +59,7 @@ inline Bytes csr_der(EVP_PKEY* key, const CsrSpec& spec) {
     add_req_ext(exts.get(), req.get(), NID_key_usage, spec.key_usage);
     add_req_ext(exts.get(), req.get(), NID_ext_key_usage, spec.extended_key_usage);
     add_req_ext(exts.get(), req.get(), NID_basic_constraints, spec.ask_for_ca ? "critical,CA:TRUE" : "");
+    for (const auto& [nid, value] : spec.more_extensions) add_req_ext(exts.get(), req.get(), nid, value);
     if (sk_X509_EXTENSION_num(exts.get()) > 0) X509_REQ_add_extensions(req.get(), exts.get());
     X509_REQ_sign(req.get(), key, EVP_sha256());
     unsigned char* p = nullptr;

@@ -16,6 +16,7 @@
 #include <openssl/x509v3.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <fstream>
 #include <sstream>
@@ -213,6 +214,42 @@ TEST_F(ServiceTest, ClientMistakesAreFourHundreds) {
     EXPECT_EQ(r.logs.back().text.rfind(SCEPTER_ID_MESSAGE_UNREADABLE, 0), 0u);
 }
 
+// Found by the hostile-input suite: a transactionID with a line break reached
+// the SCP3003 warning as is, and so nginx's error log as a forged next line.
+// Control characters (and anything outside printable ASCII) are refused as
+// an unreadable message, like an oversized transactionID.
+TEST_F(ServiceTest, TransactionIdOutsidePrintableAsciiIs400AndNotLogged) {
+    for (const std::string& tid : std::vector<std::string>{"x\n2026/01/01 [alert] forged", std::string("x\0y", 3), "x\x1b[2J", "tr\xC3\xA4ns"}) {
+        Sent s = pkcs_req("wrong", "digitalSignature", false, ContentCipher::aes128, true, 2048, tid);
+        Response r = call("POST", "operation=PKIOperation", s.message);
+        EXPECT_EQ(r.status, 400);
+        for (const auto& l : r.logs) EXPECT_EQ(l.text.find("forged"), std::string::npos) << l.text;
+    }
+}
+
+// A message whose signature does not verify used to be answered with its
+// unverified attributes unchecked: a 60 KB transactionID went into the audit
+// trail and the log. They get the same bounds as a verified message's.
+TEST_F(ServiceTest, UnverifiedAttributesGetTheSameBounds) {
+    for (const std::string& tid : std::vector<std::string>{std::string(60000, 'T'), "x\ny"}) {
+        Sent s = pkcs_req("wrong", "digitalSignature", false, ContentCipher::aes128, true, 2048, tid);
+        s.message[s.message.size() - 5] ^= 0x01;  // the signature
+        Response r = call("POST", "operation=PKIOperation", s.message);
+        EXPECT_EQ(r.status, 400);
+        for (const auto& l : r.logs) EXPECT_LT(l.text.size(), 1024u);
+    }
+}
+
+// The 405 names the operation only when it is one of ours: what a client
+// sends there may be kilobytes long.
+TEST_F(ServiceTest, MethodNotAllowedDoesNotEchoAnUnknownOperation) {
+    Response r = call("PUT", "operation=" + std::string(4000, 'A'));
+    EXPECT_EQ(r.status, 405);
+    EXPECT_EQ(std::string(r.body.begin(), r.body.end()), "method PUT is not allowed for an unknown operation\n");
+    r = call("PUT", "operation=GetCACaps");
+    EXPECT_EQ(std::string(r.body.begin(), r.body.end()), "method PUT is not allowed for GetCACaps\n");
+}
+
 std::string base64_of(const Bytes& data) {
     std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
     int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(&out[0]), data.data(), int(data.size()));
@@ -407,6 +444,33 @@ TEST(CApi, MaxBodyIsTheConfiguredMessageLimit) {
     EXPECT_EQ(scepter_service_max_body(big), 4194304u);
     scepter_service_free(demo);
     scepter_service_free(big);
+    std::system(("rm -rf " + dir).c_str());
+}
+
+// Every log line leaves the core with its control characters escaped, so no
+// request can end a line of the web server's error log and forge the next.
+TEST(CApi, LogLinesCarryNoControlCharacters) {
+    char tmpl[] = "/tmp/scepter-capi-XXXXXX";
+    std::string dir = mkdtemp(tmpl);
+    auto pki = cli::write_demo_pki({dir});
+    char err[256] = "";
+    scepter_service* svc = scepter_service_load(pki.config_path.c_str(), err, sizeof(err));
+    ASSERT_NE(svc, nullptr) << err;
+    auto str = [](const char* s) { return scepter_str{s, std::strlen(s)}; };
+    scepter_request req{};
+    req.method = str("GET");
+    req.path = str("/scep");
+    req.query = str("operation=%0A2026/01/01%20[alert]%20forged%1B");
+    req.client_ip = str("127.0.0.1");
+    scepter_response* resp = scepter_handle(svc, &req, 1);
+    ASSERT_NE(resp, nullptr);
+    EXPECT_EQ(resp->status, 400);
+    for (size_t i = 0; i < resp->log_count; ++i) {
+        for (const char* p = resp->logs[i].text; *p; ++p)
+            EXPECT_FALSE((unsigned char)*p < 0x20 || *p == 0x7F) << resp->logs[i].text;
+    }
+    scepter_response_free(resp);
+    scepter_service_free(svc);
     std::system(("rm -rf " + dir).c_str());
 }
 

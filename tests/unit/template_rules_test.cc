@@ -197,6 +197,45 @@ TEST_F(GrantNames, AskingForCaIsIgnoredByADroppingTemplate) {
     EXPECT_EQ(g.subject[0].value, "device-1");
 }
 
+TEST_F(GrantNames, AskingForOtherCaPowersIsRefusedByARejectingTemplate) {
+    CsrSpec sign_certs;
+    sign_certs.key_usage = "critical,digitalSignature,keyCertSign";
+    EXPECT_EQ(failure_of([&] { grant_names(t_, csr_with(sign_certs)); }).second,
+              "template 'strict' issues leaf certificates only; the CSR asks for keyCertSign");
+    CsrSpec sign_crls;
+    sign_crls.key_usage = "critical,cRLSign";
+    EXPECT_EQ(failure_of([&] { grant_names(t_, csr_with(sign_crls)); }).second,
+              "template 'strict' issues leaf certificates only; the CSR asks for cRLSign");
+    CsrSpec constrain;
+    constrain.more_extensions = {{NID_name_constraints, "critical,permitted;DNS:evil.example"}};
+    EXPECT_EQ(failure_of([&] { grant_names(t_, csr_with(constrain)); }).second,
+              "template 'strict' issues leaf certificates only; the CSR asks for nameConstraints");
+    // a dropping template issues its own extensions only
+    EXPECT_NO_THROW(grant_names(drop_template(), csr_with(constrain)));
+}
+
+TEST_F(GrantNames, ARepeatedExtensionIsRefusedWhenTheCsrIsRead) {
+    // With two basicConstraints, X509V3_get_d2i reads neither: CA:TRUE in the
+    // second would go unseen.
+    CsrSpec spec;
+    spec.more_extensions = {{NID_basic_constraints, "CA:FALSE"}, {NID_basic_constraints, "critical,CA:TRUE"}};
+    auto [info, text] = failure_of([&] { csr_with(spec); });
+    EXPECT_EQ(info, FailInfo::bad_request);
+    EXPECT_EQ(text, "the CSR repeats the basicConstraints extension");
+    CsrSpec sans;
+    sans.sans = "DNS:a.example";
+    sans.more_extensions = {{NID_subject_alt_name, "DNS:b.example"}};
+    EXPECT_EQ(failure_of([&] { csr_with(sans); }).second, "the CSR repeats the subjectAltName extension");
+}
+
+TEST_F(GrantNames, AMalformedExtensionIsRefusedNotTakenForAbsent) {
+    CsrSpec spec;
+    spec.more_extensions = {{NID_subject_alt_name, "DER:300582036162"}};  // SEQUENCE of 5 holding 4
+    auto [info, text] = failure_of([&] { csr_with(spec); });
+    EXPECT_EQ(info, FailInfo::bad_request);
+    EXPECT_EQ(text, "the CSR's subjectAltName extension cannot be read");
+}
+
 TEST(RewrittenSans, AllowedTypesAreBuiltFromTheirText) {
     Template t = test::make_template("t");
     t.san_allowed = {"dns", "upn"};

@@ -219,5 +219,11 @@ TEST_F(UtilFiles, MakesDirectoriesOnce) {
     EXPECT_THROW(make_directory(dir_ + "/file", 0750), std::runtime_error);
 }
 
+TEST(LogSafe, ControlCharactersAreEscapedTheRestKept) {
+    EXPECT_EQ(log_safe("a\nb\r\tc\x1b[0m\x7f"), "a\\x0Ab\\x0D\\x09c\\x1B[0m\\x7F");
+    EXPECT_EQ(log_safe(std::string("x\0y", 3)), "x\\x00y");
+    EXPECT_EQ(log_safe("caf\xC3\xA9 [ok]"), "caf\xC3\xA9 [ok]");
+}
+
 }  // namespace
 }  // namespace scepter

@@ -37,6 +37,14 @@ std::string json_escape(std::string_view text);
 // "\"...\"": json_escape(text), quoted.
 std::string json_quote(std::string_view text);
 
+// ---- log lines ----
+
+// A log line as the web server's error log may take it, whatever a client
+// put into it: control characters (bytes below 0x20, and 0x7F) as \xNN, so
+// that a transactionID or an operation name cannot end the line and forge
+// the next one, or send a terminal escape to whoever reads the log.
+std::string log_safe(std::string_view text);
+
 // ---- base64 (RFC 4648, standard alphabet, padded) ----
 
 std::string base64_encode(const unsigned char* data, std::size_t len);

@@ -101,24 +101,72 @@ void read_sans(CsrInfo& info) {
     }
 }
 
+// RFC 5280 §4.2: each extension at most once. With two of one kind
+// X509V3_get_d2i reads neither, so a second basicConstraints CA:TRUE, or a
+// second subjectAltName, would pass every check unseen.
+void check_no_repeats(const STACK_OF(X509_EXTENSION)* exts) {
+    for (int i = 0; i < sk_X509_EXTENSION_num(exts); ++i) {
+        const ASN1_OBJECT* obj = X509_EXTENSION_get_object(sk_X509_EXTENSION_value(exts, i));
+        for (int j = 0; j < i; ++j) {
+            if (OBJ_cmp(obj, X509_EXTENSION_get_object(sk_X509_EXTENSION_value(exts, j))) != 0) continue;
+            char dotted[80];
+            OBJ_obj2txt(dotted, sizeof dotted, obj, 1);
+            int nid = OBJ_obj2nid(obj);
+            throw ScepFailure(FailInfo::bad_request, std::string("the CSR repeats the ") +
+                                                         (nid == NID_undef ? dotted : OBJ_nid2sn(nid)) + " extension");
+        }
+    }
+}
+
+// An extension we act on must read; one that is present but malformed is
+// refused rather than taken for absent.
+void* decoded_extension(const STACK_OF(X509_EXTENSION)* exts, int nid) {
+    int crit = -1;
+    void* value = X509V3_get_d2i(exts, nid, &crit, nullptr);
+    if (value == nullptr && crit >= 0) {
+        clear_openssl_errors();
+        throw ScepFailure(FailInfo::bad_request, std::string("the CSR's ") + OBJ_nid2sn(nid) +
+                                                     " extension cannot be read");
+    }
+    return value;
+}
+
+// What only a CA certificate holds besides CA:TRUE. The template decides
+// the issued extensions, but a rejecting template refuses a CSR that asks
+// for them, as it refuses CA:TRUE.
+void read_ca_powers(CsrInfo& info, const STACK_OF(X509_EXTENSION)* exts) {
+    uint32_t ku = info.key_usage.value_or(0);
+    if (ku & KU_KEY_CERT_SIGN) info.ca_powers.push_back("keyCertSign");
+    if (ku & KU_CRL_SIGN) info.ca_powers.push_back("cRLSign");
+    if (X509v3_get_ext_by_NID(exts, NID_name_constraints, -1) >= 0) info.ca_powers.push_back("nameConstraints");
+}
+
 void read_extensions(CsrInfo& info) {
     ossl::ExtStack exts(X509_REQ_get_extensions(info.req.get()));
-    if (!exts) return;
-    ossl::Asn1BitString ku(static_cast<ASN1_BIT_STRING*>(X509V3_get_d2i(exts.get(), NID_key_usage, nullptr, nullptr)));
+    if (!exts) {
+        clear_openssl_errors();
+        if (X509_REQ_get_attr_by_NID(info.req.get(), NID_ext_req, -1) >= 0)
+            throw ScepFailure(FailInfo::bad_request, "the CSR's extensionRequest attribute cannot be read");
+        return;
+    }
+    check_no_repeats(exts.get());
+    ossl::Asn1BitString ku(static_cast<ASN1_BIT_STRING*>(decoded_extension(exts.get(), NID_key_usage)));
     if (ku) {
         uint32_t bits = 0;
         if (ku->length > 0) bits = ku->data[0];
         if (ku->length > 1) bits |= uint32_t(ku->data[1]) << 8;
         info.key_usage = bits;
     }
-    ossl::ExtKeyUsage eku(static_cast<EXTENDED_KEY_USAGE*>(X509V3_get_d2i(exts.get(), NID_ext_key_usage, nullptr, nullptr)));
+    ossl::ExtKeyUsage eku(static_cast<EXTENDED_KEY_USAGE*>(decoded_extension(exts.get(), NID_ext_key_usage)));
     for (int i = 0; eku && i < sk_ASN1_OBJECT_num(eku.get()); ++i) {
         char dotted[80];
         OBJ_obj2txt(dotted, sizeof dotted, sk_ASN1_OBJECT_value(eku.get(), i), 1);
         info.extended_key_usage.push_back(dotted);
     }
-    ossl::BasicConstraints bc(static_cast<BASIC_CONSTRAINTS*>(X509V3_get_d2i(exts.get(), NID_basic_constraints, nullptr, nullptr)));
+    ossl::BasicConstraints bc(static_cast<BASIC_CONSTRAINTS*>(decoded_extension(exts.get(), NID_basic_constraints)));
     info.requests_ca = bc && bc->ca;
+    read_ca_powers(info, exts.get());
+    ossl::GeneralNames readable(static_cast<GENERAL_NAMES*>(decoded_extension(exts.get(), NID_subject_alt_name)));
     read_sans(info);
 }
 

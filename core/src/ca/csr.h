@@ -34,6 +34,7 @@ struct CsrInfo {
     std::vector<std::string> extended_key_usage;  // dotted OIDs requested
     std::vector<SanEntry> sans;
     bool requests_ca = false;               // basicConstraints CA:TRUE requested
+    std::vector<std::string> ca_powers;     // keyCertSign, cRLSign, nameConstraints requested
     std::string key_type;                   // "rsa", "ec", or the OpenSSL name
     int key_bits = 0;
     Digest signature_digest = Digest::sha256;

@@ -38,6 +38,9 @@ GrantedNames grant_names(const Template& t, const CsrInfo& csr) {
     }
     if (csr.requests_ca && t.reject_excess)
         throw ScepFailure(FailInfo::bad_request, "template '" + t.name + "' issues leaf certificates only; the CSR asks for CA:TRUE");
+    if (!csr.ca_powers.empty() && t.reject_excess)
+        throw ScepFailure(FailInfo::bad_request, "template '" + t.name + "' issues leaf certificates only; the CSR asks for " +
+                                                     csr.ca_powers.front());
     return out;
 }
 

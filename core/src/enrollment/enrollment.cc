@@ -29,12 +29,17 @@ Response Enrollment::run(const Bytes& der) {
         msg = read_signed_message(der);
         return dispatch(verify_message(env_, msg));
     } catch (const std::invalid_argument& e) {
-        steps_.failed(e.what());
-        Response r = text_response(400, "the message is not a SCEP pkiMessage\n");
-        r.logs = steps_.take_logs();
-        r.log(SCEPTER_LOG_WARN, SCEPTER_ID_MESSAGE_UNREADABLE, "client " + env_.ctx.client_ip + ": " + e.what());
-        return r;
+        return unreadable(e);
     } catch (const ScepFailure& f) {
+        // A message that did not verify is answered with its unverified
+        // attributes: they get the same bounds first.
+        if (!msg.signer) {
+            try {
+                check_attribute_bounds(env_.cfg.input_limits, read_unverified_attributes(der));
+            } catch (const std::invalid_argument& e) {
+                return unreadable(e);
+            }
+        }
         return refuse(f, msg, der);
     } catch (const StoreError& e) {
         if (!e.unavailable()) return internal_failure(e);
@@ -42,6 +47,14 @@ Response Enrollment::run(const Bytes& der) {
     } catch (const std::exception& e) {
         return internal_failure(e);
     }
+}
+
+Response Enrollment::unreadable(const std::invalid_argument& e) {
+    steps_.failed(e.what());
+    Response r = text_response(400, "the message is not a SCEP pkiMessage\n");
+    r.logs = steps_.take_logs();
+    r.log(SCEPTER_LOG_WARN, SCEPTER_ID_MESSAGE_UNREADABLE, "client " + env_.ctx.client_ip + ": " + e.what());
+    return r;
 }
 
 // Our fault, not the client's (a bug, a broken store, OpenSSL failing): the

@@ -22,6 +22,7 @@ class Enrollment {
    private:
     Response dispatch(const VerifiedMessage& m);
     Response enroll(const VerifiedMessage& m);
+    Response unreadable(const std::invalid_argument& e);
     Response refuse(const ScepFailure& f, const SignedMessage& msg, const Bytes& der, bool record = true);
     Response refuse_store_unavailable(const StoreError& e, const SignedMessage& msg, const Bytes& der);
     Response internal_failure(const std::exception& e);

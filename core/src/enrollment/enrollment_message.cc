@@ -18,26 +18,29 @@ bool supported(MessageType t) {
 
 }  // namespace
 
-namespace {
-
 // Bounds on what the message's attributes may cost the audit trail and the
-// store: an oversized transactionID is not echoed, recorded or logged, and
-// the message is refused as unreadable (HTTP 400).
-void check_attribute_sizes(const InputLimits& limits, const ScepAttributes& a) {
+// store: an oversized transactionID, or one with control characters, is not
+// echoed, recorded or logged, and the message is refused as unreadable (HTTP
+// 400).
+void check_attribute_bounds(const InputLimits& limits, const ScepAttributes& a) {
     if (a.transaction_id.size() > limits.max_transaction_id_bytes)
         throw std::invalid_argument("the transactionID is " + std::to_string(a.transaction_id.size()) +
                                     " bytes long; limits.max_transaction_id_length is " +
                                     std::to_string(limits.max_transaction_id_bytes));
+    // RFC 8894 §3.2.1.1: a PrintableString. Anything outside printable
+    // ASCII (control characters above all) would reach the audit trail, the
+    // store and every log line that names the transaction.
+    for (unsigned char c : a.transaction_id)
+        if (c < 0x20 || c > 0x7E)
+            throw std::invalid_argument("the transactionID holds a byte that is not printable ASCII");
     if (a.sender_nonce.size() > limits.max_nonce_bytes)
         throw std::invalid_argument("the senderNonce is " + std::to_string(a.sender_nonce.size()) +
                                     " bytes long; limits.max_nonce_length is " + std::to_string(limits.max_nonce_bytes));
 }
 
-}  // namespace
-
 VerifiedMessage verify_message(const StepEnv& env, const SignedMessage& msg) {
     const ScepAttributes& a = msg.attrs;
-    check_attribute_sizes(env.cfg.input_limits, a);
+    check_attribute_bounds(env.cfg.input_limits, a);
     env.ctx.transaction_id = a.transaction_id;
     auto type = static_cast<MessageType>(a.message_type);
     env.ctx.message_type = to_string(type);

@@ -88,6 +88,10 @@ struct TemplateDecision {
 
 // ---- enrollment_message.cc --------------------------------------------------
 
+// The transactionID's and senderNonce's length and characters, for a message
+// verified or not (a FAILURE echoes them, the audit trail and the log name
+// the transaction): throws std::invalid_argument, which is HTTP 400.
+void check_attribute_bounds(const InputLimits& limits, const ScepAttributes& a);
 // message_parsed, signature_verified.
 VerifiedMessage verify_message(const StepEnv& env, const SignedMessage& msg);
 // envelope_decrypted.

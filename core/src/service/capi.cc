@@ -2,6 +2,7 @@
 #include "scepter/capi.h"
 
 #include "scepter/log_ids.h"
+#include "scepter/text.h"
 #include "service/service.h"
 
 #include <cstdio>
@@ -18,6 +19,7 @@ namespace {
 struct ResponseBox {
     scepter_response c{};
     scepter::Response r;
+    std::vector<std::string> texts;  // the log lines, made safe for the error log
     std::vector<scepter_log_record> records;
 };
 
@@ -35,7 +37,12 @@ std::string str(const scepter_str& s) { return s.data ? std::string(s.data, s.le
 scepter_response* box(scepter::Response&& r) {
     auto* b = new ResponseBox;
     b->r = std::move(r);
-    for (const auto& l : b->r.logs) b->records.push_back({l.level, l.text.c_str()});
+    // Every line the connectors write passes here: one place keeps what a
+    // client sent from forging error-log lines (neither nginx nor Apache
+    // escapes a message's control characters).
+    b->texts.reserve(b->r.logs.size());
+    for (const auto& l : b->r.logs) b->texts.push_back(scepter::log_safe(l.text));
+    for (std::size_t i = 0; i < b->texts.size(); ++i) b->records.push_back({b->r.logs[i].level, b->texts[i].c_str()});
     b->c.status = b->r.status;
     b->c.content_type = b->r.content_type.empty() ? nullptr : b->r.content_type.c_str();
     b->c.body = b->r.body.data();

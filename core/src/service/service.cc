@@ -113,6 +113,14 @@ std::optional<Response> Service::handle(const Request& req, bool allow_blocking)
 
 namespace {
 
+// The operation as the answer and the log line may name it: one of ours, or
+// nothing of what the client sent (which may be kilobytes long).
+std::string operation_name(const std::string& op) {
+    for (const char* known : {"GetCACaps", "GetCACert", "GetNextCACert", "PKIOperation"})
+        if (op == known) return op;
+    return "an unknown operation";
+}
+
 Response bad_request(int status, const std::string& why, const AuditContext& ctx) {
     Response r = text_response(status, why + "\n");
     const char* id = status == 413 ? SCEPTER_ID_BODY_TOO_LARGE : SCEPTER_ID_BAD_HTTP_REQUEST;
@@ -180,7 +188,7 @@ std::optional<Response> Service::dispatch(const Request& req, bool allow_blockin
     ctx.operation = op->second;
     bool allowed = ctx.operation == "PKIOperation" ? req.method == "GET" || req.method == "POST" : reads_only(req.method);
     if (!allowed)
-        return bad_request(405, "method " + req.method + " is not allowed for " + ctx.operation, ctx);
+        return bad_request(405, "method " + req.method + " is not allowed for " + operation_name(ctx.operation), ctx);
     if (ctx.operation == "GetCACaps") return get_ca_caps(profile->second, ctx);
     if (ctx.operation == "GetCACert") return get_ca_cert(ctx);
     if (ctx.operation == "GetNextCACert") return get_next_ca_cert(ctx);

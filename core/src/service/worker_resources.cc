@@ -9,6 +9,7 @@
 // again at most every kRetryInterval, so a transient problem heals.
 #include "ca/cert_rep.h"
 #include "config/config_paths.h"
+#include "enrollment/steps.h"
 #include "scepter/log_ids.h"
 #include "service/service.h"
 
@@ -116,6 +117,11 @@ Response Service::unavailable(const std::string& why, AuditContext& ctx) const {
 Response Service::unavailable_pki_operation(const Bytes& message, const Profile& profile, const std::string& why,
                                             AuditContext& ctx) const {
     ScepAttributes attrs = read_unverified_attributes(message);
+    try {
+        check_attribute_bounds(cfg_.input_limits, attrs);
+    } catch (const std::invalid_argument&) {
+        return unavailable(why, ctx);  // nothing of them is echoed or logged
+    }
     ctx.transaction_id = attrs.transaction_id;
     if (attrs.transaction_id.empty() || attrs.sender_nonce.empty()) return unavailable(why, ctx);
     Response r;
