@@ -735,8 +735,12 @@ def csr_cases(key) -> dict:
         # signatures
         "bad-csr-signature": (c(bad_signature=True), "badMessageCheck", "the CSR's signature does not verify"),
         "csr-md5-signature-oid": (c(sig_alg=seq(oid("1.2.840.113549.1.1.4"), NULL)), "badMessageCheck", "the CSR's signature does not verify"),
-        "csr-unknown-signature-oid": (c(sig_alg=seq(oid("1.3.6.1.4.1.55555.3"))), "badAlg", "the CSR is signed with an unsupported algorithm"),
+        "csr-unknown-signature-oid": (c(sig_alg=seq(oid("1.3.6.1.4.1.55555.3"))), "badAlg", "the CSR is signed with an unsupported algorithm (1.3.6.1.4.1.55555.3)"),
         "csr-ecdsa-oid-rsa-key": (c(sig_alg=seq(oid("1.2.840.10045.4.3.2"))), "badMessageCheck", "the CSR's signature does not verify"),
+        # RSASSA-PSS names its digest in parameters the reader must parse
+        "csr-pss-garbage-parameters": (c(sig_alg=seq(oid(RSA_PSS_OID), octets(b"\x30\x03garbage"))), "badAlg", "the CSR is signed with an unsupported algorithm (rsassaPss)"),
+        "csr-pss-unknown-digest": (c(sig_alg=seq(oid(RSA_PSS_OID), seq(tlv(0xA0, seq(oid("1.3.6.1.4.1.55555.4")))))), "badAlg", "the CSR is signed with an unsupported algorithm (rsassaPss)"),
+        "csr-pss-sha256-bad-signature": (c(sig_alg=seq(oid(RSA_PSS_OID), seq(tlv(0xA0, seq(oid("2.16.840.1.101.3.4.2.1")))))), "badMessageCheck", "the CSR's signature does not verify"),
     }
     return {k: (b, fi, t if t.startswith(OTHER_STEPS) else CSR_FAIL + t) for k, (b, fi, t) in cases.items()}
 
