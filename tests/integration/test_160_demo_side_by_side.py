@@ -1,0 +1,52 @@
+"""scripts/demo as a new user runs it: the nginx and the Apache demo side by
+side, each in its own directory, each stopped on its own by --stop."""
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+import harness as h
+
+DEMO = Path(__file__).resolve().parents[2] / "scripts" / "demo"
+
+pytestmark = pytest.mark.skipif(h.SANITIZE, reason="the demo starts the stock servers, not the sanitizer's")
+
+
+def demo(base: Path, *args) -> dict:
+    env = dict(os.environ, SCEPTER_DEMO_DIR=str(base))
+    p = h.run(["bash", DEMO, *args], env=env, timeout=300)
+    return dict(re.findall(r"^([A-Z_]+)=(.*)$", p.stdout, re.M)) | {"_out": p.stdout}
+
+
+def serving(port: int) -> bool:
+    try:
+        return h.get_op(port, "/scep", "GetCACaps").status == 200
+    except OSError:
+        return False
+
+
+def test_160_001_nginx_and_apache_demos_side_by_side(session_dir, built):
+    base = session_dir / "demos"
+    ports = {"nginx": h.free_port(), "apache": h.free_port()}
+    started = {}
+    try:
+        for server, port in ports.items():
+            started[server] = demo(base, "--server", server, "--port", str(port), "--detach")
+        for server, port in ports.items():
+            assert serving(port), f"{server} demo on {port} does not answer"
+            assert started[server]["CONFIG"].startswith(str(base / f"{server}-{port}")), started[server]
+        assert started["nginx"]["CA_CERT"] != started["apache"]["CA_CERT"]
+        assert Path(started["nginx"]["CA_CERT"]).exists(), "the Apache demo wiped the nginx demo's PKI"
+
+        out = demo(base, "--stop", "--server", "nginx", "--port", str(ports["nginx"]))["_out"]
+        assert "stopped" in out, out
+        assert not serving(ports["nginx"]) and serving(ports["apache"])
+        out = demo(base, "--stop", "--server", "nginx", "--port", str(ports["nginx"]))["_out"]
+        assert "no nginx demo server running" in out, out
+        demo(base, "--stop", "--server", "apache", "--port", str(ports["apache"]))
+        assert not serving(ports["apache"])
+    finally:
+        for server, port in ports.items():
+            demo(base, "--stop", "--server", server, "--port", str(port))
