@@ -86,6 +86,12 @@ TEST_F(ConfigFile, KeyGivenTwiceNamesBothLines) {
     EXPECT_NE(e.find("key 'store': is given twice (first on line 1)"), std::string::npos) << e;
 }
 
+TEST_F(ConfigFile, IndentationErrorNamesTheLineBeforeToo) {
+    std::string e = error_of("store: {sqlite: db}\ncrl:\n   validity_hours: 168\n  refresh_hours: 24\n");
+    EXPECT_NE(e.find("scepter.yaml:4: YAML syntax error: "), std::string::npos) << e;
+    EXPECT_NE(e.find("(line 3 is indented 3 spaces, line 4 2: the keys of one mapping line up"), std::string::npos) << e;
+}
+
 TEST_F(ConfigFile, UnopenableFileSaysWhy) {
     std::string e;
     try {

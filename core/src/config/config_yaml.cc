@@ -12,6 +12,8 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <iterator>
+#include <sstream>
 #include <set>
 
 namespace scepter {
@@ -141,14 +143,42 @@ std::string YamlSection::readable_file(const std::string& name) const {
     return p;
 }
 
+namespace {
+
+// yaml-cpp often notices a wrongly indented line only at the line after it,
+// and says so there. When the two lines' indentation differs, both are
+// named, so the admin also looks at the one before.
+std::string indentation_hint(const std::string& text, int error_line) {
+    std::vector<std::string> lines;
+    std::istringstream in(text);
+    for (std::string l; std::getline(in, l);) lines.push_back(l);
+    auto meaningful = [&](int i) {
+        auto first = lines[std::size_t(i)].find_first_not_of(' ');
+        return first != std::string::npos && lines[std::size_t(i)][first] != '#';
+    };
+    int here = error_line - 1;  // 0-based
+    if (here <= 0 || here >= int(lines.size()) || !meaningful(here)) return "";
+    int before = here - 1;
+    while (before >= 0 && !meaningful(before)) --before;
+    if (before < 0) return "";
+    auto indent = [&](int i) { return int(lines[std::size_t(i)].find_first_not_of(' ')); };
+    if (indent(before) == indent(here)) return "";
+    return " (line " + std::to_string(before + 1) + " is indented " + std::to_string(indent(before)) +
+           " spaces, line " + std::to_string(here + 1) + " " + std::to_string(indent(here)) +
+           ": the keys of one mapping line up, so one of the two is off)";
+}
+
+}  // namespace
+
 YAML::Node parse_yaml_file(const std::string& path) {
     // Opened here rather than by yaml-cpp, whose BadFile does not say why.
     std::ifstream in(path);
     if (!in) throw ConfigError(path, 0, "", std::string("cannot open the configuration file: ") + std::strerror(errno));
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     try {
-        return YAML::Load(in);
+        return YAML::Load(text);
     } catch (const YAML::ParserException& e) {
-        throw ConfigError(path, e.mark.line + 1, "", "YAML syntax error: " + e.msg);
+        throw ConfigError(path, e.mark.line + 1, "", "YAML syntax error: " + e.msg + indentation_hint(text, e.mark.line + 1));
     }
 }
 
