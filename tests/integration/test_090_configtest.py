@@ -87,3 +87,26 @@ def test_090_007_bad_cipher_list(server_class, workdir, pki, value):
     path, rc, out = configtest(server_class, workdir, pki, "ciphers-" + str(len(value)), text)
     assert rc != 0, out
     assert path.name in out and "ciphers" in out, out
+
+
+def config_test_of_missing_file(server_class, workdir, pki):
+    n = server_class(workdir / "configtest-unreadable", pki.config.parent / "no-such.yaml", gated=False)
+    p = n.config_test()
+    return p.returncode, p.stdout + p.stderr
+
+
+@pytest.mark.parametrize("mistake", ["duplicate-key", "over-indented", "unreadable-file"])
+def test_090_008_new_users_mistakes_say_what_and_where(server_class, workdir, pki, mistake):
+    """What a new user gets wrong first: a key given twice, one line indented
+    too far (yaml-cpp notices it a line late), a file the server cannot read."""
+    if mistake == "unreadable-file":
+        rc, out = config_test_of_missing_file(server_class, workdir, pki)
+        want = "no-such.yaml: cannot open the configuration file: No such file or directory"
+    else:
+        indent = "  " if mistake == "duplicate-key" else "     "
+        text, line = insert_after(pki.config.read_text(), r"^crl:", f"{indent}refresh_hours: 12")
+        _, rc, out = configtest(server_class, workdir, pki, mistake, text)
+        want = (rf"key 'crl.refresh_hours': is given twice \(first on line {line}\)" if mistake == "duplicate-key"
+                else rf":{line + 1}: YAML syntax error: .*\(line {line} is indented 5 spaces, line {line + 1} 2")
+    assert rc != 0, out
+    assert re.search(want, out), f"{want!r} not in:\n{out}"
