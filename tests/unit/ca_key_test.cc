@@ -136,6 +136,21 @@ TEST(CaKeyInit, UnknownValuesAreUsageErrorsBeforeAnyFileIsWritten) {
     fs::remove_all(dir);
 }
 
+// A CA key of one's own on P-521 (init does not offer it, load accepts it):
+// SHA-512, never a hash weaker than the curve.
+TEST(CaKeyDigest, P521SignsWithSha512) {
+    ossl::PKey key(EVP_EC_gen("P-521"));
+    ASSERT_TRUE(key);
+    EXPECT_EQ(EVP_MD_get_type(ca_signature_digest(key.get())), NID_sha512);
+    KeyPair ca = test::make_ca(key.get(), "P-521 CA", 86400);
+    ossl::PKey device = test::ec_key();
+    CsrInfo csr = test::csr(device.get());
+    Template t = test::make_template("Device");
+    Issued issued = issue_certificate(t, csr, grant_names(t, csr), ca, "");
+    EXPECT_EQ(X509_get_signature_nid(issued.cert.get()), NID_ecdsa_with_SHA512);
+    EXPECT_EQ(X509_verify(issued.cert.get(), key.get()), 1);
+}
+
 // load_ca_material on variants of an EC demo PKI.
 class CaKeyLoad : public ::testing::Test {
    protected:
