@@ -17,7 +17,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr int kRsaBits = 2048;
+constexpr int kRaRsaBits = 2048;
 constexpr int kSerialBytes = 16;  // 128 random bits (CA/B Forum asks for >= 64)
 constexpr long kCaDays = 3650;
 constexpr long kRaDays = 730;
@@ -36,10 +36,44 @@ void ossl_check(bool ok, const std::string& what) {
     throw std::runtime_error(what + (why.empty() ? "" : " (" + why + ")"));
 }
 
-ossl::PKey generate_rsa_key() {
-    ossl::PKey key(EVP_RSA_gen(kRsaBits));
-    ossl_check(key != nullptr, "generating an RSA key");
+// The CA key choices: each is a key the core signs with (ca_signature_digest)
+// and every client the suite runs can verify.
+struct CaKeyChoice {
+    const char* spec;
+    const char* curve;  // nullptr: RSA
+    int rsa_bits;
+};
+constexpr CaKeyChoice kCaKeyChoices[] = {
+    {"ec:P-256", "P-256", 0}, {"ec:P-384", "P-384", 0},
+    {"rsa:2048", nullptr, 2048}, {"rsa:3072", nullptr, 3072}, {"rsa:4096", nullptr, 4096},
+};
+
+const CaKeyChoice& ca_key_choice(const std::string& spec) {
+    for (const auto& c : kCaKeyChoices)
+        if (spec == c.spec) return c;
+    throw std::runtime_error("unknown CA key '" + spec + "' (" + ca_key_choices() + ")");
+}
+
+ossl::PKey generate_rsa_key(int bits) {
+    ossl::PKey key(EVP_RSA_gen(static_cast<unsigned>(bits)));
+    ossl_check(key != nullptr, "generating an RSA-" + std::to_string(bits) + " key");
     return key;
+}
+
+ossl::PKey generate_key(const CaKeyChoice& c) {
+    if (c.curve == nullptr) return generate_rsa_key(c.rsa_bits);
+    ossl::PKey key(EVP_EC_gen(c.curve));
+    ossl_check(key != nullptr, std::string("generating an EC ") + c.curve + " key");
+    return key;
+}
+
+// The digest the signer's key calls for, as the core chooses it for what
+// the CA signs at run time (ca_signature_digest): SHA-384 for P-384 (RFC
+// 5480 pairs the curve with the hash of its strength), SHA-256 otherwise.
+const EVP_MD* digest_for(EVP_PKEY* signing_key) {
+    return EVP_PKEY_get_base_id(signing_key) == EVP_PKEY_EC && EVP_PKEY_get_bits(signing_key) > 256
+               ? EVP_sha384()
+               : EVP_sha256();
 }
 
 void set_random_serial(X509* cert) {
@@ -103,7 +137,7 @@ ossl::X509Ptr issue(const CertSpec& spec, EVP_PKEY* subject_key, X509* issuer,
     add_extension(cert.get(), signer, NID_subject_key_identifier, "hash");
     if (issuer != nullptr) add_extension(cert.get(), signer, NID_authority_key_identifier, "keyid:always");
     EVP_PKEY* signing_key = issuer_key != nullptr ? issuer_key : subject_key;
-    ossl_check(X509_sign(cert.get(), signing_key, EVP_sha256()) > 0, "signing " + spec.common_name);
+    ossl_check(X509_sign(cert.get(), signing_key, digest_for(signing_key)) > 0, "signing " + spec.common_name);
     return cert;
 }
 
@@ -151,6 +185,18 @@ void write_pair(const fs::path& dir, const Issued& pair, const char* cert_file, 
 
 }  // namespace
 
+std::string ca_key_choices() {
+    std::string out;
+    for (const auto& c : kCaKeyChoices) out += (out.empty() ? "" : "|") + std::string(c.spec);
+    return out;
+}
+
+bool is_ca_key_choice(const std::string& spec) {
+    for (const auto& c : kCaKeyChoices)
+        if (spec == c.spec) return true;
+    return false;
+}
+
 std::vector<std::string> demo_pki_files() {
     return {kConfigFile,     kCaCertFile,    kCaKeyFile,     kRaSignCertFile,
             kRaSignKeyFile,  kRaEncCertFile, kRaEncKeyFile};
@@ -174,15 +220,15 @@ std::string random_challenge(int min_bits) {
 namespace {
 
 // A CA with NDES's two RA certificates, written into dir.
-void write_ca_and_ras(const fs::path& dir, const std::string& cn) {
-    Issued ca{generate_rsa_key(), nullptr};
+void write_ca_and_ras(const fs::path& dir, const std::string& cn, const CaKeyChoice& ca_key) {
+    Issued ca{generate_key(ca_key), nullptr};
     ca.cert = issue({cn, kCaDays, true, "critical,keyCertSign,cRLSign"}, ca.key.get(), nullptr, nullptr);
     // NDES's "Enrollment Agent (Offline request)": signs CertReps.
-    Issued ra_sign{generate_rsa_key(), nullptr};
+    Issued ra_sign{generate_rsa_key(kRaRsaBits), nullptr};
     ra_sign.cert = issue({cn + " RA Signing", kRaDays, false, "critical,digitalSignature"},
                          ra_sign.key.get(), ca.cert.get(), ca.key.get());
     // NDES's "CEP Encryption": clients encrypt their requests to it.
-    Issued ra_enc{generate_rsa_key(), nullptr};
+    Issued ra_enc{generate_rsa_key(kRaRsaBits), nullptr};
     ra_enc.cert = issue({cn + " RA Encryption", kRaDays, false, "critical,digitalSignature,keyEncipherment"},
                         ra_enc.key.get(), ca.cert.get(), ca.key.get());
     write_pair(dir, ca, kCaCertFile, kCaKeyFile);
@@ -194,11 +240,12 @@ void write_ca_and_ras(const fs::path& dir, const std::string& cn) {
 
 DemoPkiResult write_demo_pki(const DemoPkiOptions& options) {
     ERR_clear_error();
+    const CaKeyChoice& ca_key = ca_key_choice(options.ca_key);  // before any file is written
     const fs::path dir = fs::absolute(options.dir);
     fs::create_directories(dir);
     if (!options.force) refuse_existing_files(dir);
     make_directory((dir / kStateDir).string(), 0750);
-    write_ca_and_ras(dir, options.ca_common_name);
+    write_ca_and_ras(dir, options.ca_common_name, ca_key);
     // Last, so a failure above never leaves a config naming missing files.
     DemoPkiResult result{(dir / kConfigFile).string(), (dir / kCaCertFile).string(),
                          random_challenge()};
@@ -208,12 +255,13 @@ DemoPkiResult write_demo_pki(const DemoPkiOptions& options) {
 
 std::string write_next_ca(const DemoPkiOptions& options) {
     ERR_clear_error();
+    const CaKeyChoice& ca_key = ca_key_choice(options.ca_key);
     const fs::path dir = fs::absolute(options.dir) / kNextCaDir;
     fs::create_directories(dir);
     for (const char* name : {kCaCertFile, kCaKeyFile, kRaSignCertFile, kRaSignKeyFile, kRaEncCertFile, kRaEncKeyFile})
         if (!options.force && fs::exists(fs::symlink_status(dir / name)))
             throw std::runtime_error((dir / name).string() + " already exists (use --force to replace it)");
-    write_ca_and_ras(dir, options.ca_common_name);
+    write_ca_and_ras(dir, options.ca_common_name, ca_key);
     return std::string("next_ca:\n") + "  cert: " + kNextCaDir + "/" + kCaCertFile + "\n" +
            "  ra_certs: [" + kNextCaDir + "/" + kRaSignCertFile + ", " + kNextCaDir + "/" + kRaEncCertFile + "]\n";
 }

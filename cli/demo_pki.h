@@ -26,6 +26,9 @@ struct DemoPkiOptions {
     std::string ca_common_name = "Scepter Demo CA";
     bool force = false;  // replace the files of an earlier init
     std::string crl_url;  // crl.distribution_url; empty: none
+    // The CA's key, one of ca_key_choices(). The RA pairs stay RSA-2048
+    // whatever the CA is: clients encrypt their requests to the RA.
+    std::string ca_key = "rsa:2048";
 };
 
 struct DemoPkiResult {
@@ -36,13 +39,18 @@ struct DemoPkiResult {
 
 // Writes keys (0600), certificates (0644), state/ (0750) and scepter.yaml
 // (0600: it holds the challenge). Without force, refuses when any of the
-// files exists. Throws std::runtime_error.
+// files exists. Throws std::runtime_error (also for a ca_key not among
+// ca_key_choices()).
 DemoPkiResult write_demo_pki(const DemoPkiOptions& options);
 
 // CA rollover: a new CA with its two RA certificates in DIR/next/ (the
 // current PKI stays as it is). Returns the `next_ca:` YAML that announces
 // them through GetNextCACert. Throws std::runtime_error.
 std::string write_next_ca(const DemoPkiOptions& options);
+
+// The --ca-key values init accepts: "ec:P-256|ec:P-384|rsa:2048|rsa:3072|rsa:4096".
+std::string ca_key_choices();
+bool is_ca_key_choice(const std::string& spec);
 
 // The files write_demo_pki would create, relative to the directory.
 std::vector<std::string> demo_pki_files();

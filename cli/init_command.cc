@@ -1,4 +1,4 @@
-// scepter init DIR [--force] [--cn NAME]
+// scepter init DIR [--force] [--cn NAME] [--ca-key TYPE] [--crl-url URL] [--next-ca]
 #include "cli.h"
 #include "demo_pki.h"
 
@@ -8,17 +8,25 @@ namespace scepter::cli {
 namespace {
 
 constexpr const char* kInitHelp =
-    "Usage: scepter init DIR [--force] [--cn NAME] [--crl-url URL] [--next-ca]\n"
+    "Usage: scepter init DIR [--force] [--cn NAME] [--ca-key TYPE] [--crl-url URL]\n"
+    "                        [--next-ca]\n"
     "\n"
     "Writes a demo PKI into DIR (created if missing): a self-signed CA (ca.pem,\n"
-    "ca.key), an RA signing pair (ra-sign.pem/.key) and an RA encryption pair\n"
-    "(ra-enc.pem/.key), all RSA-2048 with SHA-256; keys are 0600. Also state/\n"
-    "for the store and a commented scepter.yaml with a random challenge and the\n"
-    "profiles `default` (AES, SHA-2) and `legacy` (adds DES and SHA-1).\n"
+    "ca.key; RSA-2048 unless --ca-key says otherwise), an RA signing pair\n"
+    "(ra-sign.pem/.key) and an RA encryption pair (ra-enc.pem/.key), both\n"
+    "RSA-2048 whatever the CA is; keys are 0600. Also state/ for the store and\n"
+    "a commented scepter.yaml with a random challenge and the profiles\n"
+    "`default` (AES, SHA-2) and `legacy` (adds DES and SHA-1).\n"
     "\n"
     "Options:\n"
     "  --force      replace the files of an earlier init (the store is kept)\n"
     "  --cn NAME    common name of the CA (default: Scepter Demo CA)\n"
+    "  --ca-key TYPE  the CA's key: ec:P-256, ec:P-384, rsa:2048 (default),\n"
+    "               rsa:3072 or rsa:4096. The CA signs its certificate, the RA\n"
+    "               certificates, issued certificates and CRLs with it: ECDSA\n"
+    "               with SHA-256 (P-256) or SHA-384 (P-384), RSA with SHA-256.\n"
+    "               The RA pairs stay RSA, since clients encrypt to the RA and\n"
+    "               the RA signs the CertReps. With --next-ca: the new CA's key\n"
     "  --crl-url URL  the http:// URL the CRL is served at (crl.path on this\n"
     "               server), written as crl.distribution_url: issued\n"
     "               certificates then name it as their CRL Distribution Point\n"
@@ -34,7 +42,7 @@ constexpr const char* kInitHelp =
 }  // namespace
 
 int run_init(const std::vector<std::string>& args) {
-    ParsedArgs parsed = parse_args(args, {"--cn", "--crl-url"}, {"--force", "--next-ca"}, "init");
+    ParsedArgs parsed = parse_args(args, {"--cn", "--crl-url", "--ca-key"}, {"--force", "--next-ca"}, "init");
     if (parsed.help) {
         std::cout << kInitHelp;
         return kExitOk;
@@ -45,6 +53,11 @@ int run_init(const std::vector<std::string>& args) {
     options.force = parsed.has("--force");
     if (parsed.has("--cn")) options.ca_common_name = parsed.options["--cn"];
     if (options.ca_common_name.empty()) throw UsageError("--cn must not be empty", "init");
+    if (parsed.has("--ca-key")) {
+        options.ca_key = parsed.options["--ca-key"];
+        if (!is_ca_key_choice(options.ca_key))
+            throw UsageError("--ca-key must be one of " + ca_key_choices() + " (got '" + options.ca_key + "')", "init");
+    }
     if (parsed.has("--crl-url")) {
         options.crl_url = parsed.options["--crl-url"];
         // The rules crl.distribution_url is loaded with, said before any file is written.

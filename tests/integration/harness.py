@@ -231,8 +231,9 @@ class Pki:
     init_output: str
 
     @classmethod
-    def create(cls, directory: Path) -> "Pki":
-        p = run([SCEPTER, "init", directory])
+    def create(cls, directory: Path, *init_args) -> "Pki":
+        """`scepter init directory *init_args` (e.g. "--ca-key", "ec:P-256")."""
+        p = run([SCEPTER, "init", directory, *init_args])
         values = dict(re.findall(r"^([A-Z_]+)=(.*)$", p.stdout, re.M))
         for k in ("CONFIG", "CA_CERT", "CHALLENGE"):
             assert k in values, f"`scepter init` printed no {k}= line:\n{p.stdout}"

@@ -11,11 +11,16 @@ import harness as h
 SCEPCLIENT = shutil.which("scepclient") or "/usr/bin/scepclient"
 
 
-def run_scepclient(port, pki, d, cn, challenge=None, path="/scep"):
+def run_scepclient(port, pki, d, cn, challenge=None, path="/scep", recipient=None):
+    """recipient: the certificate to encrypt to (-ca-fingerprint); without
+    it scepclient encrypts to every certificate of GetCACert."""
     d.mkdir(parents=True, exist_ok=True)
     cmd = [SCEPCLIENT, "-server-url", f"http://127.0.0.1:{port}{path}",
            "-challenge", pki.challenge if challenge is None else challenge,
            "-private-key", d / "key.pem", "-cn", cn]
+    if recipient is not None:
+        fingerprint = h.run(["openssl", "x509", "-in", recipient, "-noout", "-fingerprint", "-sha256"]).stdout
+        cmd += ["-ca-fingerprint", fingerprint.split("=", 1)[1].strip().replace(":", "")]
     return h.run(cmd, check=False, cwd=d, timeout=120)
 
 

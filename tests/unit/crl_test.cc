@@ -84,6 +84,19 @@ TEST_F(Crl, SignedByTheCaAndNamingIt) {
     EXPECT_EQ(ASN1_OCTET_STRING_cmp(aki->keyid, X509_get0_subject_key_id(ca_.ca.cert.get())), 0);
 }
 
+// An ECDSA CA signs its CRL with the hash of its curve's strength.
+TEST_F(Crl, EcCaSignsWithTheDigestOfItsCurve) {
+    for (auto [curve, nid] : {std::pair<const char*, int>{"P-256", NID_ecdsa_with_SHA256},
+                              {"P-384", NID_ecdsa_with_SHA384}}) {
+        ossl::PKey key(EVP_EC_gen(curve));
+        ca_.ca = test::make_ca(key.get(), "EC CRL CA", 86400);
+        ossl::Crl crl = parse(publish_crl(cfg_, ca_, *store_));
+        ASSERT_TRUE(crl) << curve;
+        EXPECT_EQ(X509_CRL_get_signature_nid(crl.get()), nid) << curve;
+        EXPECT_EQ(X509_CRL_verify(crl.get(), key.get()), 1) << curve;
+    }
+}
+
 TEST_F(Crl, NumbersIncreaseAndMatchTheExtension) {
     CrlRecord first = publish_crl(cfg_, ca_, *store_);
     CrlRecord second = publish_crl(cfg_, ca_, *store_);

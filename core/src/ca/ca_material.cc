@@ -4,6 +4,7 @@
 #include "scepter/openssl_error.h"
 #include "util/digest_hex.h"
 
+#include <openssl/core_names.h>
 #include <openssl/pem.h>
 
 #include <cstdio>
@@ -43,6 +44,21 @@ KeyPair read_pair(const Config& cfg, const std::string& key, const KeyPairFiles&
     if (X509_check_private_key(p.cert.get(), p.key.get()) != 1)
         fail(cfg, key + ".key", "the key does not belong to the certificate '" + files.cert + "'");
     return p;
+}
+
+// The CA signs with RSA or ECDSA on a NIST curve: the keys every SCEP client
+// verifies, and the ones ca_signature_digest has a digest for.
+void check_ca_key(const Config& cfg, EVP_PKEY* key) {
+    int id = EVP_PKEY_get_base_id(key);
+    if (id == EVP_PKEY_RSA) return;
+    char group[64] = {};
+    if (id == EVP_PKEY_EC &&
+        EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, nullptr) == 1) {
+        std::string name = group;
+        if (name == "prime256v1" || name == "secp384r1" || name == "secp521r1") return;
+    }
+    clear_openssl_errors();
+    fail(cfg, "ca.key", "the CA key must be RSA or EC on P-256, P-384 or P-521");
 }
 
 bool has_key_usage(X509* cert, uint32_t bits) {
@@ -145,6 +161,12 @@ std::vector<std::pair<X509*, EVP_PKEY*>> CaMaterial::decryption_keys() const {
     return keys;
 }
 
+const EVP_MD* ca_signature_digest(EVP_PKEY* ca_key) {
+    if (EVP_PKEY_get_base_id(ca_key) != EVP_PKEY_EC) return EVP_sha256();
+    int bits = EVP_PKEY_get_bits(ca_key);
+    return bits > 384 ? EVP_sha512() : bits > 256 ? EVP_sha384() : EVP_sha256();
+}
+
 std::string thumbprint(X509* cert, const EVP_MD* md) {
     unsigned char buf[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
@@ -155,6 +177,7 @@ std::string thumbprint(X509* cert, const EVP_MD* md) {
 CaMaterial load_ca_material(const Config& cfg) {
     CaMaterial m;
     m.ca = read_pair(cfg, "ca", cfg.ca);
+    check_ca_key(cfg, m.ca.key.get());
     if (X509_check_ca(m.ca.cert.get()) == 0) fail(cfg, "ca.cert", "the CA certificate is not a CA (basicConstraints)");
     for (const auto& path : cfg.ca_chain) m.chain.push_back(read_cert(cfg, "ca.chain", path));
     load_ra(cfg, m);

@@ -45,6 +45,12 @@ struct CaMaterial {
 // Throws ConfigError pointing at the offending key.
 CaMaterial load_ca_material(const Config& cfg);
 
+// The digest the CA signs with (certificates, CRLs): SHA-256 for RSA and
+// P-256, SHA-384 for P-384, SHA-512 for P-521, so the hash is never weaker
+// than the curve (RFC 5480 section 4). The key is one load_ca_material
+// accepted (RSA, or EC on a NIST curve).
+const EVP_MD* ca_signature_digest(EVP_PKEY* ca_key);
+
 // Lower-case hex SHA-1 / SHA-256 of a certificate's DER.
 std::string thumbprint(X509* cert, const EVP_MD* md);
 

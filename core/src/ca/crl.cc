@@ -64,7 +64,7 @@ CrlRecord publish_crl(const Config& cfg, const CaMaterial& ca, Store& store) {
     for (const auto& r : store.list_revoked()) add_revoked(crl.get(), r);
     X509_CRL_sort(crl.get());
     add_crl_extensions(crl.get(), ca.ca, rec.number);
-    check(X509_CRL_sign(crl.get(), ca.ca.key.get(), EVP_sha256()) > 0, "X509_CRL_sign");
+    check(X509_CRL_sign(crl.get(), ca.ca.key.get(), ca_signature_digest(ca.ca.key.get())) > 0, "X509_CRL_sign");
     rec.der = to_der(crl.get(), i2d_X509_CRL);
     store.save_crl(rec);
     return rec;

@@ -204,7 +204,7 @@ Issued issue_certificate(const Template& t, const CsrInfo& csr, const GrantedNam
     set_validity(x, t, ca.cert.get());
     copy_public_key(x, csr.req.get());
     add_extensions(x, t, csr.req.get(), names, ca.cert.get(), crl_url);
-    check(X509_sign(x, ca.key.get(), EVP_sha256()) > 0, "X509_sign");
+    check(X509_sign(x, ca.key.get(), ca_signature_digest(ca.key.get())) > 0, "X509_sign");
     fill_record(x, t, names, out.record);
     return out;
 }
