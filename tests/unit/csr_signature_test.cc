@@ -1,6 +1,7 @@
 // The CSR's signature algorithm: PKCS#1 v1.5 and RSASSA-PSS read their digest
 // (PSS from its parameters); anything else is refused by name.
 #include "ca/csr.h"
+#include "scepter/der.h"
 #include "scepter/pki_message.h"
 #include "test_keys.h"
 
@@ -20,12 +21,7 @@ ossl::X509Req unsigned_request(EVP_PKEY* key) {
     return req;
 }
 
-Bytes der_of(X509_REQ* req) {
-    unsigned char* out = nullptr;
-    int len = i2d_X509_REQ(req, &out);
-    ossl::Buffer<unsigned char> owned(out);
-    return Bytes(out, out + len);
-}
+Bytes der_of(const X509_REQ* req) { return to_der(req, i2d_X509_REQ); }
 
 Bytes pss_signed(EVP_PKEY* key, const EVP_MD* md) {
     ossl::X509Req req = unsigned_request(key);
