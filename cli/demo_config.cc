@@ -127,8 +127,14 @@ std::string profile_yaml(const std::string& name, const std::string& comment,
 
 }  // namespace
 
-std::string demo_config_yaml(const std::string& challenge, const std::string& crl_url) {
+std::string demo_config_yaml(const std::string& challenge, const std::string& crl_url,
+                             const std::vector<std::string>& chain_files) {
     std::string head = kHeader;
+    if (!chain_files.empty()) {
+        std::string list;
+        for (const auto& f : chain_files) list += (list.empty() ? "" : ", ") + f;
+        head.replace(head.find("  chain: []\n"), 12, "  chain: [" + list + "]\n");
+    }
     if (!crl_url.empty()) {
         const std::string path_line = "  path: /scep/ca.crl\n";
         head.insert(head.find(path_line) + path_line.size(), "  distribution_url: " + crl_url + "\n");

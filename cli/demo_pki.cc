@@ -1,5 +1,7 @@
 #include "demo_pki.h"
 
+#include "ca_import.h"
+
 #include "scepter/files.h"
 #include "scepter/ossl.h"
 
@@ -8,6 +10,7 @@
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <stdexcept>
@@ -219,17 +222,32 @@ std::string random_challenge(int min_bits) {
 
 namespace {
 
-// A CA with NDES's two RA certificates, written into dir.
-void write_ca_and_ras(const fs::path& dir, const std::string& cn, const CaKeyChoice& ca_key) {
+Issued new_ca(const std::string& cn, const CaKeyChoice& ca_key) {
     Issued ca{generate_key(ca_key), nullptr};
     ca.cert = issue({cn, kCaDays, true, "critical,keyCertSign,cRLSign"}, ca.key.get(), nullptr, nullptr);
+    return ca;
+}
+
+// The CA's common name, for naming its RA certificates after it.
+std::string common_name_of(X509* cert) {
+    char cn[256] = "";
+    X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof cn);
+    return cn[0] ? cn : "Scepter";
+}
+
+// NDES's two RA certificates, issued by ca, and ca itself, written into dir.
+void write_ca_and_ras(const fs::path& dir, const Issued& ca, const std::string& cn) {
+    // An imported CA may end sooner than kRaDays: its RAs end with it.
+    int ca_days = 0, ca_seconds = 0;
+    ASN1_TIME_diff(&ca_days, &ca_seconds, nullptr, X509_get0_notAfter(ca.cert.get()));
+    long ra_days = std::min<long>(kRaDays, ca_days);
     // NDES's "Enrollment Agent (Offline request)": signs CertReps.
     Issued ra_sign{generate_rsa_key(kRaRsaBits), nullptr};
-    ra_sign.cert = issue({cn + " RA Signing", kRaDays, false, "critical,digitalSignature"},
+    ra_sign.cert = issue({cn + " RA Signing", ra_days, false, "critical,digitalSignature"},
                          ra_sign.key.get(), ca.cert.get(), ca.key.get());
     // NDES's "CEP Encryption": clients encrypt their requests to it.
     Issued ra_enc{generate_rsa_key(kRaRsaBits), nullptr};
-    ra_enc.cert = issue({cn + " RA Encryption", kRaDays, false, "critical,digitalSignature,keyEncipherment"},
+    ra_enc.cert = issue({cn + " RA Encryption", ra_days, false, "critical,digitalSignature,keyEncipherment"},
                         ra_enc.key.get(), ca.cert.get(), ca.key.get());
     write_pair(dir, ca, kCaCertFile, kCaKeyFile);
     write_pair(dir, ra_sign, kRaSignCertFile, kRaSignKeyFile);
@@ -241,15 +259,27 @@ void write_ca_and_ras(const fs::path& dir, const std::string& cn, const CaKeyCho
 DemoPkiResult write_demo_pki(const DemoPkiOptions& options) {
     ERR_clear_error();
     const CaKeyChoice& ca_key = ca_key_choice(options.ca_key);  // before any file is written
+    ImportedCa imported;
+    if (!options.import_p12.empty()) imported = read_ca_p12(options.import_p12, options.p12_password);
     const fs::path dir = fs::absolute(options.dir);
     fs::create_directories(dir);
     if (!options.force) refuse_existing_files(dir);
     make_directory((dir / kStateDir).string(), 0750);
-    write_ca_and_ras(dir, options.ca_common_name, ca_key);
+    std::vector<std::string> chain_files;
+    if (imported.cert) {
+        Issued ca{std::move(imported.key), std::move(imported.cert)};
+        write_ca_and_ras(dir, ca, common_name_of(ca.cert.get()));
+        for (std::size_t i = 0; i < imported.chain.size(); ++i) {
+            chain_files.push_back("chain-" + std::to_string(i + 1) + ".pem");
+            write_new_file((dir / chain_files.back()).string(), cert_pem(imported.chain[i].get()), 0644);
+        }
+    } else {
+        write_ca_and_ras(dir, new_ca(options.ca_common_name, ca_key), options.ca_common_name);
+    }
     // Last, so a failure above never leaves a config naming missing files.
     DemoPkiResult result{(dir / kConfigFile).string(), (dir / kCaCertFile).string(),
                          random_challenge()};
-    write_new_file(result.config_path, demo_config_yaml(result.challenge, options.crl_url), 0600);
+    write_new_file(result.config_path, demo_config_yaml(result.challenge, options.crl_url, chain_files), 0600);
     return result;
 }
 
@@ -261,7 +291,7 @@ std::string write_next_ca(const DemoPkiOptions& options) {
     for (const char* name : {kCaCertFile, kCaKeyFile, kRaSignCertFile, kRaSignKeyFile, kRaEncCertFile, kRaEncKeyFile})
         if (!options.force && fs::exists(fs::symlink_status(dir / name)))
             throw std::runtime_error((dir / name).string() + " already exists (use --force to replace it)");
-    write_ca_and_ras(dir, options.ca_common_name, ca_key);
+    write_ca_and_ras(dir, new_ca(options.ca_common_name, ca_key), options.ca_common_name);
     return std::string("next_ca:\n") + "  cert: " + kNextCaDir + "/" + kCaCertFile + "\n" +
            "  ra_certs: [" + kNextCaDir + "/" + kRaSignCertFile + ", " + kNextCaDir + "/" + kRaEncCertFile + "]\n";
 }

@@ -29,6 +29,10 @@ struct DemoPkiOptions {
     // The CA's key, one of ca_key_choices(). The RA pairs stay RSA-2048
     // whatever the CA is: clients encrypt their requests to the RA.
     std::string ca_key = "rsa:2048";
+    // An existing CA instead of a new one: a PKCS#12 file and its password
+    // (--import-ca). Its chain, as far as the file has it, goes to chain-N.pem.
+    std::string import_p12;
+    std::string p12_password;
 };
 
 struct DemoPkiResult {
@@ -60,6 +64,8 @@ std::string random_challenge(int min_bits = 128);
 
 // The commented scepter.yaml for the demo PKI (demo_config.cc).
 // crl_url, when given, goes into issued certificates' CRL Distribution Points.
-std::string demo_config_yaml(const std::string& challenge, const std::string& crl_url = "");
+// chain_files: ca.chain, the CA's issuer first.
+std::string demo_config_yaml(const std::string& challenge, const std::string& crl_url = "",
+                             const std::vector<std::string>& chain_files = {});
 
 }  // namespace scepter::cli

@@ -1,6 +1,9 @@
 // scepter init DIR [--force] [--cn NAME] [--ca-key TYPE] [--crl-url URL] [--next-ca]
 #include "cli.h"
+#include "ca_import.h"
 #include "demo_pki.h"
+
+#include <openssl/crypto.h>
 
 #include <iostream>
 
@@ -10,6 +13,8 @@ namespace {
 constexpr const char* kInitHelp =
     "Usage: scepter init DIR [--force] [--cn NAME] [--ca-key TYPE] [--crl-url URL]\n"
     "                        [--next-ca]\n"
+    "       scepter init DIR --import-ca CA.p12 [--password-file FILE] [--force]\n"
+    "                        [--crl-url URL]\n"
     "\n"
     "Writes a demo PKI into DIR (created if missing): a self-signed CA (ca.pem,\n"
     "ca.key; RSA-2048 unless --ca-key says otherwise), an RA signing pair\n"
@@ -30,6 +35,14 @@ constexpr const char* kInitHelp =
     "  --crl-url URL  the http:// URL the CRL is served at (crl.path on this\n"
     "               server), written as crl.distribution_url: issued\n"
     "               certificates then name it as their CRL Distribution Point\n"
+    "  --import-ca CA.p12  use an existing CA (its key, certificate and chain\n"
+    "               from a PKCS#12 file, as AD CS or `openssl pkcs12 -export`\n"
+    "               write it) instead of a new one: checked to be a CA whose key\n"
+    "               matches, valid now; its RA pairs are issued by it and its\n"
+    "               chain goes to chain-N.pem (GetCACert then serves it)\n"
+    "  --password-file FILE  the PKCS#12 password is FILE's first line; without\n"
+    "               it the password is asked on the terminal (or read from\n"
+    "               stdin). Never a command-line argument.\n"
     "  --next-ca    CA rollover: write a new CA and its RA pairs into DIR/next/\n"
     "               and print the next_ca: lines that make GetNextCACert\n"
     "               announce them (add them to DIR/scepter.yaml, then reload)\n"
@@ -42,7 +55,8 @@ constexpr const char* kInitHelp =
 }  // namespace
 
 int run_init(const std::vector<std::string>& args) {
-    ParsedArgs parsed = parse_args(args, {"--cn", "--crl-url", "--ca-key"}, {"--force", "--next-ca"}, "init");
+    ParsedArgs parsed = parse_args(args, {"--cn", "--crl-url", "--ca-key", "--import-ca", "--password-file"},
+                                   {"--force", "--next-ca"}, "init");
     if (parsed.help) {
         std::cout << kInitHelp;
         return kExitOk;
@@ -65,12 +79,28 @@ int run_init(const std::vector<std::string>& args) {
             throw UsageError("--crl-url must be a plain http:// URL without commas or spaces", "init");
     }
 
+    if (parsed.has("--import-ca")) {
+        if (parsed.has("--ca-key") || parsed.has("--cn") || parsed.has("--next-ca"))
+            throw UsageError("--import-ca brings its own key and name: no --ca-key, --cn or --next-ca with it", "init");
+        options.import_p12 = parsed.options["--import-ca"];
+        options.p12_password = read_p12_password(parsed.options["--password-file"]);
+    } else if (parsed.has("--password-file")) {
+        throw UsageError("--password-file goes with --import-ca", "init");
+    }
+
     if (parsed.has("--next-ca")) {
         if (!parsed.has("--cn")) options.ca_common_name = "Scepter Demo CA 2";
         std::cout << "# add to " << options.dir << "/scepter.yaml, then reload:\n" << write_next_ca(options);
         return kExitOk;
     }
-    DemoPkiResult result = write_demo_pki(options);
+    DemoPkiResult result;
+    try {
+        result = write_demo_pki(options);
+    } catch (...) {
+        OPENSSL_cleanse(options.p12_password.data(), options.p12_password.size());
+        throw;
+    }
+    OPENSSL_cleanse(options.p12_password.data(), options.p12_password.size());
     std::cout << "CONFIG=" << result.config_path << "\n"
               << "CA_CERT=" << result.ca_cert_path << "\n"
               << "CHALLENGE=" << result.challenge << "\n";

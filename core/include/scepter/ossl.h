@@ -11,6 +11,7 @@
 #include <openssl/bn.h>
 #include <openssl/cms.h>
 #include <openssl/evp.h>
+#include <openssl/pkcs12.h>
 #include <openssl/pkcs7.h>
 #include <openssl/provider.h>
 #include <openssl/rsa.h>
@@ -41,6 +42,7 @@ using Asn1Time = Owned<ASN1_TIME, ASN1_TIME_free>;
 using Asn1Type = Owned<ASN1_TYPE, ASN1_TYPE_free>;
 using Cms = Owned<CMS_ContentInfo, CMS_ContentInfo_free>;
 using Pkcs7 = Owned<PKCS7, PKCS7_free>;
+using Pkcs12 = Owned<PKCS12, PKCS12_free>;
 using PKey = Owned<EVP_PKEY, EVP_PKEY_free>;
 using PKeyCtx = Owned<EVP_PKEY_CTX, EVP_PKEY_CTX_free>;
 using MdCtx = Owned<EVP_MD_CTX, EVP_MD_CTX_free>;

@@ -1,0 +1,29 @@
+// `scepter init --import-ca FILE.p12`: an existing CA's key and certificate
+// (what AD CS or `openssl pkcs12 -export` writes), checked before anything
+// is written.
+#pragma once
+
+#include "scepter/ossl.h"
+
+#include <string>
+#include <vector>
+
+namespace scepter::cli {
+
+struct ImportedCa {
+    ossl::PKey key;
+    ossl::X509Ptr cert;
+    std::vector<ossl::X509Ptr> chain;  // the CA's issuer first, up to the root, as far as the file has it
+};
+
+// Throws std::runtime_error with what is wrong: an unreadable file, a wrong
+// password, no key or certificate, a key that is not the certificate's, a
+// certificate that is not a CA (CA:TRUE, keyCertSign) or not valid now.
+ImportedCa read_ca_p12(const std::string& path, const std::string& password);
+
+// The PKCS#12 password: the first line of password_file when given; else
+// asked on the terminal without echo; else the first line of stdin. Never
+// a command-line argument, so that it stays out of `ps` and shell history.
+std::string read_p12_password(const std::string& password_file);
+
+}  // namespace scepter::cli
