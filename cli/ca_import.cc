@@ -1,6 +1,7 @@
 #include "ca_import.h"
 
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/pkcs12.h>
 #include <openssl/provider.h>
 #include <openssl/x509v3.h>
@@ -43,7 +44,60 @@ std::string first_line(std::istream& in) {
     return line;
 }
 
+// What every CA taken in must be, however it came.
+void check_ca(const std::string& path, const ImportedCa& ca) {
+    if (!ca.key || !ca.cert) refuse(path, "holds no private key with its certificate");
+    if (X509_check_private_key(ca.cert.get(), ca.key.get()) != 1)
+        refuse(path, "the private key is not the certificate's");
+    if (X509_check_ca(ca.cert.get()) < 1 || !(X509_get_key_usage(ca.cert.get()) & KU_KEY_CERT_SIGN))
+        refuse(path, "the certificate is not a CA certificate (it needs CA:TRUE and keyCertSign)");
+    if (X509_cmp_current_time(X509_get0_notAfter(ca.cert.get())) <= 0)
+        refuse(path, "the CA certificate has expired");
+}
+
+ossl::X509Stack read_pem_certs(const std::string& path) {
+    ossl::Bio file(BIO_new_file(path.c_str(), "r"));
+    if (!file) refuse(path, "cannot be read");
+    ossl::X509Stack certs(sk_X509_new_null());
+    while (X509* c = PEM_read_bio_X509(file.get(), nullptr, nullptr, nullptr)) sk_X509_push(certs.get(), c);
+    ERR_clear_error();  // the end of the file reads as an error
+    if (sk_X509_num(certs.get()) == 0) refuse(path, "holds no PEM certificate");
+    return certs;
+}
+
+// cert must reach a self-signed certificate of `chain` through the others.
+void check_chains_to_root(const std::string& cert_path, X509* cert, STACK_OF(X509) * chain) {
+    ossl::X509Store roots(X509_STORE_new());
+    ossl::X509Stack between(sk_X509_new_null());
+    for (int i = 0; i < sk_X509_num(chain); ++i) {
+        X509* c = sk_X509_value(chain, i);
+        if (X509_check_issued(c, c) == X509_V_OK) X509_STORE_add_cert(roots.get(), c);
+        else sk_X509_push(between.get(), c);
+    }
+    ossl::X509StoreCtx ctx(X509_STORE_CTX_new());
+    X509_STORE_CTX_init(ctx.get(), roots.get(), cert, between.get());
+    if (X509_verify_cert(ctx.get()) != 1)
+        refuse(cert_path, std::string("does not chain to the given root: ") +
+                              X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx.get())));
+}
+
 }  // namespace
+
+ImportedCa read_signed_subordinate(const std::string& key_path, const std::string& cert_path,
+                                   const std::string& chain_path) {
+    ImportedCa ca;
+    ossl::Bio key_file(BIO_new_file(key_path.c_str(), "r"));
+    if (!key_file) refuse(key_path, "cannot be read (run scepter init --subordinate first)");
+    ca.key.reset(PEM_read_bio_PrivateKey(key_file.get(), nullptr, nullptr, nullptr));
+    if (!ca.key) refuse(key_path, "is not a PEM private key");
+    ossl::X509Stack signed_certs = read_pem_certs(cert_path);
+    ca.cert = ossl::up_ref(sk_X509_value(signed_certs.get(), 0));
+    check_ca(cert_path, ca);
+    ossl::X509Stack chain = read_pem_certs(chain_path);
+    check_chains_to_root(cert_path, ca.cert.get(), chain.get());
+    ca.chain = ordered_chain(ca.cert.get(), chain.get());
+    return ca;
+}
 
 ImportedCa read_ca_p12(const std::string& path, const std::string& password) {
     ossl::Bio file(BIO_new_file(path.c_str(), "rb"));
@@ -65,13 +119,7 @@ ImportedCa read_ca_p12(const std::string& path, const std::string& password) {
     }
     ImportedCa ca{ossl::PKey(key), ossl::X509Ptr(cert), {}};
     ossl::X509Stack others(extra);
-    if (!ca.key || !ca.cert) refuse(path, "holds no private key with its certificate");
-    if (X509_check_private_key(ca.cert.get(), ca.key.get()) != 1)
-        refuse(path, "the private key is not the certificate's");
-    if (X509_check_ca(ca.cert.get()) < 1 || !(X509_get_key_usage(ca.cert.get()) & KU_KEY_CERT_SIGN))
-        refuse(path, "the certificate is not a CA certificate (it needs CA:TRUE and keyCertSign)");
-    if (X509_cmp_current_time(X509_get0_notAfter(ca.cert.get())) <= 0)
-        refuse(path, "the CA certificate has expired");
+    check_ca(path, ca);
     if (others) ca.chain = ordered_chain(ca.cert.get(), others.get());
     return ca;
 }

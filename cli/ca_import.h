@@ -21,6 +21,14 @@ struct ImportedCa {
 // certificate that is not a CA (CA:TRUE, keyCertSign) or not valid now.
 ImportedCa read_ca_p12(const std::string& path, const std::string& password);
 
+// A subordinate CA after the corporate root signed its request: the key
+// `scepter init --subordinate` wrote, the signed certificate, and a PEM file
+// with the root (and any intermediates). Throws as read_ca_p12 does, and
+// when the certificate does not chain to a self-signed certificate of that
+// file.
+ImportedCa read_signed_subordinate(const std::string& key_path, const std::string& cert_path,
+                                   const std::string& chain_path);
+
 // The PKCS#12 password: the first line of password_file when given; else
 // asked on the terminal without echo; else the first line of stdin. Never
 // a command-line argument, so that it stays out of `ps` and shell history.

@@ -167,8 +167,9 @@ void write_key(const fs::path& path, EVP_PKEY* key) {
     OPENSSL_cleanse(pem.data(), pem.size());
 }
 
-void refuse_existing_files(const fs::path& dir) {
+void refuse_existing_files(const fs::path& dir, bool keep_ca_key = false) {
     for (const auto& name : demo_pki_files()) {
+        if (keep_ca_key && name == kCaKeyFile) continue;
         if (fs::exists(fs::symlink_status(dir / name))) {
             throw std::runtime_error((dir / name).string() +
                                      " already exists (use --force to replace the demo PKI)");
@@ -259,11 +260,14 @@ void write_ca_and_ras(const fs::path& dir, const Issued& ca, const std::string& 
 DemoPkiResult write_demo_pki(const DemoPkiOptions& options) {
     ERR_clear_error();
     const CaKeyChoice& ca_key = ca_key_choice(options.ca_key);  // before any file is written
+    const fs::path dir = fs::absolute(options.dir);
+    const bool installing = !options.install_ca_cert.empty();
     ImportedCa imported;
     if (!options.import_p12.empty()) imported = read_ca_p12(options.import_p12, options.p12_password);
-    const fs::path dir = fs::absolute(options.dir);
+    if (installing)
+        imported = read_signed_subordinate((dir / kCaKeyFile).string(), options.install_ca_cert, options.install_chain);
     fs::create_directories(dir);
-    if (!options.force) refuse_existing_files(dir);
+    if (!options.force) refuse_existing_files(dir, installing);
     make_directory((dir / kStateDir).string(), 0750);
     std::vector<std::string> chain_files;
     if (imported.cert) {
@@ -294,6 +298,53 @@ std::string write_next_ca(const DemoPkiOptions& options) {
     write_ca_and_ras(dir, new_ca(options.ca_common_name, ca_key), options.ca_common_name);
     return std::string("next_ca:\n") + "  cert: " + kNextCaDir + "/" + kCaCertFile + "\n" +
            "  ra_certs: [" + kNextCaDir + "/" + kRaSignCertFile + ", " + kNextCaDir + "/" + kRaEncCertFile + "]\n";
+}
+
+}  // namespace scepter::cli
+
+namespace scepter::cli {
+namespace {
+
+std::string request_pem(X509_REQ* req) {
+    ossl::Bio bio(BIO_new(BIO_s_mem()));
+    ossl_check(bio != nullptr && PEM_write_bio_X509_REQ(bio.get(), req) == 1, "encoding the request");
+    return bio_contents(bio.get());
+}
+
+// The CA powers the request asks the root for; the root decides.
+void request_ca_extensions(X509_REQ* req) {
+    ossl::ExtStack exts(sk_X509_EXTENSION_new_null());
+    for (auto [nid, value] : {std::pair{NID_basic_constraints, "critical,CA:TRUE,pathlen:0"},
+                              std::pair{NID_key_usage, "critical,keyCertSign,cRLSign"}}) {
+        X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, nullptr, nid, value);
+        ossl_check(ext != nullptr && sk_X509_EXTENSION_push(exts.get(), ext) > 0, "building the request's extensions");
+    }
+    ossl_check(X509_REQ_add_extensions(req, exts.get()) == 1, "adding the request's extensions");
+}
+
+}  // namespace
+
+std::string write_subordinate_request(const DemoPkiOptions& options) {
+    ERR_clear_error();
+    const CaKeyChoice& ca_key = ca_key_choice(options.ca_key);
+    const fs::path dir = fs::absolute(options.dir);
+    fs::create_directories(dir);
+    for (const char* name : {kCaKeyFile, kCaRequestFile})
+        if (!options.force && fs::exists(fs::symlink_status(dir / name)))
+            throw std::runtime_error((dir / name).string() + " already exists (use --force to replace it)");
+    ossl::PKey key = generate_key(ca_key);
+    ossl::X509Req req(X509_REQ_new());
+    const auto* cn = reinterpret_cast<const unsigned char*>(options.ca_common_name.c_str());
+    ossl_check(req && X509_REQ_set_version(req.get(), 0) == 1 &&
+                   X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req.get()), "CN", MBSTRING_UTF8, cn, -1, -1,
+                                              0) == 1 &&
+                   X509_REQ_set_pubkey(req.get(), key.get()) == 1,
+               "building the request");
+    request_ca_extensions(req.get());
+    ossl_check(X509_REQ_sign(req.get(), key.get(), digest_for(key.get())) > 0, "signing the request");
+    write_key(dir / kCaKeyFile, key.get());
+    write_new_file((dir / kCaRequestFile).string(), request_pem(req.get()), 0644);
+    return (dir / kCaRequestFile).string();
 }
 
 }  // namespace scepter::cli

@@ -33,6 +33,11 @@ struct DemoPkiOptions {
     // (--import-ca). Its chain, as far as the file has it, goes to chain-N.pem.
     std::string import_p12;
     std::string p12_password;
+    // A subordinate CA's signed certificate and the PEM file with its root
+    // (--install-ca-cert, --chain): the key is DIR/ca.key from
+    // write_subordinate_request.
+    std::string install_ca_cert;
+    std::string install_chain;
 };
 
 struct DemoPkiResult {
@@ -46,6 +51,13 @@ struct DemoPkiResult {
 // files exists. Throws std::runtime_error (also for a ca_key not among
 // ca_key_choices()).
 DemoPkiResult write_demo_pki(const DemoPkiOptions& options);
+
+inline constexpr const char* kCaRequestFile = "ca.csr";
+
+// `scepter init --subordinate`: DIR/ca.key (options.ca_key) and DIR/ca.csr,
+// a PKCS#10 request asking for CA:TRUE (pathlen 0) with keyCertSign and
+// cRLSign, for the corporate root to sign. Returns the request's path.
+std::string write_subordinate_request(const DemoPkiOptions& options);
 
 // CA rollover: a new CA with its two RA certificates in DIR/next/ (the
 // current PKI stays as it is). Returns the `next_ca:` YAML that announces

@@ -15,6 +15,9 @@ constexpr const char* kInitHelp =
     "                        [--next-ca]\n"
     "       scepter init DIR --import-ca CA.p12 [--password-file FILE] [--force]\n"
     "                        [--crl-url URL]\n"
+    "       scepter init DIR --subordinate [--cn NAME] [--ca-key TYPE] [--force]\n"
+    "       scepter init DIR --install-ca-cert SIGNED.pem --chain ROOT.pem [--force]\n"
+    "                        [--crl-url URL]\n"
     "\n"
     "Writes a demo PKI into DIR (created if missing): a self-signed CA (ca.pem,\n"
     "ca.key; RSA-2048 unless --ca-key says otherwise), an RA signing pair\n"
@@ -43,6 +46,15 @@ constexpr const char* kInitHelp =
     "  --password-file FILE  the PKCS#12 password is FILE's first line; without\n"
     "               it the password is asked on the terminal (or read from\n"
     "               stdin). Never a command-line argument.\n"
+    "  --subordinate  a CA under the company's root, step 1: write DIR/ca.key and\n"
+    "               DIR/ca.csr (asking for CA:TRUE, pathlen 0, keyCertSign and\n"
+    "               cRLSign) for the root to sign: AD CS's \"Subordinate\n"
+    "               Certification Authority\" template, or `openssl ca`\n"
+    "  --install-ca-cert SIGNED.pem --chain ROOT.pem  step 2: the signed\n"
+    "               certificate must match DIR/ca.key, be a CA and chain to a\n"
+    "               self-signed certificate in ROOT.pem (which may also hold\n"
+    "               intermediates); then the RA pairs, the chain and\n"
+    "               scepter.yaml are written as for a demo PKI\n"
     "  --next-ca    CA rollover: write a new CA and its RA pairs into DIR/next/\n"
     "               and print the next_ca: lines that make GetNextCACert\n"
     "               announce them (add them to DIR/scepter.yaml, then reload)\n"
@@ -55,8 +67,10 @@ constexpr const char* kInitHelp =
 }  // namespace
 
 int run_init(const std::vector<std::string>& args) {
-    ParsedArgs parsed = parse_args(args, {"--cn", "--crl-url", "--ca-key", "--import-ca", "--password-file"},
-                                   {"--force", "--next-ca"}, "init");
+    ParsedArgs parsed = parse_args(args,
+                                   {"--cn", "--crl-url", "--ca-key", "--import-ca", "--password-file",
+                                    "--install-ca-cert", "--chain"},
+                                   {"--force", "--next-ca", "--subordinate"}, "init");
     if (parsed.help) {
         std::cout << kInitHelp;
         return kExitOk;
@@ -79,6 +93,20 @@ int run_init(const std::vector<std::string>& args) {
             throw UsageError("--crl-url must be a plain http:// URL without commas or spaces", "init");
     }
 
+    if (parsed.has("--subordinate")) {
+        for (const char* other : {"--import-ca", "--install-ca-cert", "--next-ca", "--crl-url"})
+            if (parsed.has(other)) throw UsageError(std::string("--subordinate does not go with ") + other, "init");
+        std::cout << "CA_REQUEST=" << write_subordinate_request(options) << "\n";
+        return kExitOk;
+    }
+    if (parsed.has("--install-ca-cert") != parsed.has("--chain"))
+        throw UsageError("--install-ca-cert and --chain go together", "init");
+    if (parsed.has("--install-ca-cert")) {
+        for (const char* other : {"--import-ca", "--next-ca", "--ca-key", "--cn"})
+            if (parsed.has(other)) throw UsageError(std::string("--install-ca-cert does not go with ") + other, "init");
+        options.install_ca_cert = parsed.options["--install-ca-cert"];
+        options.install_chain = parsed.options["--chain"];
+    }
     if (parsed.has("--import-ca")) {
         if (parsed.has("--ca-key") || parsed.has("--cn") || parsed.has("--next-ca"))
             throw UsageError("--import-ca brings its own key and name: no --ca-key, --cn or --next-ca with it", "init");

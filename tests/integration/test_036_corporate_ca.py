@@ -1,8 +1,11 @@
-"""A CA that chains to the company's root: `scepter init --import-ca` takes an
-issuing CA's key, certificate and chain from a PKCS#12 file (as AD CS or
-`openssl pkcs12 -export` write it; openssl stands in for the corporate root
-here), issues the RA pairs from it, and real clients enroll: what they get
-verifies against the root with the issuing CA as the only intermediate."""
+"""A CA that chains to the company's root (openssl stands in for it here),
+both ways an admin gets one: `scepter init --import-ca` takes an issuing
+CA's key, certificate and chain from a PKCS#12 file (as AD CS or `openssl
+pkcs12 -export` write it); `scepter init --subordinate` writes a key and a
+request that the root signs, and `--install-ca-cert ... --chain root.pem`
+takes the signed certificate. Either way the RA pairs are issued from it,
+GetCACert serves the chain, real clients enroll, and what they get verifies
+against the root with the issuing CA as the only intermediate."""
 
 import shutil
 from pathlib import Path
@@ -46,15 +49,28 @@ def corporate_pki(d: Path) -> SimpleNamespace:
     return SimpleNamespace(dir=d, root=d / "root.pem", issuing=d / "issuing.pem")
 
 
-@pytest.fixture(scope="module")
-def corp(server_class, workdir):
+def subordinate_pki(c, d: Path) -> h.Pki:
+    """Step 1 (key + request), the root signs the request, step 2 (install)."""
+    out = h.run([h.SCEPTER, "init", d, "--subordinate", "--cn", "Corp issuing SCEP"]).stdout
+    request = out.split("CA_REQUEST=", 1)[1].strip()
+    signed = c.dir / "subordinate-signed.pem"
+    openssl("x509", "-req", "-in", request, "-CA", "root.pem", "-CAkey", "root.key", "-CAcreateserial",
+            "-days", "900", "-copy_extensions", "copyall", "-out", signed, cwd=c.dir)
+    return h.Pki.create(d, "--install-ca-cert", signed, "--chain", c.root)
+
+
+@pytest.fixture(scope="module", params=["import", "subordinate"])
+def corp(request, server_class, workdir):
     c = corporate_pki(workdir / "corp")
-    pki = h.Pki.create(workdir / "pki-imported", "--import-ca", c.dir / "issuing.p12",
-                       "--password-file", c.dir / "pw")
-    n = server_class(workdir / f"{server_class.kind}-imported", pki.config)
+    if request.param == "import":
+        pki = h.Pki.create(workdir / "pki-imported", "--import-ca", c.dir / "issuing.p12",
+                           "--password-file", c.dir / "pw")
+    else:
+        pki = subordinate_pki(c, workdir / "pki-subordinate")
+    n = server_class(workdir / f"{server_class.kind}-{request.param}", pki.config)
     try:
         n.start()
-        yield SimpleNamespace(corp=c, pki=pki, port=n.port)
+        yield SimpleNamespace(corp=c, pki=pki, port=n.port, how=request.param)
     finally:
         n.discard()
 
@@ -64,8 +80,9 @@ def verify_to_root(corp, cert):
     assert out.strip().endswith(": OK"), out
 
 
-def test_036_001_the_imported_ca_and_its_chain_are_served(corp):
-    assert corp.pki.ca_cert.read_text() == corp.corp.issuing.read_text()
+def test_036_001_the_ca_and_its_chain_are_served(corp):
+    if corp.how == "import":
+        assert corp.pki.ca_cert.read_text() == corp.corp.issuing.read_text()
     r = h.get_op(corp.port, "/scep", "GetCACert")
     assert r.status == 200
     p7 = corp.pki.dir / "getcacert.p7"
@@ -77,14 +94,14 @@ def test_036_001_the_imported_ca_and_its_chain_are_served(corp):
 
 
 def test_036_002_scepclient_enrolls(corp, workdir):
-    d = workdir / "imported-scepclient"
-    p = run_scepclient(corp.port, corp.pki, d, "imported-scepclient")
+    d = workdir / f"{corp.how}-scepclient"
+    p = run_scepclient(corp.port, corp.pki, d, f"{corp.how}-scepclient")
     assert p.returncode == 0, f"scepclient failed:\n{p.stdout}\n{p.stderr}"
     verify_to_root(corp, issued_cert(d))
 
 
 def test_036_003_strongswan_enrolls(corp, workdir):
-    d = workdir / "imported-strongswan"
+    d = workdir / f"{corp.how}-strongswan"
     d.mkdir(parents=True, exist_ok=True)
     key = d / "key.pem"
     key.write_text(h.run([PKI_TOOL, "--gen", "--type", "rsa", "--size", "2048", "--outform", "pem"]).stdout)
@@ -100,6 +117,8 @@ def test_036_003_strongswan_enrolls(corp, workdir):
 
 
 def test_036_004_legacy_encrypted_p12_and_refusals(corp, workdir):
+    if corp.how != "import":
+        pytest.skip("the PKCS#12 cases")
     c = corp.corp
     ok = h.run([h.SCEPTER, "init", workdir / "pki-imported-legacy", "--import-ca", c.dir / "issuing-legacy.p12",
                 "--password-file", c.dir / "pw"])
@@ -114,3 +133,25 @@ def test_036_004_legacy_encrypted_p12_and_refusals(corp, workdir):
     arg = h.run([h.SCEPTER, "init", workdir / "pki-arg", "--import-ca", c.dir / "issuing.p12", "--password", "x"],
                 check=False)
     assert arg.returncode == 2, arg.stderr  # no password on the command line
+
+
+def test_036_005_a_signed_certificate_that_does_not_fit_is_refused(corp, workdir):
+    if corp.how != "subordinate":
+        pytest.skip("the subordinate cases")
+    c = corp.corp
+    other = workdir / "other-root"
+    other.mkdir(exist_ok=True)
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "k.pem", "-out", "root.pem",
+            "-subj", "/CN=Other Root", "-days", "30", cwd=other)
+    d = workdir / "pki-subordinate-refused"
+    h.run([h.SCEPTER, "init", d, "--subordinate"])
+    stranger = h.run([h.SCEPTER, "init", d, "--install-ca-cert", c.dir / "subordinate-signed.pem",
+                      "--chain", c.root], check=False)
+    assert stranger.returncode == 1 and "the private key is not the certificate's" in stranger.stderr
+    signed = d / "signed.pem"
+    openssl("x509", "-req", "-in", d / "ca.csr", "-CA", "root.pem", "-CAkey", "root.key", "-CAcreateserial",
+            "-days", "900", "-copy_extensions", "copyall", "-out", signed, cwd=c.dir)
+    wrong_root = h.run([h.SCEPTER, "init", d, "--install-ca-cert", signed, "--chain", other / "root.pem"],
+                       check=False)
+    assert wrong_root.returncode == 1 and "does not chain to the given root" in wrong_root.stderr
+    assert not (d / "scepter.yaml").exists(), "a refused install wrote the configuration"
