@@ -348,3 +348,51 @@ std::string write_subordinate_request(const DemoPkiOptions& options) {
 }
 
 }  // namespace scepter::cli
+
+namespace scepter::cli {
+namespace {
+
+ossl::X509Ptr read_pem_cert(const std::string& path) {
+    ossl::Bio bio(BIO_new_file(path.c_str(), "r"));
+    ossl::X509Ptr cert(bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+    ossl_check(cert != nullptr, "reading the certificate " + path);
+    return cert;
+}
+
+ossl::PKey read_pem_key(const std::string& path) {
+    ossl::Bio bio(BIO_new_file(path.c_str(), "r"));
+    ossl::PKey key(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+    ossl_check(key != nullptr, "reading the key " + path);
+    return key;
+}
+
+// path → path.prev, replacing an older .prev.
+void keep_previous(const std::string& path) {
+    std::error_code ignored;
+    fs::rename(path, path + ".prev", ignored);
+}
+
+}  // namespace
+
+std::string renew_ra_pair(const KeyPairFiles& ca_files, const KeyPairFiles& ra, const char* key_usage) {
+    ERR_clear_error();
+    ossl::X509Ptr ca_cert = read_pem_cert(ca_files.cert);
+    ossl::PKey ca_key = read_pem_key(ca_files.key);
+    ossl::X509Ptr old = read_pem_cert(ra.cert);
+    int ca_days = 0, ca_seconds = 0;
+    ASN1_TIME_diff(&ca_days, &ca_seconds, nullptr, X509_get0_notAfter(ca_cert.get()));
+    Issued renewed{generate_rsa_key(kRaRsaBits), nullptr};
+    renewed.cert = issue({common_name_of(old.get()), std::min<long>(kRaDays, ca_days), false, key_usage},
+                         renewed.key.get(), ca_cert.get(), ca_key.get());
+    keep_previous(ra.key);
+    keep_previous(ra.cert);
+    write_key(ra.key, renewed.key.get());
+    write_new_file(ra.cert, cert_pem(renewed.cert.get()), 0644);
+    char until[64] = "";
+    ossl::Bio text(BIO_new(BIO_s_mem()));
+    ASN1_TIME_print(text.get(), X509_get0_notAfter(renewed.cert.get()));
+    BIO_read(text.get(), until, sizeof until - 1);
+    return ra.cert + ": renewed until " + until + " (the previous pair kept as .prev)";
+}
+
+}  // namespace scepter::cli

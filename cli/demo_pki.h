@@ -3,6 +3,8 @@
 // that uses it. For tests and first steps, not for production keys.
 #pragma once
 
+#include "scepter/config.h"
+
 #include <string>
 #include <vector>
 
@@ -53,6 +55,12 @@ struct DemoPkiResult {
 DemoPkiResult write_demo_pki(const DemoPkiOptions& options);
 
 inline constexpr const char* kCaRequestFile = "ca.csr";
+
+// `scepter ra renew`: a new RSA-2048 key and certificate for the RA pair
+// `ra`, issued by the CA (same common name and key usage; valid 730 days or
+// until the CA ends), written over ra's files after keeping them as
+// FILE.prev. Returns a line for the admin.
+std::string renew_ra_pair(const KeyPairFiles& ca, const KeyPairFiles& ra, const char* key_usage);
 
 // `scepter init --subordinate`: DIR/ca.key (options.ca_key) and DIR/ca.csr,
 // a PKCS#10 request asking for CA:TRUE (pathlen 0) with keyCertSign and

@@ -13,7 +13,9 @@ constexpr const char* kUsage =
     "Usage: scepter COMMAND [ARGS...]\n"
     "\n"
     "Commands:\n"
-    "  init DIR [--force] [--cn NAME]        write a demo CA, RA certificates and scepter.yaml\n"
+    "  init DIR [--force] [--cn NAME] [...]  write a demo CA, RA certificates and scepter.yaml;\n"
+    "                                        or take an existing CA (--import-ca, --subordinate)\n"
+    "  ra renew --config FILE                new RA pairs from the CA (keeps the old as .prev)\n"
     "  certs list --config FILE [--limit N]  list issued certificates, newest first\n"
     "  certs show --config FILE KEY          show one certificate (serial or SHA-1/SHA-256\n"
     "                                        thumbprint) with its PEM\n"
@@ -27,11 +29,15 @@ constexpr const char* kUsage =
     "  challenge --config FILE --user U --profile P [...]\n"
     "                                        issue a one-time challenge password (printed\n"
     "                                        alone on stdout)\n"
-    "  challenge purge --config FILE         delete expired challenges\n"
+    "  challenge purge --config FILE [--unused [--requester R]]\n"
+    "                                        delete expired challenges (or withdraw unused ones)\n"
     "  config check FILE                     load FILE as the web server would (nginx -t)\n"
     "  policy test --policy FILE --csr CSR [--templates SIG,ENC,GP] [--claims K=V,...]\n"
     "  policy test --config FILE --profile P --csr CSR\n"
     "                                        run a Lua policy's verify_request on a CSR\n"
+    "  trace TXID | --subject CN | --serial S | --client IP | --failed [--since 1h]\n"
+    "                                        one enrollment's timeline from the audit trail, or\n"
+    "                                        failures grouped by step and reason\n"
     "  status list|show|retry --dir DIR ...  enrollment status records (processing,\n"
     "                                        succeeded, failed) and failed notifications\n"
     "\n"
@@ -51,6 +57,7 @@ int dispatch(const std::string& command, const std::vector<std::string>& rest) {
     if (command == "status") return run_status(rest);
     if (command == "challenge") return run_challenge(rest);
     if (command == "trace") return run_trace(rest);
+    if (command == "ra") return run_ra(rest);
     throw UsageError("unknown command '" + command + "'", "");
 }
 

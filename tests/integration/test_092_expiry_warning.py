@@ -61,3 +61,26 @@ def test_092_002_server_warns_at_configtest_start_and_reload(expiring, server_cl
         assert assert_warned(n.error_log.read_text()) > started, n.tail_log()
     finally:
         n.stop()
+
+
+def test_092_003_ra_renew_ends_the_warning_and_devices_enroll(expiring, server_class, workdir, devices_dir):
+    before = h.cert_summary(expiring.dir / "ra-enc.pem")["serial"]
+    out = h.run([h.SCEPTER, "ra", "renew", "--config", expiring.config]).stdout
+    assert "ra-enc.pem: renewed until" in out and "ra-sign.pem: renewed until" in out, out
+    assert h.cert_summary(expiring.dir / "ra-enc.pem")["serial"] != before
+    assert (expiring.dir / "ra-enc.pem.prev").exists()
+    check = h.run([h.SCEPTER, "config", "check", expiring.config])
+    assert "SCP1005" not in check.stderr, check.stderr
+    n = server_class(workdir / f"{server_class.kind}-renewed-ra", expiring.config, locations=[("/scep", None)])
+    n.start()
+    try:
+        assert "SCP1005" not in n.error_log.read_text()
+        cacert = workdir / f"{server_class.kind}-renewed-getcacert.der"
+        cacert.write_bytes(h.get_op(n.port, "/scep", "GetCACert").body)
+        client = h.TestClient(cacert, expiring.ca_cert)
+        dev = h.Device.create(devices_dir, expiring.challenge)
+        req = client.request(dev)
+        rep = client.reply(dev, req, h.send_pki(n.port, "/scep", req.der).body)
+        assert rep["status"] == "SUCCESS", rep
+    finally:
+        n.stop()
