@@ -150,7 +150,15 @@ TEST_F(AdminChallenge, CliRefusesWhatTheProfileOrThePolicyRefuses) {
     Outcome unknown = challenge_from(top_, {"--config", "conf/scepter.yaml", "--profile", "nope", "--user", "bob"});
     EXPECT_EQ(unknown.exit_code, cli::kExitFailure);
     EXPECT_NE(unknown.err.find("no profile 'nope'"), std::string::npos) << unknown.err;
-    for (auto& line : issued_lines(top_ / "conf" / "audit.log")) EXPECT_NE(line["user"], "mallory");
+    // The refusal is in the trail, as a failed step: nothing was issued to mallory.
+    int refusals = 0;
+    for (auto& line : issued_lines(top_ / "conf" / "audit.log")) {
+        if (line["user"] != "mallory") continue;
+        EXPECT_EQ(line["outcome"], "failed");
+        EXPECT_EQ(line.count("challenge_id"), 0u);
+        ++refusals;
+    }
+    EXPECT_EQ(refusals, 1);
 }
 
 TEST_F(AdminChallenge, AdminLocationAndCliWriteTheSameAuditLine) {

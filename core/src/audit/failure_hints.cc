@@ -242,10 +242,10 @@ const std::vector<FailureHint> kHints = {
      "The client asked for the CRL over SCEP, but GetCRL is off on this profile.",
      "Enable get_crl on the profile, or let clients fetch the CRL over HTTP (the CRL distribution point)."},
 
-    // ---- challenge issuing (the admin location; HTTP 429, no trail line) ---------
+    // ---- challenge issuing (the admin location answers 429, the CLI exits 1) ---------
     {"ChallengeQuotaFull", "challenge_issued", "quota",
      "The requester already holds max_per_requester unused challenges (NDES: the password cache is full).",
-     "Let unused challenges expire or purge them (`scepter challenge purge`), or raise one_time.max_per_requester."},
+     "Withdraw them (`scepter challenge purge --unused --requester R`), let them expire, or raise one_time.max_per_requester."},
 
     // ---- a FAILURE without a failed step ----------------------------------------------
     {"service_unavailable", "response_sent", "",
