@@ -83,15 +83,23 @@ void check_chains_to_root(const std::string& cert_path, X509* cert, STACK_OF(X50
 
 }  // namespace
 
+ossl::PKey read_pem_key(const std::string& path) {
+    ossl::Bio file(BIO_new_file(path.c_str(), "r"));
+    if (!file) refuse(path, "cannot be read");
+    ossl::PKey key(PEM_read_bio_PrivateKey(file.get(), nullptr, nullptr, nullptr));
+    if (!key) refuse(path, "is not a PEM private key");
+    return key;
+}
+
+ossl::X509Ptr read_pem_cert(const std::string& path) {
+    ossl::X509Stack certs = read_pem_certs(path);
+    return ossl::up_ref(sk_X509_value(certs.get(), 0));
+}
+
 ImportedCa read_signed_subordinate(const std::string& key_path, const std::string& cert_path,
                                    const std::string& chain_path) {
-    ImportedCa ca;
-    ossl::Bio key_file(BIO_new_file(key_path.c_str(), "r"));
-    if (!key_file) refuse(key_path, "cannot be read (run scepter init --subordinate first)");
-    ca.key.reset(PEM_read_bio_PrivateKey(key_file.get(), nullptr, nullptr, nullptr));
-    if (!ca.key) refuse(key_path, "is not a PEM private key");
-    ossl::X509Stack signed_certs = read_pem_certs(cert_path);
-    ca.cert = ossl::up_ref(sk_X509_value(signed_certs.get(), 0));
+    if (access(key_path.c_str(), R_OK) != 0) refuse(key_path, "cannot be read (run scepter init --subordinate first)");
+    ImportedCa ca{read_pem_key(key_path), read_pem_cert(cert_path), {}};
     check_ca(cert_path, ca);
     ossl::X509Stack chain = read_pem_certs(chain_path);
     check_chains_to_root(cert_path, ca.cert.get(), chain.get());

@@ -29,6 +29,11 @@ ImportedCa read_ca_p12(const std::string& path, const std::string& password);
 ImportedCa read_signed_subordinate(const std::string& key_path, const std::string& cert_path,
                                    const std::string& chain_path);
 
+// One PEM private key / the first PEM certificate of a file; throws
+// "PATH: why" when there is none.
+ossl::PKey read_pem_key(const std::string& path);
+ossl::X509Ptr read_pem_cert(const std::string& path);
+
 // The PKCS#12 password: the first line of password_file when given; else
 // asked on the terminal without echo; else the first line of stdin. Never
 // a command-line argument, so that it stays out of `ps` and shell history.

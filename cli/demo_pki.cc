@@ -167,14 +167,11 @@ void write_key(const fs::path& path, EVP_PKEY* key) {
     OPENSSL_cleanse(pem.data(), pem.size());
 }
 
-void refuse_existing_files(const fs::path& dir, bool keep_ca_key = false) {
-    for (const auto& name : demo_pki_files()) {
-        if (keep_ca_key && name == kCaKeyFile) continue;
-        if (fs::exists(fs::symlink_status(dir / name))) {
-            throw std::runtime_error((dir / name).string() +
-                                     " already exists (use --force to replace the demo PKI)");
-        }
-    }
+// Without --force, init never writes over a file it would write.
+void refuse_existing_files(const fs::path& dir, const std::vector<std::string>& names) {
+    for (const auto& name : names)
+        if (fs::exists(fs::symlink_status(dir / name)))
+            throw std::runtime_error((dir / name).string() + " already exists (use --force to replace it)");
 }
 
 struct Issued {
@@ -236,12 +233,17 @@ std::string common_name_of(X509* cert) {
     return cn[0] ? cn : "Scepter";
 }
 
+// An RA certificate's days: kRaDays, or fewer when the CA (imported, or
+// renewing its RAs late in life) ends sooner: its RAs end with it.
+long ra_days_under(X509* ca) {
+    int ca_days = 0, ca_seconds = 0;
+    ASN1_TIME_diff(&ca_days, &ca_seconds, nullptr, X509_get0_notAfter(ca));
+    return std::min<long>(kRaDays, ca_days);
+}
+
 // NDES's two RA certificates, issued by ca, and ca itself, written into dir.
 void write_ca_and_ras(const fs::path& dir, const Issued& ca, const std::string& cn) {
-    // An imported CA may end sooner than kRaDays: its RAs end with it.
-    int ca_days = 0, ca_seconds = 0;
-    ASN1_TIME_diff(&ca_days, &ca_seconds, nullptr, X509_get0_notAfter(ca.cert.get()));
-    long ra_days = std::min<long>(kRaDays, ca_days);
+    long ra_days = ra_days_under(ca.cert.get());
     // NDES's "Enrollment Agent (Offline request)": signs CertReps.
     Issued ra_sign{generate_rsa_key(kRaRsaBits), nullptr};
     ra_sign.cert = issue({cn + " RA Signing", ra_days, false, "critical,digitalSignature"},
@@ -267,7 +269,11 @@ DemoPkiResult write_demo_pki(const DemoPkiOptions& options) {
     if (installing)
         imported = read_signed_subordinate((dir / kCaKeyFile).string(), options.install_ca_cert, options.install_chain);
     fs::create_directories(dir);
-    if (!options.force) refuse_existing_files(dir, installing);
+    if (!options.force) {
+        std::vector<std::string> written = demo_pki_files();
+        if (installing) written.erase(std::find(written.begin(), written.end(), kCaKeyFile));  // step 1 wrote it
+        refuse_existing_files(dir, written);
+    }
     make_directory((dir / kStateDir).string(), 0750);
     std::vector<std::string> chain_files;
     if (imported.cert) {
@@ -292,17 +298,13 @@ std::string write_next_ca(const DemoPkiOptions& options) {
     const CaKeyChoice& ca_key = ca_key_choice(options.ca_key);
     const fs::path dir = fs::absolute(options.dir) / kNextCaDir;
     fs::create_directories(dir);
-    for (const char* name : {kCaCertFile, kCaKeyFile, kRaSignCertFile, kRaSignKeyFile, kRaEncCertFile, kRaEncKeyFile})
-        if (!options.force && fs::exists(fs::symlink_status(dir / name)))
-            throw std::runtime_error((dir / name).string() + " already exists (use --force to replace it)");
+    if (!options.force)
+        refuse_existing_files(dir, {kCaCertFile, kCaKeyFile, kRaSignCertFile, kRaSignKeyFile, kRaEncCertFile, kRaEncKeyFile});
     write_ca_and_ras(dir, new_ca(options.ca_common_name, ca_key), options.ca_common_name);
     return std::string("next_ca:\n") + "  cert: " + kNextCaDir + "/" + kCaCertFile + "\n" +
            "  ra_certs: [" + kNextCaDir + "/" + kRaSignCertFile + ", " + kNextCaDir + "/" + kRaEncCertFile + "]\n";
 }
 
-}  // namespace scepter::cli
-
-namespace scepter::cli {
 namespace {
 
 std::string request_pem(X509_REQ* req) {
@@ -329,9 +331,7 @@ std::string write_subordinate_request(const DemoPkiOptions& options) {
     const CaKeyChoice& ca_key = ca_key_choice(options.ca_key);
     const fs::path dir = fs::absolute(options.dir);
     fs::create_directories(dir);
-    for (const char* name : {kCaKeyFile, kCaRequestFile})
-        if (!options.force && fs::exists(fs::symlink_status(dir / name)))
-            throw std::runtime_error((dir / name).string() + " already exists (use --force to replace it)");
+    if (!options.force) refuse_existing_files(dir, {kCaKeyFile, kCaRequestFile});
     ossl::PKey key = generate_key(ca_key);
     ossl::X509Req req(X509_REQ_new());
     const auto* cn = reinterpret_cast<const unsigned char*>(options.ca_common_name.c_str());
@@ -347,24 +347,7 @@ std::string write_subordinate_request(const DemoPkiOptions& options) {
     return (dir / kCaRequestFile).string();
 }
 
-}  // namespace scepter::cli
-
-namespace scepter::cli {
 namespace {
-
-ossl::X509Ptr read_pem_cert(const std::string& path) {
-    ossl::Bio bio(BIO_new_file(path.c_str(), "r"));
-    ossl::X509Ptr cert(bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr);
-    ossl_check(cert != nullptr, "reading the certificate " + path);
-    return cert;
-}
-
-ossl::PKey read_pem_key(const std::string& path) {
-    ossl::Bio bio(BIO_new_file(path.c_str(), "r"));
-    ossl::PKey key(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr) : nullptr);
-    ossl_check(key != nullptr, "reading the key " + path);
-    return key;
-}
 
 // path → path.prev, replacing an older .prev.
 void keep_previous(const std::string& path) {
@@ -379,10 +362,8 @@ std::string renew_ra_pair(const KeyPairFiles& ca_files, const KeyPairFiles& ra, 
     ossl::X509Ptr ca_cert = read_pem_cert(ca_files.cert);
     ossl::PKey ca_key = read_pem_key(ca_files.key);
     ossl::X509Ptr old = read_pem_cert(ra.cert);
-    int ca_days = 0, ca_seconds = 0;
-    ASN1_TIME_diff(&ca_days, &ca_seconds, nullptr, X509_get0_notAfter(ca_cert.get()));
     Issued renewed{generate_rsa_key(kRaRsaBits), nullptr};
-    renewed.cert = issue({common_name_of(old.get()), std::min<long>(kRaDays, ca_days), false, key_usage},
+    renewed.cert = issue({common_name_of(old.get()), ra_days_under(ca_cert.get()), false, key_usage},
                          renewed.key.get(), ca_cert.get(), ca_key.get());
     keep_previous(ra.key);
     keep_previous(ra.cert);
