@@ -352,5 +352,61 @@ TEST_F(StoreTest, MigratedAndFreshChallengeTablesAreTheSame) {
     EXPECT_EQ(dump(path_), dump(fresh_path));
 }
 
+// An issuance and its challenge's consumption commit together: a challenge
+// already used writes no certificate, and a certificate that cannot be
+// written (a duplicate serial) leaves the challenge unused.
+TEST_F(StoreTest, IssuanceAndChallengeConsumptionAreOneTransaction) {
+    auto store = open_sqlite_store(path_, 5000);
+    store->add_challenge(make_challenge_record("T1"), 0, kNow);
+    IssuedCert first = make_cert(1);
+    store->record_issuance(first, make_tx(first), {"T1", first.transaction_id, kNow + 1});
+    auto used = store->find_challenge("T1");
+    ASSERT_TRUE(used.has_value());
+    EXPECT_EQ(used->status, "consumed");
+    EXPECT_EQ(used->transaction_id, first.transaction_id);
+
+    IssuedCert second = make_cert(2);
+    EXPECT_THROW(store->record_issuance(second, make_tx(second), {"T1", second.transaction_id, kNow + 2}),
+                 ChallengeAlreadyUsed);
+    EXPECT_FALSE(store->find_cert(second.serial_hex).has_value());
+    EXPECT_FALSE(store->find_transaction(second.transaction_id).has_value());
+
+    store->add_challenge(make_challenge_record("T2"), 0, kNow);
+    IssuedCert same_serial = make_cert(1);
+    same_serial.transaction_id = "tx-other";
+    EXPECT_THROW(store->record_issuance(same_serial, make_tx(same_serial), {"T2", "tx-other", kNow + 3}),
+                 DuplicateSerial);
+    EXPECT_EQ(store->find_challenge("T2")->status, "active");
+
+    store->add_challenge(make_challenge_record("T3", "admin", kNow + 10), 0, kNow);
+    IssuedCert late = make_cert(3);
+    EXPECT_THROW(store->record_issuance(late, make_tx(late), {"T3", late.transaction_id, kNow + 10}),
+                 ChallengeAlreadyUsed);  // expired when looked up
+    EXPECT_FALSE(store->find_cert(late.serial_hex).has_value());
+}
+
+TEST_F(StoreTest, ParkingARequestConsumesItsChallengeInTheSameTransaction) {
+    auto store = open_sqlite_store(path_, 5000);
+    store->add_challenge(make_challenge_record("P1"), 0, kNow);
+    PendingRequest req;
+    req.transaction_id = "tx-park";
+    req.profile = "default";
+    req.template_name = "general_purpose";
+    req.message_type = 19;
+    req.subject = "CN=park";
+    req.created_at = req.updated_at = kNow;
+    req.csr_der = {0x30, 0x00};
+    req.signer_der = {0x30, 0x00};
+    EXPECT_TRUE(store->add_pending(req, {"P1", req.transaction_id, kNow + 1}));
+    EXPECT_EQ(store->find_challenge("P1")->status, "consumed");
+
+    PendingRequest other = req;
+    other.transaction_id = "tx-park-2";
+    EXPECT_THROW(store->add_pending(other, {"P1", other.transaction_id, kNow + 2}), ChallengeAlreadyUsed);
+    EXPECT_FALSE(store->find_pending("tx-park-2").has_value());
+    // The same request again is a poll: no second row, nothing consumed.
+    EXPECT_FALSE(store->add_pending(req, {"P1", req.transaction_id, kNow + 3}));
+}
+
 }  // namespace
 }  // namespace scepter

@@ -111,6 +111,17 @@ class ChallengeQuotaFull : public StoreError {
     using StoreError::StoreError;
 };
 
+// A one-time challenge that a write uses up in the same store transaction:
+// the certificate (or the parked request) and the consumption commit
+// together or not at all, so a failed write never costs the device its
+// challenge and a used challenge never goes without its record. Expiry is
+// judged at checked_at, the time the challenge was looked up.
+struct ChallengeUse {
+    std::string id;  // empty: nothing to consume (static challenge, renewal, approval)
+    std::string transaction_id;
+    std::int64_t checked_at = 0;
+};
+
 class Store {
    public:
     virtual ~Store() = default;
@@ -120,8 +131,12 @@ class Store {
     // transaction. Throws DuplicateSerial when the serial exists (the caller
     // draws a new one), PendingAlreadyIssued when that pending request is
     // issued already, RequestAlreadyIssued when tx.request_sha256 was issued
-    // already (two copies of one request raced).
-    virtual void record_issuance(const IssuedCert& cert, const TransactionRecord& tx) = 0;
+    // already (two copies of one request raced), ChallengeAlreadyUsed when
+    // `challenge` cannot be consumed (used, withdrawn or expired); nothing is
+    // written then.
+    virtual void record_issuance(const IssuedCert& cert, const TransactionRecord& tx,
+                                 const ChallengeUse& challenge) = 0;
+    void record_issuance(const IssuedCert& cert, const TransactionRecord& tx) { record_issuance(cert, tx, {}); }
     // Records a transaction that ended without a certificate.
     virtual void record_transaction(const TransactionRecord& tx) = 0;
 
@@ -134,7 +149,10 @@ class Store {
 
     // Pending requests. add_pending returns false (and changes nothing) when
     // a request with this transaction ID exists already.
-    virtual bool add_pending(const PendingRequest& req) = 0;
+    // With `challenge`, it is consumed in the same transaction (see
+    // record_issuance; ChallengeAlreadyUsed when it cannot be).
+    virtual bool add_pending(const PendingRequest& req, const ChallengeUse& challenge) = 0;
+    bool add_pending(const PendingRequest& req) { return add_pending(req, {}); }
     virtual std::optional<PendingRequest> find_pending(const std::string& transaction_id) = 0;
     // Newest first; status empty = every status.
     virtual std::vector<PendingRequest> list_pending(const std::string& status, std::size_t limit) = 0;
@@ -165,6 +183,12 @@ class Store {
     virtual std::int64_t next_crl_number() = 0;
     virtual void save_crl(const CrlRecord& crl) = 0;
     virtual std::optional<CrlRecord> latest_crl() = 0;
+};
+
+// A write's one-time challenge was used, withdrawn or had expired: nothing
+// was written.
+class ChallengeAlreadyUsed : public StoreError {
+    using StoreError::StoreError;
 };
 
 class DuplicateSerial : public StoreError {

@@ -190,12 +190,13 @@ GrantedNames granted_names(const TemplateDecision& d, const CsrInfo& csr) {
 
 // The template's checks come before the challenge is consumed: a request the
 // template refuses leaves the device its one-time challenge for a better CSR.
+// The consumption commits with the certificate: a store that fails to record
+// it leaves the challenge unused too.
 Issued issue(const StepEnv& env, const TemplateDecision& d, const CsrInfo& csr, const RequestIdentity& request,
              const ChallengeOutcome& challenge) {
     env.steps.begin(SCEPTER_ID_CERT_ISSUED, "cert_issued");
     const Template& t = *d.tmpl;
     GrantedNames names = granted_names(d, csr);
-    consume_challenge(env, challenge);
     const AuditContext& ctx = env.ctx;
     TransactionRecord tx{ctx.transaction_id, env.profile.name, request.message_type, "success", "", "", "",
                          ctx.client_ip, std::int64_t(std::time(nullptr)), request.fingerprint};
@@ -206,10 +207,12 @@ Issued issue(const StepEnv& env, const TemplateDecision& d, const CsrInfo& csr, 
         issued.record.requester_ip = ctx.client_ip;
         tx.serial_hex = issued.record.serial_hex;
         try {
-            env.store.record_issuance(issued.record, tx);
+            env.store.record_issuance(issued.record, tx, challenge_use(env, challenge));
         } catch (const DuplicateSerial&) {
             if (attempt < kDuplicateSerialRetries) continue;
             throw;
+        } catch (const ChallengeAlreadyUsed&) {
+            throw challenge_already_used();
         }
         env.steps.passed("", {{"serial", issued.record.serial_hex},
                               {"sha256", issued.record.sha256_hex},

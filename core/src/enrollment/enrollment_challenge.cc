@@ -87,10 +87,12 @@ ChallengeOutcome check_challenge(const StepEnv& env, const CsrInfo& csr) {
 
 // Expiry is judged at the lookup's time: a challenge valid when the device
 // presented it stays usable while the request is checked.
-void consume_challenge(const StepEnv& env, const ChallengeOutcome& challenge) {
-    if (challenge.one_time_id.empty()) return;
-    if (!env.store.consume_challenge(challenge.one_time_id, env.ctx.transaction_id, challenge.checked_at))
-        throw ScepFailure(FailInfo::bad_request, "ChallengeAlreadyUsed: another request used the challenge first");
+ChallengeUse challenge_use(const StepEnv& env, const ChallengeOutcome& challenge) {
+    return {challenge.one_time_id, env.ctx.transaction_id, challenge.checked_at};
+}
+
+ScepFailure challenge_already_used() {
+    return ScepFailure(FailInfo::bad_request, "ChallengeAlreadyUsed: another request used the challenge first");
 }
 
 }  // namespace scepter

@@ -55,7 +55,6 @@ Response make_pending(const StepEnv& env, const VerifiedMessage& m, ContentCiphe
                       const CsrInfo& csr, const ChallengeOutcome& challenge) {
     env.steps.begin(SCEPTER_ID_REQUEST_PENDING, "request_pending");
     granted_names(d, csr);
-    consume_challenge(env, challenge);
     PendingRequest p;
     p.transaction_id = env.ctx.transaction_id;
     p.profile = env.profile.name;
@@ -67,7 +66,13 @@ Response make_pending(const StepEnv& env, const VerifiedMessage& m, ContentCiphe
     p.csr_der = csr.der;
     p.signer_der = to_der(m.msg.signer.get(), i2d_X509);
     // Two copies of one request racing: the second becomes a poll.
-    if (!env.store.add_pending(p)) return answer_poll(env, m, cipher, *env.store.find_pending(p.transaction_id));
+    bool added = false;
+    try {
+        added = env.store.add_pending(p, challenge_use(env, challenge));
+    } catch (const ChallengeAlreadyUsed&) {
+        throw challenge_already_used();
+    }
+    if (!added) return answer_poll(env, m, cipher, *env.store.find_pending(p.transaction_id));
     env.steps.passed("waiting for an administrator's approval", {{"template", d.tmpl->name}});
     return env.steps.reply(cert_rep_pending(env.ca, env.profile, m.msg.attrs), "PENDING");
 }

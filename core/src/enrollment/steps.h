@@ -105,8 +105,12 @@ OSSL_LIB_CTX* cipher_libctx(const StepEnv& env, ContentCipher cipher);
 
 // challenge_lookup, challenge_password, challenge_claims.
 ChallengeOutcome check_challenge(const StepEnv& env, const CsrInfo& csr);
-// Uses up the one-time challenge, inside the step that issues or parks.
-void consume_challenge(const StepEnv& env, const ChallengeOutcome& challenge);
+// The one-time challenge to use up, in the store transaction of the step
+// that issues or parks the request (none for a static challenge).
+ChallengeUse challenge_use(const StepEnv& env, const ChallengeOutcome& challenge);
+// The FAILURE when that transaction finds the challenge gone (the store
+// threw ChallengeAlreadyUsed: a racing request used it first).
+ScepFailure challenge_already_used();
 
 // ---- enrollment.cc ----------------------------------------------------------
 

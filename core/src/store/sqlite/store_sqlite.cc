@@ -165,12 +165,16 @@ void SqliteStore::insert_tx(sqlite::Connection& conn, const TransactionRecord& t
     }
 }
 
-void SqliteStore::record_issuance(const IssuedCert& cert, const TransactionRecord& tx) {
+// The challenge last: a copy of an issued request is told so
+// (RequestAlreadyIssued, answered with its certificate) rather than that its
+// challenge is gone.
+void SqliteStore::record_issuance(const IssuedCert& cert, const TransactionRecord& tx, const ChallengeUse& challenge) {
     auto conn = pool_.acquire();
     sqlite::WriteTransaction write(*conn);
     insert_cert(*conn, cert);
     insert_tx(*conn, tx);
     mark_pending_issued(*conn, cert, tx);
+    use_challenge(*conn, challenge);
     write.commit();
 }
 

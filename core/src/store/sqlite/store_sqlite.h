@@ -37,14 +37,16 @@ class SqliteStore final : public Store {
    public:
     SqliteStore(const std::string& path, int busy_timeout_ms);
 
-    void record_issuance(const IssuedCert& cert, const TransactionRecord& tx) override;
+    using Store::add_pending;
+    using Store::record_issuance;
+    void record_issuance(const IssuedCert& cert, const TransactionRecord& tx, const ChallengeUse& challenge) override;
     void record_transaction(const TransactionRecord& tx) override;
     std::vector<IssuedCert> list_certs(std::size_t limit) override;
     std::optional<IssuedCert> find_cert(const std::string& serial_or_thumbprint) override;
     std::optional<TransactionRecord> find_transaction(const std::string& id) override;
     std::optional<IssuedCert> find_issued_request(const std::string& request_sha256) override;
 
-    bool add_pending(const PendingRequest& req) override;
+    bool add_pending(const PendingRequest& req, const ChallengeUse& challenge) override;
     std::optional<PendingRequest> find_pending(const std::string& transaction_id) override;
     std::vector<PendingRequest> list_pending(const std::string& status, std::size_t limit) override;
     bool decide_pending(const std::string& transaction_id, bool approve, const std::string& reason,
@@ -70,6 +72,10 @@ class SqliteStore final : public Store {
     // issuance (if any) now points at its certificate.
     void mark_pending_issued(sqlite::Connection& conn, const IssuedCert& cert,
                              const TransactionRecord& tx);
+
+    // Inside a write transaction: consumes challenge (when it names one) or
+    // throws ChallengeAlreadyUsed, which rolls the whole transaction back.
+    void use_challenge(sqlite::Connection& conn, const ChallengeUse& challenge);
 
     const std::string path_;
     sqlite::ConnectionPool pool_;

@@ -102,10 +102,21 @@ std::optional<ChallengeRecord> SqliteStore::find_challenge(const std::string& id
 bool SqliteStore::consume_challenge(const std::string& id, const std::string& transaction_id, std::int64_t now) {
     auto conn = pool_.acquire();
     sqlite::WriteTransaction write(*conn);
-    conn->prepare(kConsumeChallenge).bind(1, id).bind(2, transaction_id).bind(3, now).step();
-    bool consumed = conn->changes() == 1;
+    try {
+        use_challenge(*conn, {id, transaction_id, now});
+    } catch (const ChallengeAlreadyUsed&) {
+        return false;  // nothing changed; `write` rolls back
+    }
     write.commit();
-    return consumed;
+    return true;
+}
+
+void SqliteStore::use_challenge(sqlite::Connection& conn, const ChallengeUse& challenge) {
+    if (challenge.id.empty()) return;
+    conn.prepare(kConsumeChallenge).bind(1, challenge.id).bind(2, challenge.transaction_id)
+        .bind(3, challenge.checked_at).step();
+    if (conn.changes() != 1)
+        throw ChallengeAlreadyUsed("challenge " + challenge.id + " is used, withdrawn or expired");
 }
 
 std::size_t SqliteStore::purge_challenges(std::int64_t before) {

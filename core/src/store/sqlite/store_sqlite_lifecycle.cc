@@ -104,17 +104,20 @@ bool is_revocation_reason(int reason) { return reason >= 0 && reason <= 10 && re
 
 // ---- pending requests ----
 
-bool SqliteStore::add_pending(const PendingRequest& req) {
+bool SqliteStore::add_pending(const PendingRequest& req, const ChallengeUse& challenge) {
     auto conn = pool_.acquire();
     sqlite::WriteTransaction write(*conn);
-    auto st = conn->prepare(kInsertPending.c_str());
-    bind_pending(st, req);
-    try {
-        st.step();
-    } catch (const sqlite::SqliteError& e) {
-        if (e.code() == SQLITE_CONSTRAINT_PRIMARYKEY) return false;  // rolled back by `write`
-        throw;
+    {
+        auto st = conn->prepare(kInsertPending.c_str());
+        bind_pending(st, req);
+        try {
+            st.step();
+        } catch (const sqlite::SqliteError& e) {
+            if (e.code() == SQLITE_CONSTRAINT_PRIMARYKEY) return false;  // rolled back by `write`
+            throw;
+        }
     }
+    use_challenge(*conn, challenge);
     write.commit();
     return true;
 }
