@@ -44,20 +44,22 @@ scepter_install_deps() {
     echo "error: not root; install them first: apt-get install ${missing[*]}" >&2
     return 1
   fi
-  # Package scripts must not start daemons here (nginx would grab port 80,
-  # certmonger wants D-Bus): a policy-rc.d that says "no", only while we
-  # install and only if the machine has none of its own.
-  local policy=/usr/sbin/policy-rc.d own_policy=0
+  scepter_apt_quietly update -q &&
+    scepter_apt_quietly install -y -q "${missing[@]}"
+}
+
+# scepter_apt_quietly ARGS...: apt-get ARGS without starting daemons: package
+# scripts must not start any here (nginx would grab port 80, certmonger wants
+# D-Bus), so a policy-rc.d that says "no" is in place while apt runs, only if
+# the machine has none of its own.
+scepter_apt_quietly() {
+  local policy=/usr/sbin/policy-rc.d own_policy=0 rc=0
   if [[ ! -e $policy ]]; then
     printf '#!/bin/sh\nexit 101\n' >"$policy"
     chmod 0755 "$policy"
     own_policy=1
   fi
-  local rc=0
-  DEBIAN_FRONTEND=noninteractive apt-get update -q || rc=$?
-  if ((rc == 0)); then
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" || rc=$?
-  fi
+  DEBIAN_FRONTEND=noninteractive apt-get "$@" || rc=$?
   ((own_policy)) && rm -f "$policy"
   return "$rc"
 }

@@ -32,6 +32,17 @@ SCEPTER = BUILD / "scepter"
 TESTCLIENT = BUILD / "scepter-testclient"
 NGINX_MODULE = BUILD / "modules" / "nginx" / "ngx_http_scepter_module.so"
 APACHE_MODULE = BUILD / "modules" / "apache" / "mod_scepter.so"
+# SCEPTER_INSTALLED=1: run against the installed Debian packages instead of
+# the build tree (scripts/test's package stage): /usr/bin/scepter, nginx
+# loading the module through its modules-enabled snippet, Apache through
+# what a2enmod enabled. The test client still comes from the build.
+INSTALLED = os.environ.get("SCEPTER_INSTALLED") == "1"
+NGINX_ENABLED_SNIPPET = Path("/etc/nginx/modules-enabled/50-mod-http-scepter.conf")
+APACHE_ENABLED = Path("/etc/apache2/mods-enabled")
+if INSTALLED:
+    SCEPTER = Path("/usr/bin/scepter")
+    NGINX_MODULE = Path("/usr/lib/nginx/modules/ngx_http_scepter_module.so")
+    APACHE_MODULE = Path("/usr/lib/apache2/modules/mod_scepter.so")
 NGINX = os.environ.get("SCEPTER_NGINX", "/usr/sbin/nginx")
 APACHE = os.environ.get("SCEPTER_APACHE", "/usr/sbin/apache2")
 APACHE_MODULES_DIR = os.environ.get("SCEPTER_APACHE_MODULES", "/usr/lib/apache2/modules")
@@ -586,11 +597,21 @@ class Nginx(Server):
         self.pid_file = prefix / "logs" / "nginx.pid"
         super().__init__(prefix, config_yaml, **kw)
 
+    def load_module_line(self) -> str:
+        if not INSTALLED:
+            return f"load_module {NGINX_MODULE};"
+        # The packaged snippet names modules/…so relative to nginx's prefix,
+        # as Debian's /usr/share/nginx/modules link resolves it.
+        link = self.prefix / "modules"
+        if not link.is_symlink():
+            link.symlink_to(NGINX_MODULE.parent)
+        return f"include {NGINX_ENABLED_SNIPPET};"
+
     def render(self) -> str:
         user = f"user {WORKER_USER};" if os.geteuid() == 0 else ""
         locations = "".join(nginx_location(loc) for loc in self.locations)
         return f"""# written by tests/integration/harness.py
-load_module {NGINX_MODULE};
+{self.load_module_line()}
 master_process on;
 worker_processes {self.workers};
 {user}
@@ -622,6 +643,13 @@ http {{
 
     def ctl_reload(self, check=True) -> subprocess.CompletedProcess:
         return run(self.cmd("-s", "reload"), check=check, env=server_env())
+
+
+def apache_load_scepter() -> str:
+    if not INSTALLED:
+        return f"LoadModule scepter_module {APACHE_MODULE}"
+    # What a2enmod enabled, as Debian's apache2.conf includes it.
+    return f"Include {APACHE_ENABLED}/scepter.load\nInclude {APACHE_ENABLED}/scepter.conf"
 
 
 class Apache(Server):
@@ -674,7 +702,7 @@ LoadModule authn_core_module {APACHE_MODULES_DIR}/mod_authn_core.so
 LoadModule authn_file_module {APACHE_MODULES_DIR}/mod_authn_file.so
 LoadModule authz_user_module {APACHE_MODULES_DIR}/mod_authz_user.so
 LoadModule auth_basic_module {APACHE_MODULES_DIR}/mod_auth_basic.so
-LoadModule scepter_module {APACHE_MODULE}
+{apache_load_scepter()}
 
 StartServers {self.workers}
 ServerLimit {2 * self.workers}
@@ -708,8 +736,9 @@ SERVER_KINDS = tuple(SERVER_CLASSES)
 def server_outputs(kind: str) -> list[Path]:
     """What a server kind needs that the build or Debian provides."""
     if kind == "nginx":
-        return [NGINX_MODULE, Path(NGINX)]
-    return [APACHE_MODULE, Path(APACHE), Path(APACHE_MODULES_DIR) / "mod_mpm_event.so"]
+        return [NGINX_MODULE, Path(NGINX)] + ([NGINX_ENABLED_SNIPPET] if INSTALLED else [])
+    extra = [APACHE_ENABLED / "scepter.load"] if INSTALLED else []
+    return [APACHE_MODULE, Path(APACHE), Path(APACHE_MODULES_DIR) / "mod_mpm_event.so"] + extra
 
 
 def unexpected_log_lines(lines: list[str], expected: list[str],
