@@ -2,6 +2,8 @@
 
 #include "scepter/text.h"
 
+#include <sys/stat.h>
+
 #include <cstring>
 
 namespace scepter {
@@ -34,9 +36,17 @@ std::string field_needle(std::string_view key, std::string_view value) {
     return "\"" + std::string(key) + "\":\"" + json_escape(value) + "\"";
 }
 
+bool written_before(const TrailFile& f, std::int64_t since_ms) noexcept {
+    if (since_ms <= 0) return false;
+    struct stat st {};
+    if (stat(f.path.c_str(), &st) != 0) return false;
+    return std::int64_t(st.st_mtime) * 1000 + 999 < since_ms;
+}
+
 void scan_trail(const std::vector<TrailFile>& files, std::string_view needle, TrailProblems& problems,
-                const std::function<bool(const TrailLine&)>& visit) {
+                const std::function<bool(const TrailLine&)>& visit, std::int64_t since_ms) {
     for (std::size_t i = 0; i < files.size(); ++i) {
+        if (written_before(files[i], since_ms)) continue;
         std::string error = read_trail_file(files[i], i, [&](const TrailLine& line) {
             return !line_has(line.text, needle) || visit(line);
         });
