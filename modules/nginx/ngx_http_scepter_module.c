@@ -5,6 +5,8 @@
  *   scepter_config /etc/scepter/scepter.yaml;   http, server, location
  *   scepter [profile];                          location: serve SCEP here
  *   scepter_thread_pool name;                   http, server, location
+ *   scepter_admin / scepter_mscep_admin / scepter_enrollments [profile];
+ *                                               location: an admin face
  *
  * Everything that can be wrong in scepter.yaml is found while the directive is
  * parsed, so `nginx -t` reports it. Each loaded configuration belongs to the
@@ -46,6 +48,7 @@ static void ngx_http_scepter_reopen_audit_logs(ngx_open_file_t *file,
 
 static ngx_str_t  ngx_http_scepter_route_admin = ngx_string("admin");
 static ngx_str_t  ngx_http_scepter_route_mscep_admin = ngx_string("mscep_admin");
+static ngx_str_t  ngx_http_scepter_route_enrollments = ngx_string("enrollments");
 
 
 static ngx_command_t  ngx_http_scepter_commands[] = {
@@ -79,6 +82,14 @@ static ngx_command_t  ngx_http_scepter_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       &ngx_http_scepter_route_mscep_admin },
+
+    /* The enrollments page (HTML, read from the audit trail). */
+    { ngx_string("scepter_enrollments"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE1,
+      ngx_http_scepter,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      &ngx_http_scepter_route_enrollments },
 
     { ngx_string("scepter_thread_pool"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,

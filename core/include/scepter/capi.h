@@ -47,7 +47,8 @@ typedef struct {
     scepter_str client_ip;
     scepter_str user_agent;   /* may be empty */
     scepter_str profile;      /* the location's profile name; empty = "default" */
-    scepter_str route;        /* "" SCEP; "admin" the JSON challenge API; "mscep_admin" NDES's page */
+    scepter_str route;        /* "" SCEP; "admin" the JSON challenge API; "mscep_admin" NDES's page;
+                                 "enrollments" the enrollments page */
     scepter_str remote_user;  /* the user the web server authenticated (basic auth); empty: none */
     scepter_str client_cert;  /* subject of a client certificate the server verified; empty: none */
     const unsigned char *body;

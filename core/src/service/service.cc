@@ -177,6 +177,11 @@ std::optional<Response> Service::dispatch(const Request& req, bool allow_blockin
         if (!worker_ready(why)) return unavailable(why, ctx);
         return req.route == "admin" ? admin_api(req, ctx) : mscep_admin(req, ctx);
     }
+    if (req.route == "enrollments") {
+        ctx.operation = req.route;
+        if (!allow_blocking) return std::nullopt;  // reads the audit trail's files
+        return enrollments_page(req, ctx);         // the trail, not the store: it works while the store is down
+    }
     if (!cfg_.crl.path.empty() && req.path == cfg_.crl.path) {
         ctx.operation = "CRL";
         if (!reads_only(req.method)) return bad_request(405, "the CRL is fetched with GET", ctx);

@@ -90,6 +90,7 @@ class Service {
                                    Claims claims, AuditContext& ctx, Response& resp);
     Response admin_api(const Request& req, AuditContext& ctx);
     Response mscep_admin(const Request& req, AuditContext& ctx);
+    Response enrollments_page(const Request& req, AuditContext& ctx);  // service_enrollments.cc
     Response pki_operation(const Bytes& message, const Profile& profile, AuditContext& ctx);
 
     Config cfg_;
