@@ -239,6 +239,12 @@ ngx_http_scepter_reopen_audit_logs(ngx_open_file_t *file, ngx_log_t *log)
     ngx_http_scepter_main_conf_t      *smcf = file->data;
     ngx_http_scepter_service_entry_t  *entry;
 
+    /* nginx calls the flush handlers on a worker's way out too, where
+     * there is nothing to reopen. */
+    if (ngx_exiting || ngx_quit || ngx_terminate) {
+        return;
+    }
+
     entry = smcf->services.elts;
 
     for (i = 0; i < smcf->services.nelts; i++) {
