@@ -3,6 +3,8 @@
 // enrollments page relies on.
 #include "audit/audit.h"
 #include "audit/get_sampling.h"
+#include "audit/trail_scan.h"
+#include "scepter/text.h"
 #include "util/html_text.h"
 
 #include <gtest/gtest.h>
@@ -77,6 +79,37 @@ TEST_F(AuditOps, FailureLoggedElsewhereIsAFailedLineWithoutASecondWarning) {
     std::string text = read_all(dir_ / "audit.log");
     EXPECT_NE(text.find("\"outcome\":\"failed\""), std::string::npos) << text;
     EXPECT_NE(text.find("\"detail\":\"service_unavailable: no store\""), std::string::npos) << text;
+}
+
+TEST_F(AuditOps, AWindowIsReadFromWhereItStarts) {
+    // 4000 lines, one a minute, ~200 bytes each: ~800 KiB.
+    const fs::path path = dir_ / "audit.log";
+    const std::int64_t start = 1'700'000'000'000;
+    {
+        std::ofstream out(path);
+        for (int i = 0; i < 4000; ++i) {
+            std::int64_t ms = start + std::int64_t(i) * 60000;
+            out << "{\"time\":\"" << iso8601_utc_millis(ms / 1000, int(ms % 1000)) << "\",\"step\":\"get_ca_caps\""
+                << ",\"outcome\":\"ok\",\"transaction_id\":\"tx-" << i << "\",\"operation\":\"PKIOperation\""
+                << ",\"padding\":\"" << std::string(100, 'x') << "\"}\n";
+        }
+    }
+    TrailFile f{path.string(), false};
+    const std::int64_t since = start + 3000LL * 60000;  // the last quarter
+    std::uint64_t from = window_offset(f, 0, since);
+    EXPECT_GE(from, fs::file_size(path) / 2);  // to within kBisectUntil of the window
+    std::int64_t first = -1;
+    read_trail_file(f, 0, [&](const TrailLine& l) {
+        first = *parse_audit_time(raw_field(l.text, "time"));
+        return false;
+    }, from);
+    EXPECT_LT(first, since - 60000);  // from before the window, late writers included
+    // and the questions still see every line of the window
+    EnrollmentQuery q;
+    q.since_ms = since;
+    EnrollmentList list = find_enrollments(path.string(), q, 0);
+    EXPECT_EQ(list.matched, 1000u);
+    EXPECT_EQ(window_offset(TrailFile{path.string(), true}, 0, since), 0u);  // gzip: from the start
 }
 
 TEST(GetSampling, AllNoneAndFirstPerClientPerMinute) {

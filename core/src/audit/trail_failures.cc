@@ -42,7 +42,7 @@ FailureReport recent_failures(const std::string& current, std::int64_t since_ms)
                 }
                 ++out.failures;
                 return true;
-            });
+            }, window_offset(files[i], i, since_ms));
             if (!error.empty()) out.problems.errors.push_back(std::move(error));
         }
         for (auto& [key, g] : groups) out.groups.push_back(std::move(g));
