@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import pwd
+import re
 import threading
 import time
 from pathlib import Path
@@ -42,19 +43,31 @@ def enroll(rot, devices_dir, name) -> str:
     return req.transaction_id
 
 
+def reopen_command(server: h.Server) -> list[str]:
+    """What logrotate's postrotate runs for this server: `nginx -s reopen`
+    (invoke-rc.d nginx rotate), `apache2 -k graceful` (invoke-rc.d apache2
+    reload)."""
+    return server.cmd("-s", "reopen") if server.kind == "nginx" else server.cmd("-k", "graceful")
+
+
+def reopened(server: h.Server, send) -> None:
+    """Runs send(), which makes the server reopen, and waits until it has."""
+    before, old = server.log_size(), server.worker_pids()
+    send()
+    if server.kind == "apache":
+        server.wait_reloaded(old)  # a new generation opens the file afresh
+        return
+    # the master, then every worker: each says so once it has reopened
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        if sum("SCP7102" in l for l in server.log_since(before)) >= server.workers + 1:
+            return
+        time.sleep(0.05)
+    raise AssertionError("no reopen in every nginx process:\n" + server.tail_log())
+
+
 def reopen(server: h.Server) -> None:
-    """What logrotate's postrotate runs for this server."""
-    if server.kind == "nginx":
-        before = server.log_size()
-        h.run(server.cmd("-s", "reopen"), env=h.server_env())
-        # the master, then every worker: each says so once it has reopened
-        deadline = time.time() + 15
-        while time.time() < deadline:
-            if sum("SCP7102" in l for l in server.log_since(before)) >= server.workers + 1:
-                return
-            time.sleep(0.05)
-        raise AssertionError("no reopen in every nginx process:\n" + server.tail_log())
-    server.reload()  # apache2 -k graceful: a new generation opens the file afresh
+    reopened(server, lambda: h.run(reopen_command(server), env=h.server_env()))
 
 
 def test_157_001_rename_and_reopen_lose_no_line(rot, devices_dir):
@@ -113,7 +126,45 @@ def test_157_001_rename_and_reopen_lose_no_line(rot, devices_dir):
     rotated.unlink()
 
 
-def test_157_002_get_requests_first_per_client_per_minute(rot, devices_dir):
+def test_157_002_logrotate_with_the_shipped_example(rot, devices_dir, workdir):
+    """examples/scepter.logrotate as logrotate runs it, pointed at this
+    trail and this server (no `su`: the test's directory is root's)."""
+    if h.which("logrotate") is None:
+        pytest.fail("logrotate is not installed (scripts/test installs it)")
+    audit = rot.pki.audit_log
+    for old in audit.parent.glob(audit.name + ".*"):
+        old.unlink()
+    example = (h.REPO / "examples" / "scepter.logrotate").read_text()
+    assert "copytruncate" not in example.replace("copytruncate would", "")
+    conf = example.replace("/var/log/scepter/audit.log", str(audit))
+    conf = re.sub(r"^\s*su .*\n", "", conf, flags=re.M)
+    conf = re.sub(r"postrotate\n.*?endscript",
+                  "postrotate\n\t\t" + " ".join(reopen_command(rot.server)) + "\n\tendscript",
+                  conf, flags=re.S)
+    (workdir / "scepter.logrotate").write_text(conf)
+    before = [enroll(rot, devices_dir, f"logrotate-before-{i}") for i in range(2)]
+    lines_before = len(lines_of(audit))
+    reopened(rot.server, lambda: h.run(["logrotate", "-f", "-s", workdir / "logrotate.state",
+                                        workdir / "scepter.logrotate"], env=h.server_env()))
+    after = [enroll(rot, devices_dir, f"logrotate-after-{i}") for i in range(2)]
+    rotated = audit.with_name(audit.name + ".1")  # delaycompress: the first rotation stays plain
+    old, new = lines_of(rotated), lines_of(audit)
+    assert len(old) == lines_before, (len(old), lines_before)
+    for tx in before:
+        assert any(tx in l for l in old) and not any(tx in l for l in new)
+    for tx in after:
+        assert any(tx in l for l in new) and not any(tx in l for l in old)
+    st = audit.stat()
+    assert st.st_uid == pwd.getpwnam(h.WORKER_USER).pw_uid and oct(st.st_mode & 0o777) == "0o640", st
+    # scepter trace reads both files as one trail
+    out = h.run([h.SCEPTER, "trace", "--config", rot.pki.config, before[0]]).stdout
+    assert "issued" in out, out
+    print(f"\n{rot.server.kind}: logrotate left {len(old)} lines in {rotated.name}, "
+          f"{len(new)} in {audit.name}")
+    rotated.unlink()
+
+
+def test_157_003_get_requests_first_per_client_per_minute(rot, devices_dir):
     cfg = rot.pki.config
     original = cfg.read_text()
     try:
@@ -143,7 +194,7 @@ def test_157_002_get_requests_first_per_client_per_minute(rot, devices_dir):
         rot.server.reload()
 
 
-def test_157_003_get_requests_is_strict(rot):
+def test_157_004_get_requests_is_strict(rot):
     cfg = rot.pki.dir / "bad-audit.yaml"
     cfg.write_text(rot.pki.config.read_text() + "audit:\n  get_requests: some\n")
     p = h.run([h.SCEPTER, "config", "check", cfg], check=False)
