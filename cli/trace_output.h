@@ -11,17 +11,8 @@
 
 namespace scepter::cli {
 
-// One row of an enrollment's timeline: a step of the transaction, or a
-// GetCACaps/GetCACert of the same client just before it (linked).
-struct TimelineRow {
-    const AuditEntry* entry = nullptr;
-    bool linked = false;
-    std::int64_t offset_ms = 0;     // from the first row
-    std::int64_t duration_ms = -1;  // since the previous line of the same request; -1: the request's first line
-    const FailureHint* hint = nullptr;  // for a failure
-};
-
-std::vector<TimelineRow> timeline_of(const EnrollmentTrace& trace);
+// The timeline (TimelineRow, timeline_of) is the core's (audit_trail.h), so
+// the enrollments page draws the same durations.
 
 void print_trace_text(const EnrollmentTrace& trace, const EnrollmentSummary& summary,
                       const std::vector<TimelineRow>& rows);

@@ -29,7 +29,7 @@ endif()
 
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/policies/ DESTINATION ${SCEPTER_POLICY_INSTALL_DIR}
         FILES_MATCHING PATTERN "*.lua")
-install(FILES ${CMAKE_SOURCE_DIR}/examples/scepter.yaml
+install(FILES ${CMAKE_SOURCE_DIR}/examples/scepter.yaml ${CMAKE_SOURCE_DIR}/examples/scepter.logrotate
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
 
 # Man pages, when written: docs/man/NAME.SECTION.

@@ -17,6 +17,7 @@
 /* The challenge API (JSON) and NDES's mscep_admin page. */
 #define SCEPTER_ADMIN_HANDLER_NAME        "scepter-admin"
 #define SCEPTER_MSCEP_ADMIN_HANDLER_NAME  "scepter-mscep-admin"
+#define SCEPTER_ENROLLMENTS_HANDLER_NAME  "scepter-enrollments"
 
 /* Room for the core's one-line messages ("FILE:LINE: key 'x': why"). */
 #define SCEPTER_ERR_LEN       1024

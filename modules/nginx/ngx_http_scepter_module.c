@@ -5,6 +5,8 @@
  *   scepter_config /etc/scepter/scepter.yaml;   http, server, location
  *   scepter [profile];                          location: serve SCEP here
  *   scepter_thread_pool name;                   http, server, location
+ *   scepter_admin / scepter_mscep_admin / scepter_enrollments [profile];
+ *                                               location: an admin face
  *
  * Everything that can be wrong in scepter.yaml is found while the directive is
  * parsed, so `nginx -t` reports it. Each loaded configuration belongs to the
@@ -38,10 +40,15 @@ static ngx_int_t ngx_http_scepter_postconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_scepter_check_worker_user(ngx_conf_t *cf);
 static ngx_int_t ngx_http_scepter_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_scepter_init_process(ngx_cycle_t *cycle);
+static ngx_int_t ngx_http_scepter_watch_audit_log(ngx_conf_t *cf,
+    ngx_http_scepter_main_conf_t *smcf, scepter_service *svc);
+static void ngx_http_scepter_reopen_audit_logs(ngx_open_file_t *file,
+    ngx_log_t *log);
 
 
 static ngx_str_t  ngx_http_scepter_route_admin = ngx_string("admin");
 static ngx_str_t  ngx_http_scepter_route_mscep_admin = ngx_string("mscep_admin");
+static ngx_str_t  ngx_http_scepter_route_enrollments = ngx_string("enrollments");
 
 
 static ngx_command_t  ngx_http_scepter_commands[] = {
@@ -75,6 +82,14 @@ static ngx_command_t  ngx_http_scepter_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       &ngx_http_scepter_route_mscep_admin },
+
+    /* The enrollments page (HTML, read from the audit trail). */
+    { ngx_string("scepter_enrollments"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS|NGX_CONF_TAKE1,
+      ngx_http_scepter,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      &ngx_http_scepter_route_enrollments },
 
     { ngx_string("scepter_thread_pool"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -162,7 +177,100 @@ ngx_http_scepter_service_load(ngx_conf_t *cf,
     entry->path = *path;
     entry->service = svc;
 
+    if (ngx_http_scepter_watch_audit_log(cf, smcf, svc) != NGX_OK) {
+        return NULL;
+    }
+
     return svc;
+}
+
+
+/*
+ * logrotate renames the audit trail, then runs `nginx -s reopen`. nginx
+ * tells modules of a reopen only through its list of open files: before it
+ * reopens one, it calls the file's flush handler, in the master (which
+ * creates the new file and gives it to the workers' user, as for its own
+ * logs) and then in every worker. So the audit trail's name is put on that
+ * list, and its flush handler has the core open the file again. nginx's
+ * own descriptor for it is never written.
+ */
+static ngx_int_t
+ngx_http_scepter_watch_audit_log(ngx_conf_t *cf,
+    ngx_http_scepter_main_conf_t *smcf, scepter_service *svc)
+{
+    size_t            len;
+    ngx_str_t         name;
+    const char       *path;
+    ngx_open_file_t  *file;
+
+    path = scepter_service_audit_log(svc);
+    len = ngx_strlen(path);
+    if (len == 0) {
+        return NGX_OK;
+    }
+
+    name.len = len;
+    name.data = ngx_pnalloc(cf->pool, len + 1);
+    if (name.data == NULL) {
+        return NGX_ERROR;
+    }
+    ngx_memcpy(name.data, path, len + 1);
+
+    file = ngx_conf_open_file(cf->cycle, &name);
+    if (file == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* One handler reopens every service's trail: two configurations may
+     * share a file, and an entry has room for one handler. */
+    file->flush = ngx_http_scepter_reopen_audit_logs;
+    file->data = smcf;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_scepter_reopen_audit_logs(ngx_open_file_t *file, ngx_log_t *log)
+{
+    char                               err[NGX_HTTP_SCEPTER_ERR_LEN];
+    ngx_uint_t                         i;
+    const char                        *path;
+    ngx_http_scepter_main_conf_t      *smcf = file->data;
+    ngx_http_scepter_service_entry_t  *entry;
+
+    /* nginx calls the flush handlers on a worker's way out too, where
+     * there is nothing to reopen. */
+    if (ngx_exiting || ngx_quit || ngx_terminate) {
+        return;
+    }
+
+    entry = smcf->services.elts;
+
+    for (i = 0; i < smcf->services.nelts; i++) {
+        path = scepter_service_audit_log(entry[i].service);
+        if (ngx_strlen(path) != file->name.len
+            || ngx_strncmp(path, file->name.data, file->name.len) != 0)
+        {
+            continue;
+        }
+
+        err[0] = '\0';
+        if (scepter_service_reopen_audit_log(entry[i].service, err,
+                                             sizeof(err))
+            != 0)
+        {
+            err[sizeof(err) - 1] = '\0';
+            ngx_log_error(NGX_LOG_ERR, log, 0,
+                          SCEPTER_ID_AUDIT_REOPEN_FAILED " scepter_config "
+                          "\"%V\": %s", &entry[i].path, err);
+            continue;
+        }
+
+        ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                      SCEPTER_ID_AUDIT_REOPENED " scepter_config \"%V\": "
+                      "audit log %V reopened", &entry[i].path, &file->name);
+    }
 }
 
 

@@ -24,7 +24,7 @@ typedef struct {
     scepter_service     *service;     /* from scepter_config, inherited */
     ngx_thread_pool_t   *thread_pool; /* from scepter_thread_pool, inherited */
     ngx_str_t            profile;     /* NUL-terminated; empty = "default" */
-    ngx_str_t            route;       /* "" SCEP, "admin", "mscep_admin" (which directive) */
+    ngx_str_t            route;       /* "" SCEP, "admin", "mscep_admin", "enrollments" */
     ngx_flag_t           enabled;     /* `scepter` appears in this location */
     off_t                max_body;    /* the core's body limit (enabled locations) */
     ngx_str_t            file;        /* where `scepter` appears, for merge-time errors */

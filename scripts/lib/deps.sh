@@ -16,6 +16,7 @@ SCEPTER_PACKAGES=(
   scep certmonger
   strongswan-pki libstrongswan-extra-plugins  # strongSwan's pki --scep, a third real client
   chromium  # the mscep_admin page is tested as an admin opens it
+  logrotate  # test_157 rotates the audit trail with the shipped example file
   curl openssl
 )
 

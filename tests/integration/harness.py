@@ -47,6 +47,9 @@ NGINX = os.environ.get("SCEPTER_NGINX", "/usr/sbin/nginx")
 APACHE = os.environ.get("SCEPTER_APACHE", "/usr/sbin/apache2")
 APACHE_MODULES_DIR = os.environ.get("SCEPTER_APACHE_MODULES", "/usr/lib/apache2/modules")
 WORKER_USER = "www-data"
+# What a run leaves for people to look at (the enrollments page's
+# screenshots): kept after the run, unlike the work directory.
+OUTPUT = Path(os.environ.get("SCEPTER_TEST_OUTPUT", BUILD / "test-output")).resolve()
 # Extra environment of the server processes only (start, -t, reload), as
 # shell-style NAME=VALUE words: scripts/sanitize preloads the ASan runtime
 # into the uninstrumented nginx this way, which must not reach python,
@@ -317,10 +320,12 @@ DEFAULT_LOCATIONS: list[Location] = [("/scep", "legacy"), ("/scep-strict", None)
 
 @dataclass
 class AdminLocation:
-    """An admin face: route "admin" (the JSON challenge API) or "mscep_admin"
-    (NDES's page), for a profile, behind basic auth when htpasswd is given.
-    nginx: `scepter_admin` / `scepter_mscep_admin` with auth_basic; Apache:
-    `SetHandler scepter-admin` / `scepter-mscep-admin` with AuthType Basic."""
+    """An admin face: route "admin" (the JSON challenge API), "mscep_admin"
+    (NDES's page) or "enrollments" (the enrollments page), for a profile,
+    behind basic auth when htpasswd is given. nginx: `scepter_admin` /
+    `scepter_mscep_admin` / `scepter_enrollments` with auth_basic; Apache:
+    `SetHandler scepter-admin` / `scepter-mscep-admin` /
+    `scepter-enrollments` with AuthType Basic."""
     path: str
     route: str
     profile: "str | None" = None
@@ -331,7 +336,8 @@ def nginx_location(loc) -> str:
     if not isinstance(loc, AdminLocation):
         path, profile = loc
         return f"        location {path} {{ scepter{' ' + profile if profile else ''}; }}\n"
-    directive = "scepter_admin" if loc.route == "admin" else "scepter_mscep_admin"
+    directive = {"admin": "scepter_admin", "mscep_admin": "scepter_mscep_admin",
+                 "enrollments": "scepter_enrollments"}[loc.route]
     auth = (f" auth_basic \"scepter\"; auth_basic_user_file {loc.htpasswd};" if loc.htpasswd else "")
     return (f"        location = {loc.path} {{{auth} {directive}"
             f"{' ' + loc.profile if loc.profile else ''}; }}\n")
@@ -343,7 +349,8 @@ def apache_location(loc) -> str:
         handler, auth = "scepter", "    Require all granted\n"
     else:
         path, profile = loc.path, loc.profile
-        handler = "scepter-admin" if loc.route == "admin" else "scepter-mscep-admin"
+        handler = {"admin": "scepter-admin", "mscep_admin": "scepter-mscep-admin",
+                   "enrollments": "scepter-enrollments"}[loc.route]
         auth = (f"    AuthType Basic\n    AuthName scepter\n    AuthUserFile {loc.htpasswd}\n"
                 "    Require valid-user\n" if loc.htpasswd else "    Require all granted\n")
     return (f"<Location {path}>\n    SetHandler {handler}\n"

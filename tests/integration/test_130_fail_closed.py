@@ -112,9 +112,13 @@ def assert_refused_and_nothing_issued(e, fc) -> None:
     assert e.rep["status"] == "FAILURE", e.rep
     assert e.rep["fail_info"] == "badRequest", e.rep
     assert "service_unavailable" in e.rep["fail_info_text"], e.rep
-    steps = [r["step"] for r in fc.pki.audit_records()
-             if r.get("transaction_id") == e.req.transaction_id]
+    records = [r for r in fc.pki.audit_records() if r.get("transaction_id") == e.req.transaction_id]
+    steps = [r["step"] for r in records]
     assert "cert_issued" not in steps and "template_chosen" not in steps, steps
+    # a failed step like every other FAILURE, so trace --failed and the enrollments page count it
+    sent = [r for r in records if r["step"] == "response_sent"]
+    assert len(sent) == 1 and sent[0]["outcome"] == "failed", records
+    assert sent[0]["detail"].startswith("service_unavailable: "), sent
     assert not e.rep.get("cert_serial"), e.rep
 
 

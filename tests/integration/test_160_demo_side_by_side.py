@@ -1,8 +1,10 @@
 """scripts/demo as a new user runs it: the nginx and the Apache demo side by
 side, each in its own directory, each stopped on its own by --stop."""
 
+import base64
 import os
 import re
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -37,6 +39,12 @@ def test_160_001_nginx_and_apache_demos_side_by_side(session_dir, built):
         for server, port in ports.items():
             assert serving(port), f"{server} demo on {port} does not answer"
             assert started[server]["CONFIG"].startswith(str(base / f"{server}-{port}")), started[server]
+            # the enrollments page, with the credentials the demo printed,
+            # lists the demo device's enrollment
+            url = urllib.parse.urlsplit(started[server]["ENROLLMENTS_URL"])
+            auth = base64.b64encode(f"{url.username}:{url.password}".encode()).decode()
+            page = h.http_request(port, "GET", url.path, headers={"Authorization": f"Basic {auth}"})
+            assert page.status == 200 and "scepter-demo-device" in page.text(), (server, page)
         assert started["nginx"]["CA_CERT"] != started["apache"]["CA_CERT"]
         assert Path(started["nginx"]["CA_CERT"]).exists(), "the Apache demo wiped the nginx demo's PKI"
 

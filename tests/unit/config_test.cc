@@ -62,6 +62,20 @@ TEST_F(ConfigFile, MinimalFileLoadsWithStrictDefaults) {
     EXPECT_EQ(cfg.templates.at("t").min_rsa_bits, 2048);
 }
 
+TEST_F(ConfigFile, AuditGetRequestsIsOneOfThreeWords) {
+    EXPECT_EQ(load_config(write(minimal())).audit_get_requests, AuditGetRequests::all);
+    EXPECT_EQ(load_config(write(minimal("", "audit: {get_requests: none}\n"))).audit_get_requests,
+              AuditGetRequests::none);
+    EXPECT_EQ(load_config(write(minimal("", "audit:\n  get_requests: first_per_client_per_minute\n")))
+                  .audit_get_requests,
+              AuditGetRequests::first_per_client_per_minute);
+    std::string e = error_of(minimal("", "audit: {get_requests: sometimes}\n"));
+    EXPECT_NE(e.find("key 'audit.get_requests': must be all, none or first_per_client_per_minute"), std::string::npos)
+        << e;
+    e = error_of(minimal("", "audit: {get_request: none}\n"));
+    EXPECT_NE(e.find("key 'audit.get_request': unknown key"), std::string::npos) << e;
+}
+
 TEST_F(ConfigFile, SyntaxErrorNamesFileAndLine) {
     std::string e = error_of("store: {sqlite: db}\nca: [unclosed\n");
     EXPECT_NE(e.find(dir_ + "/scepter.yaml:"), std::string::npos) << e;

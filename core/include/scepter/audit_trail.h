@@ -134,15 +134,18 @@ struct EnrollmentTrace {
 // enrollment (a device asks for them right before its PKIOperation).
 constexpr std::int64_t kPrecedingWindowMs = 5 * 60 * 1000;
 
-// Every line of one transaction, and the requests that led to it.
-EnrollmentTrace trace_enrollment(const std::string& current, const std::string& transaction_id) noexcept;
+// Every line of one transaction, and the requests that led to it. Files
+// last written before since_ms are not read (the enrollments page bounds
+// its work so; 0 reads them all).
+EnrollmentTrace trace_enrollment(const std::string& current, const std::string& transaction_id,
+                                 std::int64_t since_ms = 0) noexcept;
 
 // What an admin knows about a device. Empty fields do not restrict.
 struct EnrollmentQuery {
     std::string subject;    // contained in the CSR's or certificate's subject ("CN=dev1" or "dev1")
     std::string serial;     // the certificate's serial, hex, any case, leading zeros ignored
     std::string client_ip;  // exactly
-    std::int64_t since_ms = 0;
+    std::int64_t since_ms = 0;  // lines before it do not match; files written before it are not read
 };
 
 // One enrollment in a list.
@@ -165,6 +168,20 @@ EnrollmentList find_enrollments(const std::string& current, const EnrollmentQuer
 
 // The summary of one trace.
 EnrollmentSummary summarize(const EnrollmentTrace& trace) noexcept;
+
+// One row of an enrollment's timeline: a step of the transaction, or a
+// GetCACaps/GetCACert of the same client just before it (linked). `scepter
+// trace` prints these rows and the admin face's enrollments page draws them.
+struct TimelineRow {
+    const AuditEntry* entry = nullptr;  // into the trace it was made from
+    bool linked = false;
+    std::int64_t offset_ms = 0;         // from the first row
+    std::int64_t duration_ms = -1;      // since the previous line of the same request; -1: the request's first line
+    const FailureHint* hint = nullptr;  // for a failure
+};
+
+// The trace's steps and the requests before them, in time order.
+std::vector<TimelineRow> timeline_of(const EnrollmentTrace& trace) noexcept;
 
 // Recent failures, grouped by step and reason.
 struct FailureGroup {

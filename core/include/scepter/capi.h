@@ -47,7 +47,8 @@ typedef struct {
     scepter_str client_ip;
     scepter_str user_agent;   /* may be empty */
     scepter_str profile;      /* the location's profile name; empty = "default" */
-    scepter_str route;        /* "" SCEP; "admin" the JSON challenge API; "mscep_admin" NDES's page */
+    scepter_str route;        /* "" SCEP; "admin" the JSON challenge API; "mscep_admin" NDES's page;
+                                 "enrollments" the enrollments page */
     scepter_str remote_user;  /* the user the web server authenticated (basic auth); empty: none */
     scepter_str client_cert;  /* subject of a client certificate the server verified; empty: none */
     const unsigned char *body;
@@ -105,6 +106,17 @@ const char *scepter_service_warning(const scepter_service *svc, size_t i) SCEPTE
  * every request that needs those resources (a CertRep FAILURE or HTTP 503,
  * logged with SCP1004), never issues, and tries the start-up again later. */
 int scepter_service_worker_init(scepter_service *svc, char *err, size_t err_len);
+
+/* The audit trail's file (audit_log in the YAML), absolute; "" when the
+ * audit lines go to the error log. Valid as long as svc. */
+const char *scepter_service_audit_log(const scepter_service *svc) SCEPTER_NOEXCEPT;
+
+/* Opens the audit trail's file again by its name, creating it when
+ * logrotate moved it away (rename, then signal): nginx calls it on `nginx
+ * -s reopen`, in the master and in every worker. Apache needs no call: a
+ * graceful restart loads a new generation, which opens the file afresh.
+ * Returns 0, or -1 with a message (lines then go on to the old file). */
+int scepter_service_reopen_audit_log(scepter_service *svc, char *err, size_t err_len);
 
 /* Releases everything the generation holds (per-process resources included). */
 void scepter_service_free(scepter_service *svc);

@@ -151,9 +151,19 @@ struct InputLimits {
     std::size_t max_nonce_bytes = 64;           // RFC 8894: 16 bytes
 };
 
+// Which audit lines GetCACaps, GetCACert and GetNextCACert write (audit:
+// get_requests:). Monitors and devices in a retry loop can send thousands;
+// every PKIOperation step is always written.
+enum class AuditGetRequests {
+    all,                         // one line each (the default)
+    none,                        // no line
+    first_per_client_per_minute  // the first of each client address and operation per minute, per worker process
+};
+
 struct Config {
     std::string path;            // the YAML file itself
     std::string audit_log;       // empty: the web server's error log
+    AuditGetRequests audit_get_requests = AuditGetRequests::all;
     std::string sqlite_path;
     int busy_timeout_ms = 5000;
     KeyPairFiles ca;

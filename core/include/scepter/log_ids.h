@@ -77,4 +77,9 @@
 #define SCEPTER_ID_APACHE_BODY_READ     "SCP6003" /* info: the request body could not be read (client gone, timeout) */
 #define SCEPTER_ID_APACHE_NO_RESPONSE   "SCP6004" /* error: the core returned no response */
 
+/* the enrollments page and operating the audit trail */
+#define SCEPTER_ID_ENROLLMENTS_TRAIL_UNREADABLE "SCP7101" /* warn: the enrollments page could not read all of the audit trail */
+#define SCEPTER_ID_AUDIT_REOPENED       "SCP7102" /* notice: the audit log was reopened (nginx -s reopen) */
+#define SCEPTER_ID_AUDIT_REOPEN_FAILED  "SCP7103" /* error: the audit log could not be reopened; lines go on to the old file */
+
 #endif /* SCEPTER_LOG_IDS_H */

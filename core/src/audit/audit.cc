@@ -75,13 +75,51 @@ std::string guess_client_os(const std::string& ua) {
     return "other";
 }
 
-AuditLog::AuditLog(const std::string& path) {
+namespace {
+
+// Read as well as write, to see a cut last line (ends_inside_a_line);
+// write-only when the file allows no more. `created`: the file did not exist.
+int open_trail(const std::string& path, bool& created) {
+    created = false;
+    for (int access : {O_RDWR, O_WRONLY}) {
+        int fd = open(path.c_str(), access | O_APPEND | O_CLOEXEC);
+        if (fd < 0 && errno == ENOENT) {
+            fd = open(path.c_str(), access | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+            created = fd >= 0;
+            if (fd < 0 && errno == EEXIST) fd = open(path.c_str(), access | O_APPEND | O_CLOEXEC);  // a racing creator
+        }
+        if (fd >= 0 || errno != EACCES) return fd;
+    }
+    return -1;
+}
+
+}  // namespace
+
+AuditLog::AuditLog(const std::string& path) : path_(path) {
     if (path.empty()) return;
-    // Read as well as write, to see a cut last line (ends_inside_a_line);
-    // write-only when the file allows no more.
-    fd_ = open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-    if (fd_ < 0 && errno == EACCES) fd_ = open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    fd_ = open_trail(path, created_);
     if (fd_ < 0) throw std::runtime_error("cannot open the audit log '" + path + "': " + std::strerror(errno));
+}
+
+std::string AuditLog::reopen() const noexcept {
+    if (fd_ < 0) return "";
+    bool created = false;
+    int fd = open_trail(path_, created);
+    if (fd < 0) return "cannot open the audit log '" + path_ + "': " + std::strerror(errno);
+    std::string error;
+    {
+        std::lock_guard<std::mutex> one_thread(write_mutex_);
+        if (dup2(fd, fd_) < 0) error = "cannot reopen the audit log '" + path_ + "': " + std::strerror(errno);
+    }
+    close(fd);
+    return error;
+}
+
+std::string AuditLog::hand_to(unsigned long uid, unsigned long gid) const noexcept {
+    if (fd_ < 0 || !created_ || geteuid() != 0) return "";
+    if (fchown(fd_, uid_t(uid), gid_t(gid)) != 0)
+        return "cannot hand the audit log '" + path_ + "' to the workers' user: " + std::strerror(errno);
+    return "";
 }
 
 AuditLog::~AuditLog() {
@@ -90,6 +128,20 @@ AuditLog::~AuditLog() {
 
 void AuditLog::step(const AuditContext& ctx, const char* id, const char* step, bool ok, const std::string& detail,
                     Response& resp, const AuditFields& fields) const {
+    if (!ok)
+        resp.log(SCEPTER_LOG_WARN, SCEPTER_ID_STEP_FAILED,
+                 (ctx.transaction_id.empty() ? "client " + ctx.client_ip : "transaction " + ctx.transaction_id) + ": " +
+                     step + " failed: " + detail);
+    write_line(ctx, id, step, ok, detail, resp, fields);
+}
+
+void AuditLog::failure_logged_elsewhere(const AuditContext& ctx, const char* id, const char* step,
+                                        const std::string& detail, Response& resp, const AuditFields& fields) const {
+    write_line(ctx, id, step, false, detail, resp, fields);
+}
+
+void AuditLog::write_line(const AuditContext& ctx, const char* id, const char* step, bool ok, const std::string& detail,
+                          Response& resp, const AuditFields& fields) const {
     std::string line = "{\"time\":\"" + iso8601_utc_now_millis() + "\"";
     field(line, "id", id);
     field(line, "step", step);
@@ -104,10 +156,6 @@ void AuditLog::step(const AuditContext& ctx, const char* id, const char* step, b
     for (const auto& [k, v] : fields) field(line, k, v);
     if (!detail.empty()) field(line, "detail", detail);
     line += "}";
-    if (!ok)
-        resp.log(SCEPTER_LOG_WARN, SCEPTER_ID_STEP_FAILED,
-                 (ctx.transaction_id.empty() ? "client " + ctx.client_ip : "transaction " + ctx.transaction_id) + ": " +
-                     step + " failed: " + detail);
     if (fd_ < 0) {
         resp.logs.push_back({SCEPTER_LOG_INFO, line});
         return;

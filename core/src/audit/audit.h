@@ -39,14 +39,38 @@ class AuditLog {
     AuditLog(const AuditLog&) = delete;
     AuditLog& operator=(const AuditLog&) = delete;
 
+    // Opens the file again by its name, for logrotate's rename-then-signal
+    // (nginx -s reopen): the next line goes to a file of that name, created
+    // when missing. The descriptor keeps its number (dup2), so a write in
+    // another thread sees the old file or the new one, never a closed one.
+    // Returns "" or why not (then lines go on to the old file).
+    std::string reopen() const noexcept;
+
+    // A file this object created at configuration time, as root, is handed
+    // to the user the workers run as, so that they can reopen it and the
+    // enrollments page can read it. Only a file it created: an admin's
+    // choice of owner is kept. Returns "" or why not.
+    std::string hand_to(unsigned long uid, unsigned long gid) const noexcept;
+
+    // One line; a failed step is also logged as a warning (SCP3003).
     void step(const AuditContext& ctx, const char* id, const char* step, bool ok, const std::string& detail,
               Response& resp, const AuditFields& fields = {}) const;
+    // A failed step whose cause the caller has logged already, at its own
+    // level and ID (SCP1004: the worker was not ready): the line without a
+    // second, weaker warning for the same event.
+    void failure_logged_elsewhere(const AuditContext& ctx, const char* id, const char* step,
+                                  const std::string& detail, Response& resp, const AuditFields& fields = {}) const;
 
    private:
+    void write_line(const AuditContext& ctx, const char* id, const char* step, bool ok, const std::string& detail,
+                    Response& resp, const AuditFields& fields) const;
+
+    std::string path_;
     int fd_ = -1;
+    bool created_ = false;  // by the constructor
     // With a record lock on the file (between processes), the threads of
     // one process take turns (a record lock is the process's, not the
-    // thread's).
+    // thread's); reopen() takes it too.
     mutable std::mutex write_mutex_;
 };
 

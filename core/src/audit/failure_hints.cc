@@ -289,7 +289,8 @@ std::string failure_reason(std::string_view step, std::string_view detail) noexc
 
 bool is_failure(const AuditEntry& e) noexcept {
     if (e.failed()) return true;
-    // A FAILURE without a failed step: the worker was not ready (its why in detail).
+    // A FAILURE without a failed step: the worker was not ready, as trails
+    // written before that became a failed response_sent step record it.
     return e.step == "response_sent" && !e.detail.empty() && e.field("pki_status") == "FAILURE";
 }
 

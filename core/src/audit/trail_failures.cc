@@ -2,8 +2,6 @@
 // first: what an admin looks at first when "enrollment is broken".
 #include "audit/trail_scan.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <map>
 
@@ -11,14 +9,6 @@ namespace scepter {
 namespace {
 
 constexpr std::size_t kExampleIds = 3;
-
-// A file last written before `since` holds nothing newer (the trail is only
-// ever appended to; gzip keeps the original's time).
-bool older_than(const TrailFile& f, std::int64_t since_ms) {
-    struct stat st {};
-    if (stat(f.path.c_str(), &st) != 0) return false;  // let the reader report it
-    return std::int64_t(st.st_mtime) * 1000 + 999 < since_ms;
-}
 
 }  // namespace
 
@@ -29,7 +19,7 @@ FailureReport recent_failures(const std::string& current, std::int64_t since_ms)
         if (files.empty()) out.problems.errors.push_back(current + ": no such file");
         std::map<std::pair<std::string, std::string>, FailureGroup> groups;
         for (std::size_t i = 0; i < files.size(); ++i) {
-            if (older_than(files[i], since_ms)) continue;
+            if (written_before(files[i], since_ms)) continue;
             std::string error = read_trail_file(files[i], i, [&](const TrailLine& l) {
                 if (!line_has(l.text, "\"outcome\":\"failed\"") && !line_has(l.text, "\"pki_status\":\"FAILURE\""))
                     return true;
@@ -52,7 +42,7 @@ FailureReport recent_failures(const std::string& current, std::int64_t since_ms)
                 }
                 ++out.failures;
                 return true;
-            });
+            }, window_offset(files[i], i, since_ms));
             if (!error.empty()) out.problems.errors.push_back(std::move(error));
         }
         for (auto& [key, g] : groups) out.groups.push_back(std::move(g));

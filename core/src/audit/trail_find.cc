@@ -64,7 +64,7 @@ EnrollmentList find_enrollments(const std::string& current, const EnrollmentQuer
             newest.push_back(e->transaction_id);
             if (limit > 0 && newest.size() > limit) newest.pop_front();
             return true;
-        });
+        }, query.since_ms);
         if (newest.empty()) return out;
         // The raw field, JSON-escaped as written, keys the second pass.
         std::map<std::string, EnrollmentTrace, std::less<>> traces;
@@ -77,7 +77,7 @@ EnrollmentList find_enrollments(const std::string& current, const EnrollmentQuer
             if (it == traces.end()) return true;
             if (auto e = parse_counted(l.text, out.problems)) it->second.steps.push_back(std::move(*e));
             return true;
-        });
+        }, query.since_ms);
         for (const std::string& id : newest) {
             const EnrollmentTrace& t = traces[json_escape(id)];
             if (!t.steps.empty()) out.enrollments.push_back(summarize(t));

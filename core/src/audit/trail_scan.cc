@@ -2,6 +2,8 @@
 
 #include "scepter/text.h"
 
+#include <sys/stat.h>
+
 #include <cstring>
 
 namespace scepter {
@@ -34,12 +36,54 @@ std::string field_needle(std::string_view key, std::string_view value) {
     return "\"" + std::string(key) + "\":\"" + json_escape(value) + "\"";
 }
 
+bool written_before(const TrailFile& f, std::int64_t since_ms) noexcept {
+    if (since_ms <= 0) return false;
+    struct stat st {};
+    if (stat(f.path.c_str(), &st) != 0) return false;
+    return std::int64_t(st.st_mtime) * 1000 + 999 < since_ms;
+}
+
+namespace {
+
+constexpr std::int64_t kLateMs = 60 * 1000;        // how far out of order a line may be written
+constexpr std::uint64_t kBisectUntil = 256 << 10;  // stop narrowing below this many bytes
+
+}  // namespace
+
+std::uint64_t window_offset(const TrailFile& f, std::size_t index, std::int64_t since_ms) noexcept {
+    struct stat st {};
+    if (f.gzip || since_ms <= 0 || stat(f.path.c_str(), &st) != 0) return 0;
+    const std::int64_t target = since_ms - kLateMs;
+    std::uint64_t lo = 0, hi = std::uint64_t(st.st_size);
+    // Invariant: the line at or after lo is older than target (or lo is 0).
+    while (hi - lo > kBisectUntil) {
+        const std::uint64_t mid = lo + (hi - lo) / 2;
+        std::optional<std::int64_t> at;
+        bool seen = false;
+        std::string error = read_trail_file(f, index, [&](const TrailLine& l) {
+            at = parse_audit_time(raw_field(l.text, "time"));
+            seen = true;
+            return false;  // one line is enough
+        }, mid);
+        if (!error.empty()) return 0;
+        if (!seen) {
+            hi = mid;  // no line begins after mid
+            continue;
+        }
+        if (!at) return lo;  // not an audit line: read from what is known
+        if (*at < target) lo = mid;
+        else hi = mid;
+    }
+    return lo;
+}
+
 void scan_trail(const std::vector<TrailFile>& files, std::string_view needle, TrailProblems& problems,
-                const std::function<bool(const TrailLine&)>& visit) {
+                const std::function<bool(const TrailLine&)>& visit, std::int64_t since_ms) {
     for (std::size_t i = 0; i < files.size(); ++i) {
+        if (written_before(files[i], since_ms)) continue;
         std::string error = read_trail_file(files[i], i, [&](const TrailLine& line) {
             return !line_has(line.text, needle) || visit(line);
-        });
+        }, window_offset(files[i], i, since_ms));
         if (!error.empty()) problems.errors.push_back(std::move(error));
     }
 }

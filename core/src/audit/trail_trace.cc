@@ -87,7 +87,8 @@ const std::string& first_of(const EnrollmentTrace& t, const char* key) {
 
 }  // namespace
 
-EnrollmentTrace trace_enrollment(const std::string& current, const std::string& transaction_id) noexcept {
+EnrollmentTrace trace_enrollment(const std::string& current, const std::string& transaction_id,
+                                 std::int64_t since_ms) noexcept {
     EnrollmentTrace t;
     try {
         t.transaction_id = transaction_id;
@@ -99,6 +100,7 @@ EnrollmentTrace trace_enrollment(const std::string& current, const std::string& 
         Checkpoints marks(files.size());
         const std::string needle = field_needle("transaction_id", transaction_id);
         for (std::size_t i = 0; i < files.size(); ++i) {
+            if (written_before(files[i], since_ms)) continue;
             std::uint64_t next_mark = 0;
             std::string error = read_trail_file(files[i], i, [&](const TrailLine& l) {
                 if (l.offset >= next_mark) {

@@ -295,6 +295,15 @@ NextCaConfig read_next_ca(const YamlSection& s) {
     return n;
 }
 
+AuditGetRequests read_audit(const YamlSection& s) {
+    s.allow_only({"get_requests"});
+    const std::string v = s.string_or("get_requests", "all");
+    if (v == "all") return AuditGetRequests::all;
+    if (v == "none") return AuditGetRequests::none;
+    if (v == "first_per_client_per_minute") return AuditGetRequests::first_per_client_per_minute;
+    s.fail_at("get_requests", "must be all, none or first_per_client_per_minute");
+}
+
 void read_store(const YamlSection& s, Config& cfg) {
     s.allow_only({"sqlite", "busy_timeout_ms"});
     cfg.sqlite_path = s.path("sqlite");
@@ -319,7 +328,7 @@ Config load_config(const std::string& path) {
     YAML::Node root = parse_yaml_file(path);
     if (!root.IsMap()) throw ConfigError(path, 1, "", "the file must be a YAML mapping");
     YamlSection top(root, "", cfg);
-    top.allow_only({"audit_log", "store", "ca", "ra", "limits", "policy_limits", "crl", "next_ca", "status_dir",
+    top.allow_only({"audit_log", "audit", "store", "ca", "ra", "limits", "policy_limits", "crl", "next_ca", "status_dir",
                     "admin", "templates", "profiles"});
     if (top.has("status_dir")) cfg.status_dir = top.path("status_dir");
     if (top.has("admin")) {
@@ -328,6 +337,7 @@ Config load_config(const std::string& path) {
         cfg.admin.allow_without_authentication = admin.boolean_or("allow_without_authentication", false);
     }
     if (top.has("audit_log")) cfg.audit_log = top.path("audit_log");
+    if (top.has("audit")) cfg.audit_get_requests = read_audit(top.section("audit"));
     read_store(top.section("store"), cfg);
     YamlSection ca = top.section("ca");
     ca.allow_only({"cert", "key", "chain"});

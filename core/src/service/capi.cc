@@ -116,6 +116,21 @@ int scepter_service_worker_init(scepter_service* svc, char* err, size_t err_len)
     return -1;
 }
 
+const char* scepter_service_audit_log(const scepter_service* svc) noexcept {
+    return svc->impl->audit_log_path().c_str();
+}
+
+int scepter_service_reopen_audit_log(scepter_service* svc, char* err, size_t err_len) {
+    try {
+        std::string why = svc->impl->reopen_audit_log();
+        if (why.empty()) return 0;
+        write_error(err, err_len, why.c_str());
+    } catch (...) {
+        write_error(err, err_len, "cannot reopen the audit log");
+    }
+    return -1;
+}
+
 void scepter_service_free(scepter_service* svc) { delete svc; }
 
 scepter_response* scepter_handle(scepter_service* svc, const scepter_request* req, int allow_blocking) {

@@ -9,6 +9,7 @@
 #include "scepter/log_ids.h"
 #include "scepter/text.h"
 
+#include <chrono>
 #include <ctime>
 
 namespace scepter {
@@ -36,6 +37,7 @@ Service::Service(Config cfg, CaMaterial ca)
     : cfg_(std::move(cfg)),
       ca_(std::move(ca)),
       audit_(cfg_.audit_log),
+      get_sampler_(cfg_.audit_get_requests),
       load_warnings_(expiry_warnings(ca_, std::int64_t(std::time(nullptr)))) {
     for (const auto& [name, profile] : cfg_.profiles) {
         caps_[name] = capabilities_of(profile, bool(cfg_.next_ca));
@@ -175,6 +177,11 @@ std::optional<Response> Service::dispatch(const Request& req, bool allow_blockin
         if (!worker_ready(why)) return unavailable(why, ctx);
         return req.route == "admin" ? admin_api(req, ctx) : mscep_admin(req, ctx);
     }
+    if (req.route == "enrollments") {
+        ctx.operation = req.route;
+        if (!allow_blocking) return std::nullopt;  // reads the audit trail's files
+        return enrollments_page(req, ctx);         // the trail, not the store: it works while the store is down
+    }
     if (!cfg_.crl.path.empty() && req.path == cfg_.crl.path) {
         ctx.operation = "CRL";
         if (!reads_only(req.method)) return bad_request(405, "the CRL is fetched with GET", ctx);
@@ -204,9 +211,16 @@ Response Service::pki_operation(const Bytes& message, const Profile& profile, Au
     return Enrollment(cfg_, ca_, audit_, store(), profile, hooks_.at(profile.name), status_.get(), ctx).run(message);
 }
 
+void Service::audit_get_request(const AuditContext& ctx, const char* id, const char* step, Response& r,
+                                const AuditFields& fields) const {
+    using namespace std::chrono;
+    const std::int64_t now = duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+    if (get_sampler_.should_log(ctx.operation, ctx.client_ip, now)) audit_.step(ctx, id, step, true, "", r, fields);
+}
+
 Response Service::get_ca_caps(const Profile& profile, AuditContext& ctx) const {
     Response r = text_response(200, caps_.at(profile.name));
-    audit_.step(ctx, SCEPTER_ID_GETCACAPS, "get_ca_caps", true, "", r);
+    audit_get_request(ctx, SCEPTER_ID_GETCACAPS, "get_ca_caps", r);
     return r;
 }
 
@@ -215,7 +229,7 @@ Response Service::get_next_ca_cert(AuditContext& ctx) const {
     Response r;
     r.content_type = "application/x-x509-next-ca-cert";
     r.body = ca_.getnextcacert_body;
-    audit_.step(ctx, SCEPTER_ID_GETNEXTCACERT, "get_next_ca_cert", true, "", r);
+    audit_get_request(ctx, SCEPTER_ID_GETNEXTCACERT, "get_next_ca_cert", r);
     return r;
 }
 
@@ -232,7 +246,7 @@ Response Service::get_ca_cert(AuditContext& ctx) const {
     Response r;
     r.content_type = ca_.getcacert_type;
     r.body = ca_.getcacert_body;
-    audit_.step(ctx, SCEPTER_ID_GETCACERT, "get_ca_cert", true, "", r, {{"content_type", r.content_type}});
+    audit_get_request(ctx, SCEPTER_ID_GETCACERT, "get_ca_cert", r, {{"content_type", r.content_type}});
     return r;
 }
 

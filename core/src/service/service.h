@@ -4,6 +4,7 @@
 #pragma once
 
 #include "audit/audit.h"
+#include "audit/get_sampling.h"
 #include "ca/ca_material.h"
 #include "challenge/challenge.h"
 #include "challenge/challenge_claims.h"
@@ -47,6 +48,11 @@ class Service {
     // allow_blocking is false (the connector then retries on a worker thread).
     std::optional<Response> handle(const Request& req, bool allow_blocking) noexcept;
 
+    // The audit_log file ("" when lines go to the error log), and opening
+    // it again by that name after logrotate renamed it (AuditLog::reopen).
+    const std::string& audit_log_path() const { return cfg_.audit_log; }
+    std::string reopen_audit_log() const noexcept { return audit_.reopen(); }
+
     // Loading's warnings for the admin (expiring CA/RA certificates).
     const std::vector<std::string>& load_warnings() const { return load_warnings_; }
 
@@ -70,6 +76,10 @@ class Service {
     Response get_ca_cert(AuditContext& ctx) const;
     Response get_next_ca_cert(AuditContext& ctx) const;
     Response crl_file(AuditContext& ctx);
+    // The audit line of a GetCACaps/GetCACert/GetNextCACert, when audit:
+    // get_requests: lets it through.
+    void audit_get_request(const AuditContext& ctx, const char* id, const char* step, Response& r,
+                           const AuditFields& fields = {}) const;
 
     // the admin faces (service_admin.cc)
     std::optional<std::string> admin_requester(const Request& req) const;
@@ -80,11 +90,13 @@ class Service {
                                    Claims claims, AuditContext& ctx, Response& resp);
     Response admin_api(const Request& req, AuditContext& ctx);
     Response mscep_admin(const Request& req, AuditContext& ctx);
+    Response enrollments_page(const Request& req, AuditContext& ctx);  // service_enrollments.cc
     Response pki_operation(const Bytes& message, const Profile& profile, AuditContext& ctx);
 
     Config cfg_;
     CaMaterial ca_;
     AuditLog audit_;
+    mutable GetRequestSampler get_sampler_;
     std::map<std::string, std::string> caps_;  // per profile, computed at load
     std::vector<std::string> load_warnings_;
     std::map<std::string, ProfileHooks> hooks_;  // per profile: policy, validation service

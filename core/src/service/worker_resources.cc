@@ -41,6 +41,10 @@ std::string not_ready_text(const AuditContext& ctx, const std::string& why, cons
 
 void Service::check_worker_user(const std::string& name, unsigned long uid, unsigned long gid) const {
     check_worker_paths(cfg_, worker_path_user(name, uid_t(uid), gid_t(gid)));
+    // The workers reopen the trail by name (logrotate) and the enrollments
+    // page reads it: a file created just now by root must be theirs.
+    std::string why = audit_.hand_to(uid, gid);
+    if (!why.empty()) throw ConfigError(cfg_.path, cfg_.line_of("audit_log"), "audit_log", why);
 }
 
 void Service::build_worker_resources() {
@@ -130,8 +134,10 @@ Response Service::unavailable_pki_operation(const Bytes& message, const Profile&
     r.content_type = "application/x-pki-message";
     r.body = cert_rep_failure(ca_, profile, attrs, FailInfo::bad_request,
                               "service_unavailable: the SCEP service is not ready; try again later");
-    audit_.step(ctx, SCEPTER_ID_RESPONSE_SENT, "response_sent", true, why, r,
-                {{"pki_status", "FAILURE"}, {"fail_info", to_string(FailInfo::bad_request)}});
+    // A failed step, as every other FAILURE is, so `scepter trace --failed`,
+    // the enrollments page and the outcome agree; SCP1004 above is its log line.
+    audit_.failure_logged_elsewhere(ctx, SCEPTER_ID_RESPONSE_SENT, "response_sent", "service_unavailable: " + why, r,
+                                    {{"pki_status", "FAILURE"}, {"fail_info", to_string(FailInfo::bad_request)}});
     return r;
 }
 
