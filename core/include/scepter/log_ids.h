@@ -6,7 +6,8 @@
  *
  * Plain C macros so that the C connectors can use them too.
  * Ranges: 1xxx configuration, 2xxx audit steps, 3xxx request failures,
- *         4xxx store and files, 5xxx nginx connector, 6xxx Apache connector.
+ *         4xxx store and files, 5xxx nginx connector, 6xxx Apache connector,
+ *         7001-7009 metrics.
  */
 #ifndef SCEPTER_LOG_IDS_H
 #define SCEPTER_LOG_IDS_H
@@ -76,5 +77,9 @@
 #define SCEPTER_ID_APACHE_NO_CONFIG     "SCP6002" /* emerg (configtest) / error (request, 500): no ScepterConfig applies */
 #define SCEPTER_ID_APACHE_BODY_READ     "SCP6003" /* info: the request body could not be read (client gone, timeout) */
 #define SCEPTER_ID_APACHE_NO_RESPONSE   "SCP6004" /* error: the core returned no response */
+
+/* metrics (docs/METRICS.md) */
+#define SCEPTER_ID_METRICS_UNAVAILABLE  "SCP7001" /* error: the metrics location was asked, but the core has no shared block (503) */
+#define SCEPTER_ID_METRICS_NO_MEMORY    "SCP7002" /* emerg/error: the connector could not make or hand over the shared metrics memory */
 
 #endif /* SCEPTER_LOG_IDS_H */

@@ -1,5 +1,7 @@
 #include "audit/audit.h"
 
+#include "audit/audit_metrics.h"
+
 #include "scepter/log_ids.h"
 #include "scepter/text.h"
 
@@ -104,6 +106,7 @@ void AuditLog::step(const AuditContext& ctx, const char* id, const char* step, b
     for (const auto& [k, v] : fields) field(line, k, v);
     if (!detail.empty()) field(line, "detail", detail);
     line += "}";
+    count_step(metrics_, ctx, step, ok, detail, fields);
     if (!ok)
         resp.log(SCEPTER_LOG_WARN, SCEPTER_ID_STEP_FAILED,
                  (ctx.transaction_id.empty() ? "client " + ctx.client_ip : "transaction " + ctx.transaction_id) + ": " +

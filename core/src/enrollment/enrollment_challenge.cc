@@ -91,6 +91,7 @@ void consume_challenge(const StepEnv& env, const ChallengeOutcome& challenge) {
     if (challenge.one_time_id.empty()) return;
     if (!env.store.consume_challenge(challenge.one_time_id, env.ctx.transaction_id, challenge.checked_at))
         throw ScepFailure(FailInfo::bad_request, "ChallengeAlreadyUsed: another request used the challenge first");
+    env.steps.metrics().challenge(env.profile.name, metrics::ch_consumed);
 }
 
 }  // namespace scepter

@@ -130,6 +130,7 @@ Response Service::unavailable_pki_operation(const Bytes& message, const Profile&
     r.content_type = "application/x-pki-message";
     r.body = cert_rep_failure(ca_, profile, attrs, FailInfo::bad_request,
                               "service_unavailable: the SCEP service is not ready; try again later");
+    ctx.pki_status = "FAILURE";
     audit_.step(ctx, SCEPTER_ID_RESPONSE_SENT, "response_sent", true, why, r,
                 {{"pki_status", "FAILURE"}, {"fail_info", to_string(FailInfo::bad_request)}});
     return r;
