@@ -17,6 +17,8 @@
 /* The challenge API (JSON) and NDES's mscep_admin page. */
 #define SCEPTER_ADMIN_HANDLER_NAME        "scepter-admin"
 #define SCEPTER_MSCEP_ADMIN_HANDLER_NAME  "scepter-mscep-admin"
+/* The Prometheus metrics. */
+#define SCEPTER_METRICS_HANDLER_NAME      "scepter-metrics"
 
 /* Room for the core's one-line messages ("FILE:LINE: key 'x': why"). */
 #define SCEPTER_ERR_LEN       1024
@@ -35,5 +37,9 @@ extern module AP_MODULE_DECLARE_DATA scepter_module;
 
 /* The content handler (mod_scepter_handler.c). */
 int scepter_handler(request_rec *r);
+
+/* The metrics' shared memory, made once by the parent and kept across
+ * restarts (mod_scepter_metrics.c); NULL when it cannot be had (logged). */
+void *scepter_metrics_memory(server_rec *s);
 
 #endif /* MOD_SCEPTER_H */

@@ -190,8 +190,8 @@ static scepter_str scepter_str_of(const char *s)
     return out;
 }
 
-/* Which face the handler name asks for: SCEP, the JSON challenge API, or
- * NDES's mscep_admin page. NULL: not ours. */
+/* Which face the handler name asks for: SCEP, the JSON challenge API,
+ * NDES's mscep_admin page, or the metrics. NULL: not ours. */
 static const char *scepter_route_of(const char *handler)
 {
     if (handler == NULL) {
@@ -205,6 +205,9 @@ static const char *scepter_route_of(const char *handler)
     }
     if (strcmp(handler, SCEPTER_MSCEP_ADMIN_HANDLER_NAME) == 0) {
         return "mscep_admin";
+    }
+    if (strcmp(handler, SCEPTER_METRICS_HANDLER_NAME) == 0) {
+        return "metrics";
     }
     return NULL;
 }
