@@ -17,6 +17,7 @@ SCEPTER_PACKAGES=(
   strongswan-pki libstrongswan-extra-plugins  # strongSwan's pki --scep, a third real client
   chromium  # the mscep_admin page is tested as an admin opens it
   curl openssl
+  prometheus  # a real Prometheus scrapes the metrics location (test_180), promtool checks the text
 )
 
 # scepter_missing_packages PKG...: prints the ones not installed.

@@ -306,21 +306,29 @@ DEFAULT_LOCATIONS: list[Location] = [("/scep", "legacy"), ("/scep-strict", None)
 
 @dataclass
 class AdminLocation:
-    """An admin face: route "admin" (the JSON challenge API) or "mscep_admin"
-    (NDES's page), for a profile, behind basic auth when htpasswd is given.
-    nginx: `scepter_admin` / `scepter_mscep_admin` with auth_basic; Apache:
-    `SetHandler scepter-admin` / `scepter-mscep-admin` with AuthType Basic."""
+    """An admin face: route "admin" (the JSON challenge API), "mscep_admin"
+    (NDES's page) or "metrics" (Prometheus; no profile), for a profile,
+    behind basic auth when htpasswd is given. nginx: `scepter_admin` /
+    `scepter_mscep_admin` / `scepter_metrics` with auth_basic; Apache:
+    `SetHandler scepter-admin` / `scepter-mscep-admin` / `scepter-metrics`
+    with AuthType Basic."""
     path: str
     route: str
     profile: "str | None" = None
     htpasswd: "Path | None" = None
 
 
+# route: (nginx directive, Apache handler)
+ADMIN_DIRECTIVES = {"admin": ("scepter_admin", "scepter-admin"),
+                    "mscep_admin": ("scepter_mscep_admin", "scepter-mscep-admin"),
+                    "metrics": ("scepter_metrics", "scepter-metrics")}
+
+
 def nginx_location(loc) -> str:
     if not isinstance(loc, AdminLocation):
         path, profile = loc
         return f"        location {path} {{ scepter{' ' + profile if profile else ''}; }}\n"
-    directive = "scepter_admin" if loc.route == "admin" else "scepter_mscep_admin"
+    directive = ADMIN_DIRECTIVES[loc.route][0]
     auth = (f" auth_basic \"scepter\"; auth_basic_user_file {loc.htpasswd};" if loc.htpasswd else "")
     return (f"        location = {loc.path} {{{auth} {directive}"
             f"{' ' + loc.profile if loc.profile else ''}; }}\n")
@@ -332,7 +340,7 @@ def apache_location(loc) -> str:
         handler, auth = "scepter", "    Require all granted\n"
     else:
         path, profile = loc.path, loc.profile
-        handler = "scepter-admin" if loc.route == "admin" else "scepter-mscep-admin"
+        handler = ADMIN_DIRECTIVES[loc.route][1]
         auth = (f"    AuthType Basic\n    AuthName scepter\n    AuthUserFile {loc.htpasswd}\n"
                 "    Require valid-user\n" if loc.htpasswd else "    Require all granted\n")
     return (f"<Location {path}>\n    SetHandler {handler}\n"
