@@ -126,7 +126,8 @@ def scraped(server_class, workdir, pki):
     htpasswd.write_text(f"{USER}:{hashed}\n")
     htpasswd.chmod(0o644)
     locations = list(h.DEFAULT_LOCATIONS) + [h.AdminLocation("/metrics", "metrics", None, htpasswd),
-                                             h.AdminLocation("/metrics-open", "metrics", None, None)]
+                                             h.AdminLocation("/metrics-open", "metrics", None, None),
+                                             h.AdminLocation("/admin/challenge", "admin", "default", htpasswd)]
     server = server_class(workdir / f"{server_class.kind}-metrics", pki.config, locations=locations)
     server.start()
     prom = Prometheus(workdir / f"prometheus-{server_class.kind}", server.port, "/metrics").start()
@@ -200,3 +201,37 @@ def test_180_003_the_admin_faces_access_rule(scraped):
     r = scrape(port, "/metrics-open", auth=False)
     assert r.status == 403, r.text()
     assert "scepter_requests_total" not in r.text()
+
+
+def series(text: str) -> dict[str, float]:
+    return {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines() if line and not line.startswith("#")}
+
+
+@pytest.mark.expect_log("SCP3003")
+def test_180_004_challenges_issued_refused_and_consumed(scraped, client, make_device):
+    """The profile's quota is 5 unused challenges per requester: the admin
+    face issues 5, refuses the 6th (429), and one is consumed by an enrollment."""
+    port = scraped.server.port
+    auth = {"Authorization": "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()}
+    issued = []
+    for _ in range(6):
+        r = h.http_request(port, "GET", "/admin/challenge", headers=auth)
+        if r.status == 200:
+            issued.append(json.loads(r.body)["challenge"])
+    assert len(issued) == 5, issued
+    dev = make_device(cn="metrics-one-time", challenge=issued[0])
+    req = client.request(dev, name="one-time")
+    rep = client.reply(dev, req, h.send_pki(port, "/scep-strict", req.der).body, name="one-time-reply")
+    assert rep["status"] == "SUCCESS", rep
+    got = series(scrape(port).text())
+    want = {
+        'scepter_challenges_total{profile="default",event="issued"}': 5,
+        'scepter_challenges_total{profile="default",event="refused_quota"}': 1,
+        'scepter_challenges_total{profile="default",event="consumed"}': 1,
+        'scepter_failures_total{step="challenge_issued",reason="ChallengeQuotaFull"}': 1,
+        'scepter_requests_total{operation="admin",message_type="",profile="default",outcome="success"}': 5,
+        'scepter_requests_total{operation="admin",message_type="",profile="default",outcome="rejected"}': 1,
+        'scepter_certificates_issued_total{profile="default"}': 1,
+    }
+    assert {k: got.get(k) for k in want} == want
