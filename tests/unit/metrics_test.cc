@@ -1,7 +1,9 @@
 // The metrics block and its exposition text: exact counts across processes,
 // counts kept when the block is attached again (a reload), bounded label
 // tables, and text that Prometheus's own checker accepts.
+#include "audit/audit_metrics.h"
 #include "metrics/metrics.h"
+#include "scepter/log_ids.h"
 
 #include <gtest/gtest.h>
 
@@ -231,6 +233,36 @@ TEST(Metrics, TheDocListsEveryFamily) {
     std::regex type_line(R"(# TYPE (\S+) )");
     for (auto it = std::sregex_iterator(text.begin(), text.end(), type_line); it != std::sregex_iterator(); ++it)
         EXPECT_NE(doc.str().find("`" + (*it)[1].str() + "`"), std::string::npos) << (*it)[1].str();
+}
+
+// Which audit step moves which counter (audit/audit_metrics.cc).
+TEST(Metrics, AuditStepsMoveTheirCounters) {
+    SharedMemory shm;
+    Metrics m;
+    ASSERT_TRUE(m.attach(shm.mem, shm.len));
+    AuditContext ctx{"tx1", "default", "PKIOperation", "PKCSReq", "192.0.2.1", "", "", ""};
+    count_step(m, ctx, "challenge_lookup", false, "ChallengeExpired: the challenge has expired", {{"fail_info", "badRequest"}});
+    count_step(m, ctx, "csr_checked", false, "some text no hint knows", {{"fail_info", "badAlg"}});
+    count_step(m, ctx, "cert_issued", true, "", {});
+    count_step(m, ctx, "cert_revoked", true, "", {});
+    time_step(m, "external_validation", false, 2'000'000);
+    time_step(m, "outcome_notified", true, 1'000'000);
+    count_log_lines(m, "default", {{SCEPTER_LOG_ERROR, SCEPTER_ID_STORE_FAILED " the store is read-only"},
+                                   {SCEPTER_LOG_ERROR, SCEPTER_ID_POLICY_FAILED " transaction tx1: instruction limit"},
+                                   {SCEPTER_LOG_WARN, SCEPTER_ID_STEP_FAILED " something else"}});
+    std::string text = m.render(nullptr, 0);
+    EXPECT_TRUE(has_line(text, R"(scepter_failures_total{step="challenge_lookup",reason="ChallengeExpired"} 1)"));
+    EXPECT_TRUE(has_line(text, R"(scepter_challenges_total{profile="default",event="expired"} 1)"));
+    EXPECT_TRUE(has_line(text, R"(scepter_certificates_issued_total{profile="default"} 1)"));
+    EXPECT_TRUE(has_line(text, R"(scepter_certificates_revoked_total{profile="default"} 1)"));
+    EXPECT_TRUE(has_line(text, R"(scepter_validation_calls_total{call="validate",outcome="failed"} 1)"));
+    EXPECT_TRUE(has_line(text, R"(scepter_validation_calls_total{call="notify",outcome="ok"} 1)"));
+    EXPECT_TRUE(has_line(text, R"(scepter_validation_duration_seconds_count{call="validate"} 1)"));
+    EXPECT_TRUE(has_line(text, R"(scepter_step_duration_seconds_count{step="external_validation"} 1)"));
+    EXPECT_TRUE(has_line(text, "scepter_store_errors_total 1"));
+    EXPECT_TRUE(has_line(text, R"(scepter_policy_errors_total{profile="default"} 1)"));
+    // The reason is never the free text of a failure: a bounded label.
+    EXPECT_EQ(text.find("some text no hint knows"), std::string::npos);
 }
 
 }  // namespace
