@@ -33,8 +33,9 @@ void Service::count_request(const AuditContext& ctx, const Response& r,
     const metrics::Metrics& m = audit_.metrics();
     if (!m.attached()) return;
     auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count();
-    m.request(ctx.operation.empty() ? "other" : ctx.operation, ctx.message_type, ctx.profile, outcome_of(ctx, r),
-              std::uint64_t(ns));
+    // string_views: nothing here allocates, so nothing can throw.
+    std::string_view operation = ctx.operation.empty() ? std::string_view("other") : std::string_view(ctx.operation);
+    m.request(operation, ctx.message_type, ctx.profile, outcome_of(ctx, r), std::uint64_t(ns));
     count_log_lines(m, ctx.profile, r.logs);
 }
 
