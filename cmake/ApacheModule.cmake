@@ -32,7 +32,8 @@ set(SCEPTER_APACHE_DIR ${SCEPTER_APACHE_ROOT}/modules/apache)
 
 add_library(mod_scepter MODULE
   ${SCEPTER_APACHE_DIR}/mod_scepter.c
-  ${SCEPTER_APACHE_DIR}/mod_scepter_handler.c)
+  ${SCEPTER_APACHE_DIR}/mod_scepter_handler.c
+  ${SCEPTER_APACHE_DIR}/mod_scepter_metrics.c)
 
 # dlsym() must find scepter_module: default visibility for the shim (the
 # project default is hidden), the version script keeps everything else local.

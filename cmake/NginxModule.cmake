@@ -66,6 +66,7 @@ add_library(ngx_http_scepter_module MODULE
   ${SCEPTER_NGX_DIR}/ngx_http_scepter_module.c
   ${SCEPTER_NGX_DIR}/ngx_http_scepter_handler.c
   ${SCEPTER_NGX_DIR}/ngx_http_scepter_response.c
+  ${SCEPTER_NGX_DIR}/ngx_http_scepter_metrics.c
   ${CMAKE_BINARY_DIR}/ngx_http_scepter_module_modules.c)
 
 # dlsym() must find the three table symbols: default visibility for the shim,

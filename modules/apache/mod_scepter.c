@@ -5,6 +5,7 @@
  *   ScepterConfig /etc/scepter/scepter.yaml   server, vhost, <Location>, <Directory>
  *   ScepterProfile NAME                       same contexts; unset = "default"
  *   SetHandler scepter                        serve SCEP in this <Location>
+ *   SetHandler scepter-metrics                the Prometheus metrics
  *
  * A scepter.yaml is loaded while its directive is parsed, so configtest
  * (`apache2 -t`) reports every mistake in it with the core's "FILE:LINE: key"
@@ -322,6 +323,28 @@ static void scepter_log_warnings(const scepter_generation *gen, server_rec *s)
     }
 }
 
+/* Every loaded configuration counts into the one shared block, in the
+ * parent before the children fork. A failure leaves SCEP serving; the
+ * metrics location then answers 503. */
+static void scepter_attach_metrics(const scepter_generation *gen, server_rec *s)
+{
+    const scepter_loaded *entry = (const scepter_loaded *) gen->services->elts;
+    void *mem = scepter_metrics_memory(s);
+    char err[SCEPTER_ERR_LEN];
+    int i;
+
+    for (i = 0; mem != NULL && i < gen->services->nelts; i++) {
+        err[0] = '\0';
+        if (!scepter_service_attach_metrics(entry[i].service, mem, scepter_metrics_size(),
+                                            err, sizeof(err))) {
+            err[sizeof(err) - 1] = '\0';
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
+                         SCEPTER_ID_METRICS_NO_MEMORY " ScepterConfig %s: metrics: %s",
+                         entry[i].path, err);
+        }
+    }
+}
+
 /* check_config, not post_config: configtest (`apache2 -t`) runs only this. */
 static int scepter_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                                 server_rec *s)
@@ -365,6 +388,7 @@ static int scepter_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
                  SCEPTER_ID_APACHE_LOADED " scepter %s: %d configuration(s) loaded",
                  scepter_version(), sc->generation->services->nelts);
     scepter_log_warnings(sc->generation, s);
+    scepter_attach_metrics(sc->generation, s);
     return OK;
 }
 

@@ -18,6 +18,8 @@
 #define SCEPTER_ADMIN_HANDLER_NAME        "scepter-admin"
 #define SCEPTER_MSCEP_ADMIN_HANDLER_NAME  "scepter-mscep-admin"
 #define SCEPTER_ENROLLMENTS_HANDLER_NAME  "scepter-enrollments"
+/* The Prometheus metrics. */
+#define SCEPTER_METRICS_HANDLER_NAME      "scepter-metrics"
 
 /* Room for the core's one-line messages ("FILE:LINE: key 'x': why"). */
 #define SCEPTER_ERR_LEN       1024
@@ -36,5 +38,9 @@ extern module AP_MODULE_DECLARE_DATA scepter_module;
 
 /* The content handler (mod_scepter_handler.c). */
 int scepter_handler(request_rec *r);
+
+/* The metrics' shared memory, made once by the parent and kept across
+ * restarts (mod_scepter_metrics.c); NULL when it cannot be had (logged). */
+void *scepter_metrics_memory(server_rec *s);
 
 #endif /* MOD_SCEPTER_H */

@@ -191,7 +191,7 @@ static scepter_str scepter_str_of(const char *s)
 }
 
 /* Which face the handler name asks for: SCEP, the JSON challenge API,
- * NDES's mscep_admin page or the enrollments page. NULL: not ours. */
+ * NDES's mscep_admin page, the enrollments page or the metrics. NULL: not ours. */
 static const char *scepter_route_of(const char *handler)
 {
     if (handler == NULL) {
@@ -208,6 +208,9 @@ static const char *scepter_route_of(const char *handler)
     }
     if (strcmp(handler, SCEPTER_ENROLLMENTS_HANDLER_NAME) == 0) {
         return "enrollments";
+    }
+    if (strcmp(handler, SCEPTER_METRICS_HANDLER_NAME) == 0) {
+        return "metrics";
     }
     return NULL;
 }

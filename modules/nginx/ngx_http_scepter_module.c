@@ -7,6 +7,7 @@
  *   scepter_thread_pool name;                   http, server, location
  *   scepter_admin / scepter_mscep_admin / scepter_enrollments [profile];
  *                                               location: an admin face
+ *   scepter_metrics;                            location: Prometheus metrics
  *
  * Everything that can be wrong in scepter.yaml is found while the directive is
  * parsed, so `nginx -t` reports it. Each loaded configuration belongs to the
@@ -24,7 +25,8 @@ typedef struct {
 } ngx_http_scepter_service_entry_t;
 
 typedef struct {
-    ngx_array_t  services; /* of ngx_http_scepter_service_entry_t */
+    ngx_array_t      services;     /* of ngx_http_scepter_service_entry_t */
+    ngx_shm_zone_t  *metrics_zone; /* NULL while no configuration is loaded */
 } ngx_http_scepter_main_conf_t;
 
 static char *ngx_http_scepter_config(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -49,6 +51,7 @@ static void ngx_http_scepter_reopen_audit_logs(ngx_open_file_t *file,
 static ngx_str_t  ngx_http_scepter_route_admin = ngx_string("admin");
 static ngx_str_t  ngx_http_scepter_route_mscep_admin = ngx_string("mscep_admin");
 static ngx_str_t  ngx_http_scepter_route_enrollments = ngx_string("enrollments");
+static ngx_str_t  ngx_http_scepter_route_metrics = ngx_string("metrics");
 
 
 static ngx_command_t  ngx_http_scepter_commands[] = {
@@ -90,6 +93,15 @@ static ngx_command_t  ngx_http_scepter_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       &ngx_http_scepter_route_enrollments },
+
+    /* The Prometheus metrics of every profile: the same handler again,
+     * under the admin faces' access rule. */
+    { ngx_string("scepter_metrics"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_scepter,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      &ngx_http_scepter_route_metrics },
 
     { ngx_string("scepter_thread_pool"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -438,6 +450,14 @@ ngx_http_scepter_check_location(ngx_conf_t *cf,
         return NGX_CONF_ERROR;
     }
 
+    /* The metrics location serves every profile and names none. */
+    if (slcf->route.len == ngx_http_scepter_route_metrics.len
+        && ngx_strncmp(slcf->route.data, ngx_http_scepter_route_metrics.data,
+                       slcf->route.len) == 0)
+    {
+        return NGX_CONF_OK;
+    }
+
     err[0] = '\0';
     if (!scepter_service_check_profile(slcf->service,
                                        (const char *) slcf->profile.data,
@@ -517,7 +537,18 @@ ngx_http_scepter_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 static ngx_int_t
 ngx_http_scepter_postconfiguration(ngx_conf_t *cf)
 {
+    ngx_http_scepter_main_conf_t  *smcf;
+
     if (ngx_http_scepter_body_filter_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    /* Counted whether or not a location shows them: the counts are exact
+     * from the start, whenever a scepter_metrics location is added. */
+    smcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_scepter_module);
+    if (smcf->services.nelts > 0
+        && ngx_http_scepter_metrics_zone_add(cf, &smcf->metrics_zone) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -613,6 +644,10 @@ ngx_http_scepter_init_module(ngx_cycle_t *cycle)
     entry = smcf->services.elts;
 
     for (i = 0; i < smcf->services.nelts; i++) {
+        (void) ngx_http_scepter_metrics_attach(cycle, smcf->metrics_zone,
+                                               entry[i].service,
+                                               &entry[i].path);
+
         n = scepter_service_warning_count(entry[i].service);
 
         for (w = 0; w < n; w++) {

@@ -24,7 +24,7 @@ typedef struct {
     scepter_service     *service;     /* from scepter_config, inherited */
     ngx_thread_pool_t   *thread_pool; /* from scepter_thread_pool, inherited */
     ngx_str_t            profile;     /* NUL-terminated; empty = "default" */
-    ngx_str_t            route;       /* "" SCEP, "admin", "mscep_admin", "enrollments" */
+    ngx_str_t            route;       /* "" SCEP, "admin", "mscep_admin", "enrollments", "metrics" */
     ngx_flag_t           enabled;     /* `scepter` appears in this location */
     off_t                max_body;    /* the core's body limit (enabled locations) */
     ngx_str_t            file;        /* where `scepter` appears, for merge-time errors */
@@ -43,5 +43,12 @@ ngx_int_t ngx_http_scepter_send(ngx_http_request_t *r, scepter_response *resp);
 /* Postconfiguration: installs the request body filter that holds bodies of
  * scepter requests to the core's limit while they are read. */
 ngx_int_t ngx_http_scepter_body_filter_init(ngx_conf_t *cf);
+
+/* The metrics' shared zone (ngx_http_scepter_metrics.c): added at the end
+ * of the http block, handed to each loaded configuration in init_module. */
+ngx_int_t ngx_http_scepter_metrics_zone_add(ngx_conf_t *cf,
+    ngx_shm_zone_t **zone);
+ngx_int_t ngx_http_scepter_metrics_attach(ngx_cycle_t *cycle,
+    ngx_shm_zone_t *zone, scepter_service *svc, ngx_str_t *path);
 
 #endif /* NGX_HTTP_SCEPTER_MODULE_H */

@@ -18,6 +18,7 @@ SCEPTER_PACKAGES=(
   chromium  # the mscep_admin page is tested as an admin opens it
   logrotate  # test_157 rotates the audit trail with the shipped example file
   curl openssl
+  prometheus  # a real Prometheus scrapes the metrics location (test_180), promtool checks the text
 )
 
 # scepter_missing_packages PKG...: prints the ones not installed.

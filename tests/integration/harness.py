@@ -321,23 +321,28 @@ DEFAULT_LOCATIONS: list[Location] = [("/scep", "legacy"), ("/scep-strict", None)
 @dataclass
 class AdminLocation:
     """An admin face: route "admin" (the JSON challenge API), "mscep_admin"
-    (NDES's page) or "enrollments" (the enrollments page), for a profile,
-    behind basic auth when htpasswd is given. nginx: `scepter_admin` /
-    `scepter_mscep_admin` / `scepter_enrollments` with auth_basic; Apache:
-    `SetHandler scepter-admin` / `scepter-mscep-admin` /
-    `scepter-enrollments` with AuthType Basic."""
+    (NDES's page), "enrollments" (the enrollments page) or "metrics"
+    (Prometheus; no profile), for a profile, behind basic auth when htpasswd
+    is given: the directives and handlers of ADMIN_DIRECTIVES, with
+    auth_basic (nginx) or AuthType Basic (Apache)."""
     path: str
     route: str
     profile: "str | None" = None
     htpasswd: "Path | None" = None
 
 
+# route: (nginx directive, Apache handler)
+ADMIN_DIRECTIVES = {"admin": ("scepter_admin", "scepter-admin"),
+                    "mscep_admin": ("scepter_mscep_admin", "scepter-mscep-admin"),
+                    "enrollments": ("scepter_enrollments", "scepter-enrollments"),
+                    "metrics": ("scepter_metrics", "scepter-metrics")}
+
+
 def nginx_location(loc) -> str:
     if not isinstance(loc, AdminLocation):
         path, profile = loc
         return f"        location {path} {{ scepter{' ' + profile if profile else ''}; }}\n"
-    directive = {"admin": "scepter_admin", "mscep_admin": "scepter_mscep_admin",
-                 "enrollments": "scepter_enrollments"}[loc.route]
+    directive = ADMIN_DIRECTIVES[loc.route][0]
     auth = (f" auth_basic \"scepter\"; auth_basic_user_file {loc.htpasswd};" if loc.htpasswd else "")
     return (f"        location = {loc.path} {{{auth} {directive}"
             f"{' ' + loc.profile if loc.profile else ''}; }}\n")
@@ -349,8 +354,7 @@ def apache_location(loc) -> str:
         handler, auth = "scepter", "    Require all granted\n"
     else:
         path, profile = loc.path, loc.profile
-        handler = {"admin": "scepter-admin", "mscep_admin": "scepter-mscep-admin",
-                   "enrollments": "scepter-enrollments"}[loc.route]
+        handler = ADMIN_DIRECTIVES[loc.route][1]
         auth = (f"    AuthType Basic\n    AuthName scepter\n    AuthUserFile {loc.htpasswd}\n"
                 "    Require valid-user\n" if loc.htpasswd else "    Require all granted\n")
     return (f"<Location {path}>\n    SetHandler {handler}\n"

@@ -29,6 +29,17 @@ def serving(port: int) -> bool:
         return False
 
 
+def check_metrics_url(url: str) -> None:
+    """METRICS_URL carries the demo's admin credentials, as MSCEP_ADMIN_URL
+    does; the demo enrolled one device (PKCSReq) before printing it."""
+    u = urllib.parse.urlsplit(url)
+    auth = base64.b64encode(f"{u.username}:{u.password}".encode()).decode()
+    r = h.http_request(u.port, "GET", u.path, headers={"Authorization": "Basic " + auth})
+    assert r.status == 200, (url, r.status, r.text()[:300])
+    assert ('scepter_requests_total{operation="PKIOperation",message_type="PKCSReq",profile="legacy",'
+            'outcome="success"} 1\n') in r.text(), r.text()[:3000]
+
+
 def test_160_001_nginx_and_apache_demos_side_by_side(session_dir, built):
     base = session_dir / "demos"
     ports = {"nginx": h.free_port(), "apache": h.free_port()}
@@ -47,6 +58,8 @@ def test_160_001_nginx_and_apache_demos_side_by_side(session_dir, built):
             assert page.status == 200 and "scepter-demo-device" in page.text(), (server, page)
         assert started["nginx"]["CA_CERT"] != started["apache"]["CA_CERT"]
         assert Path(started["nginx"]["CA_CERT"]).exists(), "the Apache demo wiped the nginx demo's PKI"
+        for server in ports:
+            check_metrics_url(started[server]["METRICS_URL"])
 
         out = demo(base, "--stop", "--server", "nginx", "--port", str(ports["nginx"]))["_out"]
         assert "stopped" in out, out

@@ -14,7 +14,7 @@ class AuditEntryTest : public TrailDir {};
 TEST_F(AuditEntryTest, WhatTheWriterWritesReadsBack) {
     {
         AuditLog log(current_);
-        AuditContext ctx{"tx \"1\"", "default", "PKIOperation", "PKCSReq", "192.0.2.7", "Dalvik/2.1.0", "Android"};
+        AuditContext ctx{"tx \"1\"", "default", "PKIOperation", "PKCSReq", "192.0.2.7", "Dalvik/2.1.0", "Android", ""};
         Response resp;
         log.step(ctx, "SCP2019", "challenge_lookup", false, "ChallengeExpired: the challenge has expired", resp,
                  {{"fail_info", "badRequest"}});

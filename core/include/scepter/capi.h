@@ -48,7 +48,8 @@ typedef struct {
     scepter_str user_agent;   /* may be empty */
     scepter_str profile;      /* the location's profile name; empty = "default" */
     scepter_str route;        /* "" SCEP; "admin" the JSON challenge API; "mscep_admin" NDES's page;
-                                 "enrollments" the enrollments page */
+                                 "enrollments" the enrollments page;
+                                 "metrics" the Prometheus metrics */
     scepter_str remote_user;  /* the user the web server authenticated (basic auth); empty: none */
     scepter_str client_cert;  /* subject of a client certificate the server verified; empty: none */
     const unsigned char *body;
@@ -117,6 +118,22 @@ const char *scepter_service_audit_log(const scepter_service *svc) SCEPTER_NOEXCE
  * graceful restart loads a new generation, which opens the file afresh.
  * Returns 0, or -1 with a message (lines then go on to the old file). */
 int scepter_service_reopen_audit_log(scepter_service *svc, char *err, size_t err_len);
+
+/* Metrics (docs/METRICS.md). The counters live in one block of shared
+ * memory that the connector provides, shared by every worker and kept
+ * across reloads (nginx: a shared zone; Apache: memory kept by the parent
+ * across graceful restarts); the core lays it out and counts in it with
+ * lock-free atomics. scepter_metrics_size() is the block's size: a connector
+ * whose memory has that size and the same layout keeps the counts. */
+size_t scepter_metrics_size(void) SCEPTER_NOEXCEPT;
+
+/* Configuration time, in the master/parent, once the shared memory exists
+ * and before the workers fork: hands it to svc. Memory that already holds a
+ * block of this layout keeps its counts (reload, graceful restart); anything
+ * else is formatted. Several services may share one block. Returns 1, or 0
+ * with a message in err (too small, misaligned). */
+int scepter_service_attach_metrics(scepter_service *svc, void *mem, size_t len, char *err,
+                                   size_t err_len) SCEPTER_NOEXCEPT;
 
 /* Releases everything the generation holds (per-process resources included). */
 void scepter_service_free(scepter_service *svc);

@@ -6,7 +6,8 @@
  *
  * Plain C macros so that the C connectors can use them too.
  * Ranges: 1xxx configuration, 2xxx audit steps, 3xxx request failures,
- *         4xxx store and files, 5xxx nginx connector, 6xxx Apache connector.
+ *         4xxx store and files, 5xxx nginx connector, 6xxx Apache connector,
+ *         7001-7009 metrics.
  */
 #ifndef SCEPTER_LOG_IDS_H
 #define SCEPTER_LOG_IDS_H
@@ -81,5 +82,8 @@
 #define SCEPTER_ID_ENROLLMENTS_TRAIL_UNREADABLE "SCP7101" /* warn: the enrollments page could not read all of the audit trail */
 #define SCEPTER_ID_AUDIT_REOPENED       "SCP7102" /* notice: the audit log was reopened (nginx -s reopen) */
 #define SCEPTER_ID_AUDIT_REOPEN_FAILED  "SCP7103" /* error: the audit log could not be reopened; lines go on to the old file */
+/* metrics (docs/METRICS.md) */
+#define SCEPTER_ID_METRICS_UNAVAILABLE  "SCP7001" /* error: the metrics location was asked, but the core has no shared block (503) */
+#define SCEPTER_ID_METRICS_NO_MEMORY    "SCP7002" /* emerg/error: the connector could not make or hand over the shared metrics memory */
 
 #endif /* SCEPTER_LOG_IDS_H */

@@ -156,6 +156,8 @@ class Store {
     virtual std::optional<PendingRequest> find_pending(const std::string& transaction_id) = 0;
     // Newest first; status empty = every status.
     virtual std::vector<PendingRequest> list_pending(const std::string& status, std::size_t limit) = 0;
+    // How many requests wait for a decision (the metrics' gauge): a count, no rows read.
+    virtual std::int64_t count_pending() = 0;
     // pending → approved or denied. False when the request is unknown or no longer pending.
     virtual bool decide_pending(const std::string& transaction_id, bool approve, const std::string& reason,
                                 std::int64_t at) = 0;

@@ -73,7 +73,7 @@ struct Admin::Impl {
     // enrollments it affects (the transaction ID ties a decision to its request).
     void audit_change(const char* id, const char* step, const std::string& profile, const std::string& transaction_id,
                       const AuditFields& fields) {
-        AuditContext ctx{transaction_id, profile, "cli", "", "local", "scepter-cli", "local"};
+        AuditContext ctx{transaction_id, profile, "cli", "", "local", "scepter-cli", "local", ""};
         Response resp;
         audit_log().step(ctx, id, step, true, "", resp, fields);
         forward(resp);
@@ -103,7 +103,7 @@ IssuedChallenge Admin::issue_challenge(const ChallengeOrder& order, const std::s
     PolicyEngine* policy = impl_->policy(p);
     const AuditLog& audit = impl_->audit_log();
     Store& store = impl_->writable_store();
-    AuditContext ctx{"", p.name, operation, "", "local", "scepter-cli", "local"};
+    AuditContext ctx{"", p.name, operation, "", "local", "scepter-cli", "local", ""};
     Response resp;
     try {
         IssuedChallenge c = issue_one_time(p, policy, store, audit, order, ctx, resp);

@@ -1,5 +1,7 @@
 #include "audit/audit.h"
 
+#include "audit/audit_metrics.h"
+
 #include "scepter/log_ids.h"
 #include "scepter/text.h"
 
@@ -156,6 +158,7 @@ void AuditLog::write_line(const AuditContext& ctx, const char* id, const char* s
     for (const auto& [k, v] : fields) field(line, k, v);
     if (!detail.empty()) field(line, "detail", detail);
     line += "}";
+    count_step(metrics_, ctx, step, ok, detail, fields);
     if (fd_ < 0) {
         resp.logs.push_back({SCEPTER_LOG_INFO, line});
         return;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "codec/response.h"
+#include "metrics/metrics.h"
 
 #include <mutex>
 #include <string>
@@ -21,6 +22,7 @@ struct AuditContext {
     std::string client_ip;
     std::string user_agent;
     std::string client_os;
+    std::string pki_status;  // the CertRep's, once one is sent: SUCCESS, FAILURE, PENDING
 };
 
 using AuditFields = std::vector<std::pair<std::string, std::string>>;
@@ -61,6 +63,12 @@ class AuditLog {
     void failure_logged_elsewhere(const AuditContext& ctx, const char* id, const char* step,
                                   const std::string& detail, Response& resp, const AuditFields& fields = {}) const;
 
+    // The counters every step also moves (audit_metrics.cc): the trail and
+    // the metrics see the same events. Attached at configuration time to the
+    // block the web server shares; unattached, nothing is counted.
+    bool attach_metrics(void* mem, std::size_t len) noexcept { return metrics_.attach(mem, len); }
+    const metrics::Metrics& metrics() const { return metrics_; }
+
    private:
     void write_line(const AuditContext& ctx, const char* id, const char* step, bool ok, const std::string& detail,
                     Response& resp, const AuditFields& fields) const;
@@ -68,6 +76,7 @@ class AuditLog {
     std::string path_;
     int fd_ = -1;
     bool created_ = false;  // by the constructor
+    metrics::Metrics metrics_;
     // With a record lock on the file (between processes), the threads of
     // one process take turns (a record lock is the process's, not the
     // thread's); reopen() takes it too.

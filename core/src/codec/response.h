@@ -18,7 +18,7 @@ struct Request {
     std::string client_ip;
     std::string user_agent;
     std::string profile;
-    std::string route;         // "", "admin", "mscep_admin", "enrollments"
+    std::string route;         // "", "admin", "mscep_admin", "enrollments", "metrics"
     std::string remote_user;   // authenticated by the web server
     std::string client_cert;   // verified by the web server
     const unsigned char* body = nullptr;

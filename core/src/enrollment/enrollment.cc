@@ -214,6 +214,7 @@ Issued issue(const StepEnv& env, const TemplateDecision& d, const CsrInfo& csr, 
         } catch (const ChallengeAlreadyUsed&) {
             throw challenge_already_used();
         }
+        count_challenge_consumed(env, challenge);
         env.steps.passed("", {{"serial", issued.record.serial_hex},
                               {"sha256", issued.record.sha256_hex},
                               {"subject", issued.record.subject},

@@ -91,6 +91,10 @@ ChallengeUse challenge_use(const StepEnv& env, const ChallengeOutcome& challenge
     return {challenge.one_time_id, env.ctx.transaction_id, challenge.checked_at};
 }
 
+void count_challenge_consumed(const StepEnv& env, const ChallengeOutcome& challenge) {
+    if (!challenge.one_time_id.empty()) env.steps.metrics().challenge(env.profile.name, metrics::ch_consumed);
+}
+
 ScepFailure challenge_already_used() {
     return ScepFailure(FailInfo::bad_request, "ChallengeAlreadyUsed: another request used the challenge first");
 }

@@ -73,6 +73,7 @@ Response make_pending(const StepEnv& env, const VerifiedMessage& m, ContentCiphe
         throw challenge_already_used();
     }
     if (!added) return answer_poll(env, m, cipher, *env.store.find_pending(p.transaction_id));
+    count_challenge_consumed(env, challenge);
     env.steps.passed("waiting for an administrator's approval", {{"template", d.tmpl->name}});
     return env.steps.reply(cert_rep_pending(env.ca, env.profile, m.msg.attrs), "PENDING");
 }

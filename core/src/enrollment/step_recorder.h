@@ -7,6 +7,7 @@
 #include "codec/response.h"
 #include "scepter/pki_message.h"
 
+#include <chrono>
 #include <string>
 
 namespace scepter {
@@ -18,6 +19,7 @@ class StepRecorder {
     // The step that runs from now on: a failure is reported as this step's.
     void begin(const char* id, const char* step);
     const char* step() const { return step_; }
+    const metrics::Metrics& metrics() const { return audit_.metrics(); }
 
     void passed(const std::string& detail = "", const AuditFields& fields = {});
     void failed(const std::string& why, const AuditFields& fields = {});
@@ -34,6 +36,7 @@ class StepRecorder {
     Response resp_;
     const char* step_id_ = "";
     const char* step_ = "";
+    std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();  // of the current step
 };
 
 }  // namespace scepter

@@ -111,6 +111,8 @@ ChallengeUse challenge_use(const StepEnv& env, const ChallengeOutcome& challenge
 // The FAILURE when that transaction finds the challenge gone (the store
 // threw ChallengeAlreadyUsed: a racing request used it first).
 ScepFailure challenge_already_used();
+// After that transaction committed: the metrics' consumed challenges.
+void count_challenge_consumed(const StepEnv& env, const ChallengeOutcome& challenge);
 
 // ---- enrollment.cc ----------------------------------------------------------
 

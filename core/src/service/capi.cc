@@ -131,6 +131,14 @@ int scepter_service_reopen_audit_log(scepter_service* svc, char* err, size_t err
     return -1;
 }
 
+size_t scepter_metrics_size(void) noexcept { return sizeof(scepter::metrics::Block); }
+
+int scepter_service_attach_metrics(scepter_service* svc, void* mem, size_t len, char* err, size_t err_len) noexcept {
+    if (svc->impl->attach_metrics(mem, len)) return 1;
+    write_error(err, err_len, "the shared metrics memory is too small or misaligned");
+    return 0;
+}
+
 void scepter_service_free(scepter_service* svc) { delete svc; }
 
 scepter_response* scepter_handle(scepter_service* svc, const scepter_request* req, int allow_blocking) {

@@ -106,11 +106,18 @@ Response request_failed(std::exception_ptr error, std::vector<LogLine> earlier) 
 }
 
 std::optional<Response> Service::handle(const Request& req, bool allow_blocking) noexcept {
+    const auto start = std::chrono::steady_clock::now();
+    AuditContext ctx;
+    std::optional<Response> r;
     try {
-        return dispatch(req, allow_blocking);
+        r = dispatch(req, allow_blocking, ctx);
     } catch (...) {
-        return request_failed(std::current_exception(), {});
+        r = request_failed(std::current_exception(), {});
     }
+    // Counted once, by the call that answers (nginx's first, non-blocking
+    // call may only defer the request).
+    if (r) count_request(ctx, *r, start);
+    return r;
 }
 
 namespace {
@@ -161,9 +168,15 @@ bool reads_only(const std::string& method) { return method == "GET" || method ==
 
 }  // namespace
 
-std::optional<Response> Service::dispatch(const Request& req, bool allow_blocking) {
-    AuditContext ctx{"", req.profile.empty() ? "default" : req.profile, "", "", req.client_ip, req.user_agent,
-                     guess_client_os(req.user_agent)};
+std::optional<Response> Service::dispatch(const Request& req, bool allow_blocking, AuditContext& ctx) {
+    ctx = AuditContext{"", req.profile.empty() ? "default" : req.profile, "", "", req.client_ip, req.user_agent,
+                       guess_client_os(req.user_agent), ""};
+    if (req.route == "metrics") {
+        // Before the profile: a metrics location serves every profile.
+        ctx.operation = "metrics";
+        if (!allow_blocking) return std::nullopt;  // reads the store's gauges
+        return metrics_page(req, ctx);
+    }
     auto profile = cfg_.profiles.find(ctx.profile);
     if (profile == cfg_.profiles.end()) {
         Response r = text_response(404, "no such SCEP profile\n");

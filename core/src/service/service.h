@@ -56,6 +56,10 @@ class Service {
     // Loading's warnings for the admin (expiring CA/RA certificates).
     const std::vector<std::string>& load_warnings() const { return load_warnings_; }
 
+    // Configuration time: the metrics block the web server shares between
+    // its workers and keeps across reloads (service_metrics.cc).
+    bool attach_metrics(void* mem, std::size_t len) noexcept { return audit_.attach_metrics(mem, len); }
+
     const Config& config() const { return cfg_; }
     const CaMaterial& ca() const { return ca_; }
     Store& store();
@@ -71,7 +75,7 @@ class Service {
     Response unavailable_pki_operation(const Bytes& message, const Profile& profile, const std::string& why,
                                        AuditContext& ctx) const;
 
-    std::optional<Response> dispatch(const Request& req, bool allow_blocking);
+    std::optional<Response> dispatch(const Request& req, bool allow_blocking, AuditContext& ctx);
     Response get_ca_caps(const Profile& profile, AuditContext& ctx) const;
     Response get_ca_cert(AuditContext& ctx) const;
     Response get_next_ca_cert(AuditContext& ctx) const;
@@ -91,6 +95,9 @@ class Service {
     Response admin_api(const Request& req, AuditContext& ctx);
     Response mscep_admin(const Request& req, AuditContext& ctx);
     Response enrollments_page(const Request& req, AuditContext& ctx);  // service_enrollments.cc
+    // the metrics (service_metrics.cc)
+    Response metrics_page(const Request& req, const AuditContext& ctx);
+    void count_request(const AuditContext& ctx, const Response& r, std::chrono::steady_clock::time_point start) const noexcept;
     Response pki_operation(const Bytes& message, const Profile& profile, AuditContext& ctx);
 
     Config cfg_;

@@ -134,6 +134,7 @@ Response Service::unavailable_pki_operation(const Bytes& message, const Profile&
     r.content_type = "application/x-pki-message";
     r.body = cert_rep_failure(ca_, profile, attrs, FailInfo::bad_request,
                               "service_unavailable: the SCEP service is not ready; try again later");
+    ctx.pki_status = "FAILURE";
     // A failed step, as every other FAILURE is, so `scepter trace --failed`,
     // the enrollments page and the outcome agree; SCP1004 above is its log line.
     audit_.failure_logged_elsewhere(ctx, SCEPTER_ID_RESPONSE_SENT, "response_sent", "service_unavailable: " + why, r,

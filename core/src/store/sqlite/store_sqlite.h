@@ -49,6 +49,7 @@ class SqliteStore final : public Store {
     bool add_pending(const PendingRequest& req, const ChallengeUse& challenge) override;
     std::optional<PendingRequest> find_pending(const std::string& transaction_id) override;
     std::vector<PendingRequest> list_pending(const std::string& status, std::size_t limit) override;
+    std::int64_t count_pending() override;
     bool decide_pending(const std::string& transaction_id, bool approve, const std::string& reason,
                         std::int64_t at) override;
 

@@ -143,6 +143,12 @@ std::vector<PendingRequest> SqliteStore::list_pending(const std::string& status,
     return out;
 }
 
+std::int64_t SqliteStore::count_pending() {
+    auto conn = pool_.acquire();
+    auto st = conn->prepare("SELECT COUNT(*) FROM pending_requests WHERE status = 'pending'");
+    return st.step() ? st.integer(0) : 0;
+}
+
 bool SqliteStore::decide_pending(const std::string& transaction_id, bool approve,
                                  const std::string& reason, std::int64_t at) {
     auto conn = pool_.acquire();
