@@ -42,6 +42,7 @@ Service::Service(Config cfg, CaMaterial ca)
         ProfileHooks& hooks = hooks_[name];
         if (!profile.policy_path.empty()) hooks.policy = PolicyEngine::compile(profile.policy_path, profile.policy_limits);
     }
+    ocsp_ = std::make_unique<OcspResponder>(cfg_, ca_);
 }
 
 std::unique_ptr<Service> Service::load(const std::string& path) {
@@ -160,6 +161,7 @@ bool reads_only(const std::string& method) { return method == "GET" || method ==
 }  // namespace
 
 std::optional<Response> Service::dispatch(const Request& req, bool allow_blocking) {
+    if (req.route == "ocsp") return ocsp(req, allow_blocking);  // the CA's, whatever the profile
     AuditContext ctx{"", req.profile.empty() ? "default" : req.profile, "", "", req.client_ip, req.user_agent,
                      guess_client_os(req.user_agent)};
     auto profile = cfg_.profiles.find(ctx.profile);
