@@ -17,6 +17,8 @@
 /* The challenge API (JSON) and NDES's mscep_admin page. */
 #define SCEPTER_ADMIN_HANDLER_NAME        "scepter-admin"
 #define SCEPTER_MSCEP_ADMIN_HANDLER_NAME  "scepter-mscep-admin"
+/* The CA's OCSP responder. */
+#define SCEPTER_OCSP_HANDLER_NAME         "scepter-ocsp"
 
 /* Room for the core's one-line messages ("FILE:LINE: key 'x': why"). */
 #define SCEPTER_ERR_LEN       1024
