@@ -184,10 +184,26 @@ def test_190_005_the_delegated_responder_certificate(ocsp, tmp_path):
     h.run(["openssl", "verify", "-CAfile", ocsp.pki.ca_cert, "-purpose", "ocsphelper", responder])
 
 
+def same_connection_gets(port, path, n) -> list:
+    """n GETs on one keep-alive connection: one worker (each process keeps
+    its own cache and its own responder certificate)."""
+    conn = h.httpclient.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        out = []
+        for _ in range(n):
+            conn.request("GET", path)
+            resp = conn.getresponse()
+            out.append(h.Reply(resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()))
+        return out
+    finally:
+        conn.close()
+
+
 def test_190_006_cacheable_answers_carry_http_caching_headers(ocsp, issued, tmp_path):
     _, cert, _ = issued()
-    _, first = get(ocsp, tmp_path / "a", *target(ocsp, cert=cert), nonce=False)
-    _, second = get(ocsp, tmp_path / "b", *target(ocsp, cert=cert), nonce=False)
+    get(ocsp, tmp_path / "a", *target(ocsp, cert=cert), nonce=False)
+    b64 = base64.b64encode((tmp_path / "a" / "req.der").read_bytes()).decode()
+    first, second = same_connection_gets(ocsp.server.port, "/ocsp/" + urllib.parse.quote(b64, safe=""), 2)
     assert first.body == second.body, "one signature, served from memory"
     cc = first.headers.get("cache-control", "")
     m = re.match(r"max-age=(\d+), public, no-transform, must-revalidate$", cc)
