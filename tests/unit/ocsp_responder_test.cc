@@ -245,10 +245,10 @@ TEST(OcspRequest, MalformedRequestsAreRefused) {
     Bytes trailing = der;
     trailing.push_back(0);
     EXPECT_THROW(read_ocsp_request(trailing.data(), trailing.size()), OcspMalformed);
-    // A nonce of 33 octets (RFC 8954 allows 1 to 32).
+    // A nonce of 129 octets (RFC 9654 allows 1 to 128).
     ossl::OcspRequest big(OCSP_REQUEST_new());
     OCSP_request_add0_id(big.get(), OCSP_cert_to_id(nullptr, nullptr, ca.get()));
-    OCSP_request_add1_nonce(big.get(), nullptr, 33);
+    OCSP_request_add1_nonce(big.get(), nullptr, 129);
     Bytes big_der = to_der(big.get(), i2d_OCSP_REQUEST);
     EXPECT_THROW(read_ocsp_request(big_der.data(), big_der.size()), OcspMalformed);
     OcspQuery ok = read_ocsp_request(der.data(), der.size());

@@ -8,9 +8,9 @@
 namespace scepter {
 namespace {
 
-// RFC 8954 §2.1: a nonce of 1 to 32 octets is echoed; 0 or more than 32
-// octets is refused with malformedRequest.
-constexpr int kMaxNonceBytes = 32;
+// RFC 9654 (which obsoletes RFC 8954's 32): a nonce of 1 to 128 octets is
+// echoed; 0 or more than 128 octets is refused with malformedRequest.
+constexpr int kMaxNonceBytes = 128;
 
 // The nonce's length: the extension's value is a DER OCTET STRING holding
 // the nonce (RFC 6960 §4.4.1); some clients put the bare bytes there.
@@ -30,7 +30,7 @@ void read_request_extensions(OCSP_REQUEST* req, OcspQuery& q) {
             if (q.has_nonce) throw OcspMalformed("the nonce extension appears twice");
             int len = nonce_length(ext);
             if (len < 1 || len > kMaxNonceBytes)
-                throw OcspMalformed("a nonce of " + std::to_string(len) + " octets (RFC 8954: 1 to 32)");
+                throw OcspMalformed("a nonce of " + std::to_string(len) + " octets (RFC 9654: 1 to 128)");
             q.has_nonce = true;
         } else if (X509_EXTENSION_get_critical(ext)) {
             throw OcspMalformed("an unsupported critical request extension");
