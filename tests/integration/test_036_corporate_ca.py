@@ -91,6 +91,11 @@ def test_036_001_the_ca_and_its_chain_are_served(corp):
     assert "CN = Corp issuing" in listing and "CN = Corp Root" in listing, listing
     for ra in ("ra-sign.pem", "ra-enc.pem"):
         verify_to_root(corp, corp.pki.dir / ra)
+        # The RA certificates carry their CA's organisation, not the demo's.
+        subject = h.run(["openssl", "x509", "-in", corp.pki.dir / ra, "-noout", "-subject"]).stdout
+        assert "Scepter Demo" not in subject, subject
+        if corp.how == "import":
+            assert "O = Corp, CN = Corp issuing RA " in subject, subject
 
 
 def test_036_002_scepclient_enrolls(corp, workdir):
