@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 #include <cstring>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 
 namespace scepter {
 namespace {
@@ -231,6 +232,27 @@ TEST_F(OcspResponderTest, TheFirstSignatureOfAProcessLogsItsResponderCertificate
     Response again;
     ask(request_der(ca_.ca.cert.get(), good_.serial_hex, true), &again);
     EXPECT_TRUE(again.logs.empty());
+}
+
+TEST_F(OcspResponderTest, AResponderCertificateOfTheAdminsSignsWhenConfigured) {
+    auto write_pair = [&](const KeyPair& p, const std::string& name) {
+        KeyPairFiles files{(dir_ / (name + ".pem")).string(), (dir_ / (name + ".key")).string()};
+        ossl::Bio cert(BIO_new_file(files.cert.c_str(), "w"));
+        PEM_write_bio_X509(cert.get(), p.cert.get());
+        ossl::Bio key(BIO_new_file(files.key.c_str(), "w"));
+        PEM_write_bio_PrivateKey(key.get(), p.key.get(), nullptr, nullptr, 0, nullptr, nullptr);
+        return files;
+    };
+    OcspSigner mine = issue_ocsp_signer(ca_.ca, 24 * 30, 24);
+    cfg_.ocsp.responder = write_pair(mine.pair, "responder");
+    Answer a = ask(request_der(ca_.ca.cert.get(), good_.serial_hex, true));
+    EXPECT_TRUE(a.verifies);
+    ASSERT_NE(a.signer, nullptr);
+    EXPECT_EQ(X509_cmp(a.signer.get(), mine.pair.cert.get()), 0);
+    // Another CA's certificate is refused at load.
+    KeyPair other = test::make_ca(other_key_.get(), "Other CA", 86400);
+    cfg_.ocsp.responder = write_pair(other, "other");
+    EXPECT_THROW(OcspResponder(cfg_, ca_), ConfigError);
 }
 
 // ---- the request reader ----
