@@ -3,7 +3,7 @@
 # (docs/ARCHITECTURE.md draws the same picture). Checked at configure time,
 # like the web-server header boundary.
 set(SCEPTER_FLOORS
-    util=1 codec=2 config=2 store=2 integrations=2 metrics=2 audit=3 ca=3 policy=4 challenge=5
+    util=1 codec=2 config=2 store=2 integrations=2 metrics=2 audit=3 ca=3 policy=4 ocsp=4 challenge=5
     enrollment=6 admin=6 service=7)
 
 function(scepter_floor_of room out)

@@ -6,6 +6,8 @@
  *   ScepterProfile NAME                       same contexts; unset = "default"
  *   SetHandler scepter                        serve SCEP in this <Location>
  *   SetHandler scepter-metrics                the Prometheus metrics
+ *   SetHandler scepter-ocsp                   the CA's OCSP responder (GET needs
+ *                                             AllowEncodedSlashes NoDecode)
  *
  * A scepter.yaml is loaded while its directive is parsed, so configtest
  * (`apache2 -t`) reports every mistake in it with the core's "FILE:LINE: key"

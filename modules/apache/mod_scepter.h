@@ -20,6 +20,8 @@
 #define SCEPTER_ENROLLMENTS_HANDLER_NAME  "scepter-enrollments"
 /* The Prometheus metrics. */
 #define SCEPTER_METRICS_HANDLER_NAME      "scepter-metrics"
+/* The CA's OCSP responder. */
+#define SCEPTER_OCSP_HANDLER_NAME         "scepter-ocsp"
 
 /* Room for the core's one-line messages ("FILE:LINE: key 'x': why"). */
 #define SCEPTER_ERR_LEN       1024

@@ -212,6 +212,9 @@ static const char *scepter_route_of(const char *handler)
     if (strcmp(handler, SCEPTER_METRICS_HANDLER_NAME) == 0) {
         return "metrics";
     }
+    if (strcmp(handler, SCEPTER_OCSP_HANDLER_NAME) == 0) {
+        return "ocsp";
+    }
     return NULL;
 }
 
@@ -246,6 +249,12 @@ static void scepter_fill_request(request_rec *r, const scepter_dir_conf *dc,
     req->user_agent = scepter_str_of(apr_table_get(r->headers_in, "User-Agent"));
     req->profile = scepter_str_of(dc->profile);
     req->route = scepter_str_of(scepter_route_of(r->handler));
+    /* OCSP's GET carries base64 in the path: the core reads it as sent,
+     * before httpd decoded it (AllowEncodedSlashes must let %2F through). */
+    if (strcmp(req->route.data, "ocsp") == 0 && r->unparsed_uri != NULL) {
+        req->path.data = r->unparsed_uri;
+        req->path.len = strcspn(r->unparsed_uri, "?#");
+    }
     /* set by an auth module (mod_auth_basic, ...) once it has checked it */
     req->remote_user = scepter_str_of(r->user);
     req->client_cert = scepter_str_of(scepter_verified_client_cert(r));
@@ -287,11 +296,16 @@ static void scepter_log_records(request_rec *r, const scepter_response *resp)
  * sends) the bytes before it returns, so resp can be freed afterwards. */
 static void scepter_write(request_rec *r, const scepter_response *resp)
 {
+    size_t i;
+
     r->status = resp->status;
     if (resp->content_type != NULL) {
         ap_set_content_type(r, apr_pstrdup(r->pool, resp->content_type));
     }
     ap_set_content_length(r, (apr_off_t) resp->body_len);
+    for (i = 0; i < resp->header_count; i++) {
+        apr_table_set(r->headers_out, resp->headers[i].name, resp->headers[i].value);
+    }
 
     /* HEAD: httpd drops the body itself, but there is no point in passing it */
     if (resp->body_len == 0 || r->header_only) {

@@ -119,8 +119,25 @@ static void
 ngx_http_scepter_fill_request(ngx_http_request_t *r,
     ngx_http_scepter_loc_conf_t *slcf, scepter_request *req)
 {
+    ngx_str_t  raw;
+
     req->method = ngx_http_scepter_str(&r->method_name);
     req->path = ngx_http_scepter_str(&r->uri);
+
+    /* OCSP's GET carries base64 in the path: the core reads it as sent,
+     * before nginx decoded it and merged the "//" base64 may hold. */
+    if (slcf->route.len == 4 && ngx_strncmp(slcf->route.data, "ocsp", 4) == 0
+        && r->unparsed_uri.len)
+    {
+        raw = r->unparsed_uri;
+        if (r->args_start != NULL && r->args_start > raw.data
+            && r->args_start <= raw.data + raw.len)
+        {
+            raw.len = r->args_start - 1 - raw.data;
+        }
+        req->path = ngx_http_scepter_str(&raw);
+    }
+
     req->query = ngx_http_scepter_str(&r->args);
     req->content_type = ngx_http_scepter_header(r->headers_in.content_type);
     req->client_ip = ngx_http_scepter_str(&r->connection->addr_text);

@@ -4,6 +4,7 @@
  *
  *   scepter_config /etc/scepter/scepter.yaml;   http, server, location
  *   scepter [profile];                          location: serve SCEP here
+ *   scepter_ocsp;                               location: the CA's OCSP responder
  *   scepter_thread_pool name;                   http, server, location
  *   scepter_admin / scepter_mscep_admin / scepter_enrollments [profile];
  *                                               location: an admin face
@@ -52,6 +53,7 @@ static ngx_str_t  ngx_http_scepter_route_admin = ngx_string("admin");
 static ngx_str_t  ngx_http_scepter_route_mscep_admin = ngx_string("mscep_admin");
 static ngx_str_t  ngx_http_scepter_route_enrollments = ngx_string("enrollments");
 static ngx_str_t  ngx_http_scepter_route_metrics = ngx_string("metrics");
+static ngx_str_t  ngx_http_scepter_route_ocsp = ngx_string("ocsp");
 
 
 static ngx_command_t  ngx_http_scepter_commands[] = {
@@ -102,6 +104,15 @@ static ngx_command_t  ngx_http_scepter_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       &ngx_http_scepter_route_metrics },
+
+    /* The CA's OCSP responder: GET (the request's base64 after the
+     * location's path) and POST. It answers for the CA, not a profile. */
+    { ngx_string("scepter_ocsp"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_scepter,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      &ngx_http_scepter_route_ocsp },
 
     { ngx_string("scepter_thread_pool"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -450,10 +461,14 @@ ngx_http_scepter_check_location(ngx_conf_t *cf,
         return NGX_CONF_ERROR;
     }
 
-    /* The metrics location serves every profile and names none. */
-    if (slcf->route.len == ngx_http_scepter_route_metrics.len
-        && ngx_strncmp(slcf->route.data, ngx_http_scepter_route_metrics.data,
-                       slcf->route.len) == 0)
+    /* The metrics location serves every profile and names none; the OCSP
+     * responder answers for the CA. */
+    if ((slcf->route.len == ngx_http_scepter_route_metrics.len
+         && ngx_strncmp(slcf->route.data, ngx_http_scepter_route_metrics.data,
+                        slcf->route.len) == 0)
+        || (slcf->route.len == ngx_http_scepter_route_ocsp.len
+            && ngx_strncmp(slcf->route.data, ngx_http_scepter_route_ocsp.data,
+                           slcf->route.len) == 0))
     {
         return NGX_CONF_OK;
     }

@@ -39,6 +39,41 @@ ngx_http_scepter_log_records(ngx_http_request_t *r,
 }
 
 
+/* The core's extra headers (OCSP's caching headers), copied into r->pool. */
+static ngx_int_t
+ngx_http_scepter_add_headers(ngx_http_request_t *r,
+    const scepter_response *resp)
+{
+    size_t            i, nlen, vlen;
+    u_char           *p;
+    ngx_table_elt_t  *h;
+
+    for (i = 0; i < resp->header_count; i++) {
+        nlen = ngx_strlen(resp->headers[i].name);
+        vlen = ngx_strlen(resp->headers[i].value);
+
+        h = ngx_list_push(&r->headers_out.headers);
+        p = ngx_pnalloc(r->pool, nlen + vlen);
+        if (h == NULL || p == NULL) {
+            return NGX_ERROR;
+        }
+
+        h->hash = 1;
+#if (nginx_version >= 1023000)
+        h->next = NULL;  /* 1.23 chains headers of the same name */
+#endif
+        h->key.len = nlen;
+        h->key.data = p;
+        ngx_memcpy(p, resp->headers[i].name, nlen);
+        h->value.len = vlen;
+        h->value.data = p + nlen;
+        ngx_memcpy(p + nlen, resp->headers[i].value, vlen);
+    }
+
+    return NGX_OK;
+}
+
+
 /* Copies status, type and body into r->pool, so the core's response can be
  * freed before nginx starts writing. */
 static ngx_int_t
@@ -64,6 +99,10 @@ ngx_http_scepter_prepare(ngx_http_request_t *r, const scepter_response *resp,
         r->headers_out.content_type.len = len;
         r->headers_out.content_type.data = type;
         r->headers_out.content_type_len = len;
+    }
+
+    if (ngx_http_scepter_add_headers(r, resp) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     if (resp->body == NULL || resp->body_len == 0) {

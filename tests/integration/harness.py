@@ -338,7 +338,17 @@ ADMIN_DIRECTIVES = {"admin": ("scepter_admin", "scepter-admin"),
                     "metrics": ("scepter_metrics", "scepter-metrics")}
 
 
+@dataclass
+class OcspLocation:
+    """The CA's OCSP responder: nginx `location PATH { scepter_ocsp; }`,
+    Apache `SetHandler scepter-ocsp` (with AllowEncodedSlashes NoDecode, so
+    that a GET's %2F reaches it)."""
+    path: str
+
+
 def nginx_location(loc) -> str:
+    if isinstance(loc, OcspLocation):
+        return f"        location {loc.path} {{ scepter_ocsp; }}\n"
     if not isinstance(loc, AdminLocation):
         path, profile = loc
         return f"        location {path} {{ scepter{' ' + profile if profile else ''}; }}\n"
@@ -349,6 +359,9 @@ def nginx_location(loc) -> str:
 
 
 def apache_location(loc) -> str:
+    if isinstance(loc, OcspLocation):
+        return (f"AllowEncodedSlashes NoDecode\n<Location {loc.path}>\n    SetHandler scepter-ocsp\n"
+                "    Require all granted\n</Location>\n")
     if not isinstance(loc, AdminLocation):
         path, profile = loc
         handler, auth = "scepter", "    Require all granted\n"

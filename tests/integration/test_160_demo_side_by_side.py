@@ -60,6 +60,13 @@ def test_160_001_nginx_and_apache_demos_side_by_side(session_dir, built):
         assert Path(started["nginx"]["CA_CERT"]).exists(), "the Apache demo wiped the nginx demo's PKI"
         for server in ports:
             check_metrics_url(started[server]["METRICS_URL"])
+        for server, port in ports.items():
+            # the renewed certificate is good, the one it superseded revoked, both by OCSP
+            out = started[server]
+            assert out["OCSP_URL"] == f"http://127.0.0.1:{port}/ocsp", out["_out"]
+            assert re.search(r"OCSP at:\s+" + re.escape(out["OCSP_URL"]), out["_out"]), out["_out"]
+            assert re.search(r"^  0x\w+: good$", out["_out"], re.M), out["_out"]
+            assert re.search(r"^  0x\w+: revoked$", out["_out"], re.M), out["_out"]
 
         out = demo(base, "--stop", "--server", "nginx", "--port", str(ports["nginx"]))["_out"]
         assert "stopped" in out, out

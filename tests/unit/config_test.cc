@@ -213,3 +213,32 @@ TEST(Capabilities, LegacyProfileListsWhatItAccepts) {
 
 }  // namespace
 }  // namespace scepter
+
+namespace scepter {
+namespace {
+
+class OcspConfigFile : public ConfigFile {};
+
+TEST_F(OcspConfigFile, OcspKeysAndTheirRules) {
+    Config plain = load_config(write(minimal()));
+    EXPECT_EQ(plain.ocsp.next_update_hours, 24);
+    EXPECT_EQ(plain.ocsp.responder_validity_hours, 72);
+    EXPECT_FALSE(plain.ocsp.responder);
+    Config cfg = load_config(write(minimal("", "ocsp: {url: 'http://pki.example/ocsp', next_update_hours: 4, "
+                                               "responder_validity_hours: 12, revocation_check_ms: 0}\n")));
+    EXPECT_EQ(cfg.ocsp.url, "http://pki.example/ocsp");
+    EXPECT_EQ(cfg.ocsp.next_update_hours, 4);
+    EXPECT_EQ(cfg.ocsp.revocation_check_ms, 0);
+    EXPECT_NE(error_of(minimal("", "ocsp: {uri: x}\n")).find("ocsp.uri"), std::string::npos);
+    EXPECT_NE(error_of(minimal("", "ocsp: {url: 'https://x/ocsp'}\n")).find("plain http://"), std::string::npos);
+    EXPECT_NE(error_of(minimal("", "ocsp: {next_update_hours: 72}\n")).find("longer than next_update_hours"),
+              std::string::npos);
+    EXPECT_NE(error_of(minimal("", "ocsp: {responder_cert: ca.pem}\n")).find("go together"), std::string::npos);
+    std::string issuers = minimal();
+    issuers.replace(issuers.find("ca: {cert: ca.pem, key: ca.key}"), 31,
+                    "ca: {cert: ca.pem, key: ca.key, issuers_url: 'http://a/ca.crt,x'}");
+    EXPECT_NE(error_of(issuers).find("commas"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace scepter

@@ -48,8 +48,9 @@ typedef struct {
     scepter_str user_agent;   /* may be empty */
     scepter_str profile;      /* the location's profile name; empty = "default" */
     scepter_str route;        /* "" SCEP; "admin" the JSON challenge API; "mscep_admin" NDES's page;
-                                 "enrollments" the enrollments page;
-                                 "metrics" the Prometheus metrics */
+                                 "enrollments" the enrollments page; "metrics" the Prometheus
+                                 metrics; "ocsp" the OCSP responder, whose path is the raw one the
+                                 client sent (still percent-encoded, slashes unmerged) */
     scepter_str remote_user;  /* the user the web server authenticated (basic auth); empty: none */
     scepter_str client_cert;  /* subject of a client certificate the server verified; empty: none */
     const unsigned char *body;
@@ -62,12 +63,19 @@ typedef struct {
 } scepter_log_record;
 
 typedef struct {
+    const char *name;  /* NUL-terminated */
+    const char *value;
+} scepter_header;
+
+typedef struct {
     int status;                /* HTTP status */
     const char *content_type;  /* NUL-terminated; may be NULL for no body */
     const unsigned char *body;
     size_t body_len;
     const scepter_log_record *logs; /* to be written to the server error log */
     size_t log_count;
+    const scepter_header *headers; /* more response headers (OCSP's caching headers) */
+    size_t header_count;
 } scepter_response;
 
 /* Loads a configuration generation. Returns NULL and writes a one-line

@@ -133,6 +133,17 @@ struct CrlConfig {
     std::string path;              // URI path at which a scepter location serves the CRL over HTTP
 };
 
+// The OCSP responder (RFC 6960 with RFC 5019's profile), served where a
+// location says `scepter_ocsp` / `SetHandler scepter-ocsp`.
+struct OcspConfig {
+    std::string url;                    // put into issued certificates' AIA (id-ad-ocsp); empty: none
+    int next_update_hours = 24;         // nextUpdate = thisUpdate + this
+    int responder_validity_hours = 72;  // the delegated responder certificate Scepter issues itself
+    std::optional<KeyPairFiles> responder;  // a responder certificate of the admin's instead
+    int revocation_check_ms = 1000;     // how stale a worker's view of the store's revocations may be
+    std::size_t cache_entries = 10000;  // cached responses per worker
+};
+
 // CA rollover: the certificates GetNextCACert announces.
 struct NextCaConfig {
     std::string cert;
@@ -168,12 +179,14 @@ struct Config {
     int busy_timeout_ms = 5000;
     KeyPairFiles ca;
     std::vector<std::string> ca_chain;
+    std::string ca_issuers_url;  // the CA certificate's URL, put into issued certificates' AIA (caIssuers)
     std::optional<KeyPairFiles> ra_signing;     // absent: the CA acts as RA
     std::optional<KeyPairFiles> ra_encryption;  // absent: ra_signing also decrypts
     std::size_t max_message_bytes = 65536;
     InputLimits input_limits;
     PolicyLimits policy_limits;  // defaults for every profile's policy_limits
     CrlConfig crl;
+    OcspConfig ocsp;
     std::optional<NextCaConfig> next_ca;
     std::string status_dir;      // NDES-style status records; empty: none
     AdminConfig admin;

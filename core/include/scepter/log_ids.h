@@ -65,6 +65,13 @@
 #define SCEPTER_ID_AUDIT_WRITE_FAILED   "SCP4002" /* error: the audit log could not be written */
 #define SCEPTER_ID_STATUS_RECORD_FAILED "SCP4003" /* error: a status record could not be written */
 
+/* the OCSP responder */
+#define SCEPTER_ID_OCSP_SIGNER_ISSUED   "SCP7201" /* info: this worker issued itself a responder certificate (serial, validity) */
+#define SCEPTER_ID_OCSP_MALFORMED       "SCP7202" /* warn: a request that is not an OCSPRequest, answered malformedRequest */
+#define SCEPTER_ID_OCSP_TRY_LATER       "SCP7203" /* error: the store or the worker could not answer, tryLater */
+#define SCEPTER_ID_OCSP_INTERNAL        "SCP7204" /* error: a response could not be built or signed, internalError */
+#define SCEPTER_ID_OCSP_METHOD          "SCP7205" /* warn: a method other than GET, HEAD or POST, answered 405 */
+
 /* nginx connector */
 #define SCEPTER_ID_NGX_THREAD_POST      "SCP5001" /* error: a task could not be posted */
 #define SCEPTER_ID_NGX_BODY_READ        "SCP5002" /* error: the request body could not be read */

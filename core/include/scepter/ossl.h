@@ -11,6 +11,7 @@
 #include <openssl/bn.h>
 #include <openssl/cms.h>
 #include <openssl/evp.h>
+#include <openssl/ocsp.h>
 #include <openssl/pkcs12.h>
 #include <openssl/pkcs7.h>
 #include <openssl/provider.h>
@@ -66,6 +67,10 @@ using Asn1OctetString = Owned<ASN1_OCTET_STRING, ASN1_OCTET_STRING_free>;
 using RsaPssParams = Owned<RSA_PSS_PARAMS, RSA_PSS_PARAMS_free>;
 using LibCtx = Owned<OSSL_LIB_CTX, OSSL_LIB_CTX_free>;
 using Provider = Owned<OSSL_PROVIDER, OSSL_PROVIDER_unload>;
+using OcspRequest = Owned<OCSP_REQUEST, OCSP_REQUEST_free>;
+using OcspResponse = Owned<OCSP_RESPONSE, OCSP_RESPONSE_free>;
+using OcspBasicResp = Owned<OCSP_BASICRESP, OCSP_BASICRESP_free>;
+using OcspCertId = Owned<OCSP_CERTID, OCSP_CERTID_free>;
 
 inline void free_x509_stack(STACK_OF(X509) * s) noexcept { sk_X509_pop_free(s, X509_free); }
 inline void free_ext_stack(STACK_OF(X509_EXTENSION) * s) noexcept {

@@ -165,6 +165,10 @@ class Store {
     // Revocation. False when the serial is unknown or already revoked.
     virtual bool revoke(const std::string& serial_hex, int reason, std::int64_t at) = 0;
     virtual std::vector<RevokedCert> list_revoked() = 0;
+    // How many certificates are revoked. It only grows (a revocation is
+    // never undone), so a reader that finds it unchanged knows that nothing
+    // was revoked since it last looked: the OCSP responder's cache asks.
+    virtual std::int64_t revocation_count() { return std::int64_t(list_revoked().size()); }
 
     // One-time challenges. add_challenge counts the requester's active,
     // unexpired challenges of the same profile (each profile has its own

@@ -39,12 +39,6 @@ ossl::PKey read_key(const Config& cfg, const std::string& key, const std::string
     return pkey;
 }
 
-KeyPair read_pair(const Config& cfg, const std::string& key, const KeyPairFiles& files) {
-    KeyPair p{read_cert(cfg, key + ".cert", files.cert), read_key(cfg, key + ".key", files.key)};
-    if (X509_check_private_key(p.cert.get(), p.key.get()) != 1)
-        fail(cfg, key + ".key", "the key does not belong to the certificate '" + files.cert + "'");
-    return p;
-}
 
 // The CA signs with RSA or ECDSA on a NIST curve: the keys every SCEP client
 // verifies, and the ones ca_signature_digest has a digest for.
@@ -152,6 +146,16 @@ void load_legacy_context(const Config& cfg, CaMaterial& m) {
 }
 
 }  // namespace
+
+KeyPair read_pair(const Config& cfg, const std::string& key, const KeyPairFiles& files, const std::string& cert_key,
+                  const std::string& key_key) {
+    std::string ck = cert_key.empty() ? key + ".cert" : cert_key;
+    std::string kk = key_key.empty() ? key + ".key" : key_key;
+    KeyPair p{read_cert(cfg, ck, files.cert), read_key(cfg, kk, files.key)};
+    if (X509_check_private_key(p.cert.get(), p.key.get()) != 1)
+        fail(cfg, kk, "the key does not belong to the certificate '" + files.cert + "'");
+    return p;
+}
 
 std::vector<std::pair<X509*, EVP_PKEY*>> CaMaterial::decryption_keys() const {
     std::vector<std::pair<X509*, EVP_PKEY*>> keys{{ra_encryption.cert.get(), ra_encryption.key.get()}};

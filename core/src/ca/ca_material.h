@@ -41,6 +41,11 @@ struct CaMaterial {
     Bytes getnextcacert_body;
 };
 
+// A certificate and its key from PEM files, checked to belong together.
+// Errors name `key`.cert / `key`.key, or cert_key / key_key when given.
+KeyPair read_pair(const Config& cfg, const std::string& key, const KeyPairFiles& files,
+                  const std::string& cert_key = "", const std::string& key_key = "");
+
 // Loads and cross-checks every certificate and key the configuration names.
 // Throws ConfigError pointing at the offending key.
 CaMaterial load_ca_material(const Config& cfg);

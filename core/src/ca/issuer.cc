@@ -157,8 +157,18 @@ void add_template_name(X509* x, const std::string& name) {
     check(ext && X509_add_ext(x, ext.get(), -1) == 1, "template name extension");
 }
 
+// Where a relying party asks about the certificate (id-ad-ocsp) and finds
+// its issuer (id-ad-caIssuers). The URLs were checked at load: plain http://,
+// no list separators, so each is one entry.
+void add_authority_info_access(X509* x, X509V3_CTX* ctx, const std::string& ocsp_url, const std::string& ca_issuers_url) {
+    std::string value;
+    if (!ocsp_url.empty()) value = "OCSP;URI:" + ocsp_url;
+    if (!ca_issuers_url.empty()) value += (value.empty() ? "" : ",") + std::string("caIssuers;URI:") + ca_issuers_url;
+    if (!value.empty()) add_conf_ext(x, ctx, NID_info_access, value);
+}
+
 void add_extensions(X509* x, const Template& t, X509_REQ* req, const GrantedNames& names, X509* ca,
-                    const std::string& crl_url) {
+                    const std::string& crl_url, const std::string& ocsp_url, const std::string& ca_issuers_url) {
     X509V3_CTX ctx;
     X509V3_set_ctx(&ctx, ca, x, nullptr, nullptr, 0);
     add_conf_ext(x, &ctx, NID_basic_constraints, "critical,CA:FALSE");
@@ -168,6 +178,7 @@ void add_extensions(X509* x, const Template& t, X509_REQ* req, const GrantedName
     add_conf_ext(x, &ctx, NID_authority_key_identifier, "keyid:always");
     add_sans(x, req, names.sans);
     if (!crl_url.empty()) add_conf_ext(x, &ctx, NID_crl_distribution_points, "URI:" + crl_url);
+    add_authority_info_access(x, &ctx, ocsp_url, ca_issuers_url);
     if (t.template_name_extension) add_template_name(x, t.name);
 }
 
@@ -192,7 +203,7 @@ void fill_record(X509* x, const Template& t, const GrantedNames& names, IssuedCe
 }  // namespace
 
 Issued issue_certificate(const Template& t, const CsrInfo& csr, const GrantedNames& names, const KeyPair& ca,
-                         const std::string& crl_url) {
+                         const std::string& crl_url, const std::string& ocsp_url, const std::string& ca_issuers_url) {
     clear_openssl_errors();
     Issued out;
     out.cert.reset(X509_new());
@@ -203,7 +214,7 @@ Issued issue_certificate(const Template& t, const CsrInfo& csr, const GrantedNam
     check(X509_set_issuer_name(x, X509_get_subject_name(ca.cert.get())) == 1, "X509_set_issuer_name");
     set_validity(x, t, ca.cert.get());
     copy_public_key(x, csr.req.get());
-    add_extensions(x, t, csr.req.get(), names, ca.cert.get(), crl_url);
+    add_extensions(x, t, csr.req.get(), names, ca.cert.get(), crl_url, ocsp_url, ca_issuers_url);
     check(X509_sign(x, ca.key.get(), ca_signature_digest(ca.key.get())) > 0, "X509_sign");
     fill_record(x, t, names, out.record);
     return out;

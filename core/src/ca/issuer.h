@@ -16,8 +16,10 @@ struct Issued {
 };
 
 // Signs a new certificate with a fresh 128-bit random serial. crl_url, when
-// set, goes into the CRL Distribution Points extension.
+// set, goes into the CRL Distribution Points extension; ocsp_url and
+// ca_issuers_url, when set, into Authority Information Access.
 Issued issue_certificate(const Template& t, const CsrInfo& csr, const GrantedNames& names, const KeyPair& ca,
-                         const std::string& crl_url);
+                         const std::string& crl_url, const std::string& ocsp_url = "",
+                         const std::string& ca_issuers_url = "");
 
 }  // namespace scepter

@@ -3,7 +3,6 @@
 #include "scepter/text.h"
 
 namespace scepter {
-namespace {
 
 std::string percent_decode(const std::string& s) {
     std::string out;
@@ -19,8 +18,6 @@ std::string percent_decode(const std::string& s) {
     }
     return out;
 }
-
-}  // namespace
 
 std::map<std::string, std::string> parse_query(const std::string& query) {
     std::map<std::string, std::string> out;

@@ -14,4 +14,7 @@ namespace scepter {
 // (base64_decode, scepter/text.h, reads a space as '+' all the same).
 std::map<std::string, std::string> parse_query(const std::string& query);
 
+// %XX sequences to bytes; anything else, '+' and a stray '%' included, as is.
+std::string percent_decode(const std::string& s);
+
 }  // namespace scepter

@@ -6,6 +6,7 @@
 #include "scepter/pki_message.h"
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace scepter {
@@ -35,6 +36,7 @@ struct Response {
     std::string content_type;
     Bytes body;
     std::vector<LogLine> logs;
+    std::vector<std::pair<std::string, std::string>> headers;  // more HTTP headers (name, value)
 
     void log(scepter_log_level level, const char* id, const std::string& text) {
         logs.push_back({level, std::string(id) + " " + text});

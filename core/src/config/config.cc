@@ -286,6 +286,33 @@ void read_crl(const YamlSection& s, CrlConfig& crl) {
     if (!crl.path.empty() && crl.path[0] != '/') s.fail_at("path", "must be a URI path starting with /");
 }
 
+// A URL relying parties fetch without TLS (RFC 5280 §4.2.2.1), written
+// into certificates as one AIA entry: no list separators.
+void check_plain_http_url(const YamlSection& s, const std::string& key, const std::string& url) {
+    if (url.empty()) return;
+    if (url.find_first_of(", \t\r\n") != std::string::npos) s.fail_at(key, "must not contain commas or spaces");
+    if (url.rfind("http://", 0) != 0) s.fail_at(key, "must be a plain http:// URL (relying parties fetch it without TLS)");
+}
+
+void read_ocsp(const YamlSection& s, OcspConfig& o) {
+    s.allow_only({"url", "next_update_hours", "responder_validity_hours", "responder_cert", "responder_key",
+                  "revocation_check_ms", "cache_entries"});
+    o.url = s.string_or("url", "");
+    check_plain_http_url(s, "url", o.url);
+    o.next_update_hours = int(s.integer_or("next_update_hours", 24, 1, 24 * 366));
+    o.responder_validity_hours = int(s.integer_or("responder_validity_hours", 72, 2, 24 * 366));
+    // The responder certificate is renewed once fewer than next_update_hours
+    // remain, so that every response can be valid for its whole window.
+    if (o.responder_validity_hours <= o.next_update_hours)
+        s.fail_at("responder_validity_hours", "must be longer than next_update_hours");
+    if (s.has("responder_cert") != s.has("responder_key"))
+        s.fail_at(s.has("responder_cert") ? "responder_cert" : "responder_key",
+                  "responder_cert and responder_key go together");
+    if (s.has("responder_cert")) o.responder = KeyPairFiles{s.readable_file("responder_cert"), s.readable_file("responder_key")};
+    o.revocation_check_ms = int(s.integer_or("revocation_check_ms", 1000, 0, 3'600'000));
+    o.cache_entries = std::size_t(s.integer_or("cache_entries", 10000, 0, 10'000'000));
+}
+
 NextCaConfig read_next_ca(const YamlSection& s) {
     s.allow_only({"cert", "ra_certs", "chain"});
     NextCaConfig n;
@@ -328,8 +355,8 @@ Config load_config(const std::string& path) {
     YAML::Node root = parse_yaml_file(path);
     if (!root.IsMap()) throw ConfigError(path, 1, "", "the file must be a YAML mapping");
     YamlSection top(root, "", cfg);
-    top.allow_only({"audit_log", "audit", "store", "ca", "ra", "limits", "policy_limits", "crl", "next_ca", "status_dir",
-                    "admin", "templates", "profiles"});
+    top.allow_only({"audit_log", "audit", "store", "ca", "ra", "limits", "policy_limits", "crl", "ocsp", "next_ca",
+                    "status_dir", "admin", "templates", "profiles"});
     if (top.has("status_dir")) cfg.status_dir = top.path("status_dir");
     if (top.has("admin")) {
         YamlSection admin = top.section("admin");
@@ -340,8 +367,10 @@ Config load_config(const std::string& path) {
     if (top.has("audit")) cfg.audit_get_requests = read_audit(top.section("audit"));
     read_store(top.section("store"), cfg);
     YamlSection ca = top.section("ca");
-    ca.allow_only({"cert", "key", "chain"});
+    ca.allow_only({"cert", "key", "chain", "issuers_url"});
     cfg.ca = KeyPairFiles{ca.readable_file("cert"), ca.readable_file("key")};
+    cfg.ca_issuers_url = ca.string_or("issuers_url", "");
+    check_plain_http_url(ca, "issuers_url", cfg.ca_issuers_url);
     for (const auto& c : ca.list("chain")) cfg.ca_chain.push_back(resolve_path(cfg.path, c));
     if (top.has("ra")) read_ra(top.section("ra"), cfg);
     if (top.has("limits")) {
@@ -353,6 +382,7 @@ Config load_config(const std::string& path) {
     }
     if (top.has("policy_limits")) cfg.policy_limits = read_policy_limits(top.section("policy_limits"), {});
     if (top.has("crl")) read_crl(top.section("crl"), cfg.crl);
+    if (top.has("ocsp")) read_ocsp(top.section("ocsp"), cfg.ocsp);
     if (top.has("next_ca")) cfg.next_ca = read_next_ca(top.section("next_ca"));
     for_each_entry(top, "templates", [&](const YamlSection& s, const std::string& name) {
         cfg.templates[name] = read_template(s, name);

@@ -201,7 +201,8 @@ Issued issue(const StepEnv& env, const TemplateDecision& d, const CsrInfo& csr, 
     TransactionRecord tx{ctx.transaction_id, env.profile.name, request.message_type, "success", "", "", "",
                          ctx.client_ip, std::int64_t(std::time(nullptr)), request.fingerprint};
     for (int attempt = 1;; ++attempt) {
-        Issued issued = issue_certificate(t, csr, names, env.ca.ca, env.cfg.crl.distribution_url);
+        Issued issued = issue_certificate(t, csr, names, env.ca.ca, env.cfg.crl.distribution_url, env.cfg.ocsp.url,
+                                           env.cfg.ca_issuers_url);
         issued.record.profile = env.profile.name;
         issued.record.transaction_id = ctx.transaction_id;
         issued.record.requester_ip = ctx.client_ip;

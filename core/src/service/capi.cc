@@ -21,6 +21,7 @@ struct ResponseBox {
     scepter::Response r;
     std::vector<std::string> texts;  // the log lines, made safe for the error log
     std::vector<scepter_log_record> records;
+    std::vector<scepter_header> headers;  // pointing into r.headers
 };
 
 void write_error(char* err, size_t len, const char* text) noexcept {
@@ -30,7 +31,7 @@ void write_error(char* err, size_t len, const char* text) noexcept {
 // Preallocated, so that even this failure reaches the error log.
 scepter_log_record out_of_memory_log{SCEPTER_LOG_ERROR,
                                      SCEPTER_ID_INTERNAL_ERROR " the core could not build a response (out of memory)"};
-scepter_response out_of_memory{500, nullptr, nullptr, 0, &out_of_memory_log, 1};
+scepter_response out_of_memory{500, nullptr, nullptr, 0, &out_of_memory_log, 1, nullptr, 0};
 
 std::string str(const scepter_str& s) { return s.data ? std::string(s.data, s.len) : std::string(); }
 
@@ -49,6 +50,9 @@ scepter_response* box(scepter::Response&& r) {
     b->c.body_len = b->r.body.size();
     b->c.logs = b->records.data();
     b->c.log_count = b->records.size();
+    for (const auto& [name, value] : b->r.headers) b->headers.push_back({name.c_str(), value.c_str()});
+    b->c.headers = b->headers.data();
+    b->c.header_count = b->headers.size();
     return &b->c;
 }
 

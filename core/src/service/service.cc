@@ -44,6 +44,7 @@ Service::Service(Config cfg, CaMaterial ca)
         ProfileHooks& hooks = hooks_[name];
         if (!profile.policy_path.empty()) hooks.policy = PolicyEngine::compile(profile.policy_path, profile.policy_limits);
     }
+    ocsp_ = std::make_unique<OcspResponder>(cfg_, ca_);
 }
 
 std::unique_ptr<Service> Service::load(const std::string& path) {
@@ -171,6 +172,10 @@ bool reads_only(const std::string& method) { return method == "GET" || method ==
 std::optional<Response> Service::dispatch(const Request& req, bool allow_blocking, AuditContext& ctx) {
     ctx = AuditContext{"", req.profile.empty() ? "default" : req.profile, "", "", req.client_ip, req.user_agent,
                        guess_client_os(req.user_agent), ""};
+    if (req.route == "ocsp") {
+        ctx.operation = "ocsp";
+        return ocsp(req, allow_blocking);  // the CA's, whatever the profile
+    }
     if (req.route == "metrics") {
         // Before the profile: a metrics location serves every profile.
         ctx.operation = "metrics";

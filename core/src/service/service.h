@@ -10,6 +10,7 @@
 #include "challenge/challenge_claims.h"
 #include "codec/response.h"
 #include "enrollment/enrollment.h"
+#include "ocsp/ocsp_responder.h"
 #include "scepter/challenge.h"
 #include "scepter/config.h"
 #include "scepter/store.h"
@@ -62,6 +63,7 @@ class Service {
 
     const Config& config() const { return cfg_; }
     const CaMaterial& ca() const { return ca_; }
+    OcspResponder& ocsp_responder() { return *ocsp_; }
     Store& store();
 
    private:
@@ -99,6 +101,8 @@ class Service {
     Response metrics_page(const Request& req, const AuditContext& ctx);
     void count_request(const AuditContext& ctx, const Response& r, std::chrono::steady_clock::time_point start) const noexcept;
     Response pki_operation(const Bytes& message, const Profile& profile, AuditContext& ctx);
+    // the OCSP face (service_ocsp.cc)
+    std::optional<Response> ocsp(const Request& req, bool allow_blocking);
 
     Config cfg_;
     CaMaterial ca_;
@@ -107,6 +111,7 @@ class Service {
     std::map<std::string, std::string> caps_;  // per profile, computed at load
     std::vector<std::string> load_warnings_;
     std::map<std::string, ProfileHooks> hooks_;  // per profile: policy, validation service
+    std::unique_ptr<OcspResponder> ocsp_;        // made at load; each process fills its own cache, issues its own signer
     std::unique_ptr<StatusRecords> status_;      // opened in the worker (it creates directories)
     std::mutex store_mutex_;                     // guards building and publishing the worker's resources
     std::unique_ptr<Store> store_;               // published last: set means everything is in place

@@ -55,6 +55,7 @@ class SqliteStore final : public Store {
 
     bool revoke(const std::string& serial_hex, int reason, std::int64_t at) override;
     std::vector<RevokedCert> list_revoked() override;
+    std::int64_t revocation_count() override;
 
     void add_challenge(const ChallengeRecord& c, std::size_t max_active, std::int64_t now) override;
     std::optional<ChallengeRecord> find_challenge(const std::string& id) override;

@@ -44,6 +44,8 @@ constexpr const char* kMarkPendingIssued =
 constexpr const char* kRevoke =
     "UPDATE certificates SET status = 'revoked', revoked_at = ?2, revocation_reason = ?3 "
     "WHERE serial = ?1 AND status <> 'revoked'";
+// Counted on the partial index certificates_revoked: the table is not read.
+constexpr const char* kCountRevoked = "SELECT count(*) FROM certificates WHERE status = 'revoked'";
 constexpr const char* kListRevoked =
     "SELECT serial, revoked_at, revocation_reason FROM certificates "
     "WHERE status = 'revoked' ORDER BY revoked_at, serial";
@@ -203,6 +205,12 @@ std::vector<RevokedCert> SqliteStore::list_revoked() {
     std::vector<RevokedCert> out;
     while (st.step()) out.push_back({st.text(0), st.integer(1), int(st.integer(2))});
     return out;
+}
+
+std::int64_t SqliteStore::revocation_count() {
+    auto conn = pool_.acquire();
+    auto st = conn->prepare(kCountRevoked);
+    return st.step() ? st.integer(0) : 0;
 }
 
 // ---- CRLs ----
