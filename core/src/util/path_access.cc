@@ -27,10 +27,14 @@ bool has_acl(const std::string& path) {
 }
 
 // want: R_OK, W_OK, X_OK or'ed together (the same bits as a mode's rwx).
-bool allowed(const std::string& path, int want, const PathUser& user) {
-    if (user.current) return faccessat(AT_FDCWD, path.c_str(), want, AT_EACCESS) == 0;
-    struct stat st {};
-    if (stat(path.c_str(), &st) != 0) return false;
+// Judged from `st`, the caller's one stat of `path`: a file that vanishes
+// meanwhile (SQLite removes its -wal when the last connection closes, as old
+// workers do during a reload) must not read as "not allowed".
+bool allowed(const std::string& path, const struct stat& st, int want, const PathUser& user) {
+    if (user.current) {
+        if (faccessat(AT_FDCWD, path.c_str(), want, AT_EACCESS) == 0) return true;
+        return errno == ENOENT;
+    }
     if (user.uid == 0 || has_acl(path)) return true;
     int bits = st.st_mode & 7;
     if (st.st_uid == user.uid) bits = (st.st_mode >> 6) & 7;
@@ -51,7 +55,7 @@ std::string closed_on_the_way(const std::string& dir, const PathUser& user) {
     for (const auto& d : way) {
         struct stat st {};
         if (stat(d.c_str(), &st) != 0) return "";  // missing: the caller says so
-        if (!allowed(d, X_OK, user)) return d;
+        if (!allowed(d, st, X_OK, user)) return d;
     }
     return "";
 }
@@ -100,19 +104,19 @@ std::string dir_write_problem(const std::string& dir, const PathUser& user, bool
         if (!create_missing) return "the directory '" + dir + "' does not exist";
         if (stat(parent.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
             return "'" + dir + "' does not exist, nor does its parent directory '" + parent + "'";
-        if (!allowed(parent, W_OK | X_OK, user))
+        if (!allowed(parent, st, W_OK | X_OK, user))
             return "'" + dir + "' does not exist and " + who(user) + " cannot create it in '" + parent + "'";
         return "";
     }
     if (!S_ISDIR(st.st_mode)) return "'" + dir + "' is not a directory";
-    if (!allowed(dir, W_OK | X_OK, user)) return who(user) + " cannot write to '" + dir + "'";
+    if (!allowed(dir, st, W_OK | X_OK, user)) return who(user) + " cannot write to '" + dir + "'";
     return "";
 }
 
 std::string file_write_problem(const std::string& path, const PathUser& user) {
     struct stat st {};
     if (stat(path.c_str(), &st) != 0) return "";
-    if (!allowed(path, R_OK | W_OK, user)) return who(user) + " cannot read and write '" + path + "'";
+    if (!allowed(path, st, R_OK | W_OK, user)) return who(user) + " cannot read and write '" + path + "'";
     return "";
 }
 
