@@ -64,6 +64,8 @@ char *ngx_module_order[] = {
 
 add_library(ngx_http_scepter_module MODULE
   ${SCEPTER_NGX_DIR}/ngx_http_scepter_module.c
+  ${SCEPTER_NGX_DIR}/ngx_http_scepter_directives.c
+  ${SCEPTER_NGX_DIR}/ngx_http_scepter_service.c
   ${SCEPTER_NGX_DIR}/ngx_http_scepter_handler.c
   ${SCEPTER_NGX_DIR}/ngx_http_scepter_response.c
   ${SCEPTER_NGX_DIR}/ngx_http_scepter_metrics.c

@@ -190,30 +190,38 @@ static scepter_str scepter_str_of(const char *s)
     return out;
 }
 
-/* Which face the handler name asks for: SCEP, the JSON challenge API,
- * NDES's mscep_admin page, the enrollments page or the metrics. NULL: not ours. */
-static const char *scepter_route_of(const char *handler)
+/* What each handler name serves: the core's route ("" SCEP, the JSON
+ * challenge API, NDES's mscep_admin page, the enrollments page, the metrics,
+ * OCSP), and whether the core reads the path as sent, undecoded. */
+typedef struct {
+    const char *handler;
+    const char *route;
+    int raw_path;
+} scepter_route;
+
+static const scepter_route scepter_routes[] = {
+    {SCEPTER_HANDLER_NAME, "", 0},
+    {SCEPTER_ADMIN_HANDLER_NAME, "admin", 0},
+    {SCEPTER_MSCEP_ADMIN_HANDLER_NAME, "mscep_admin", 0},
+    {SCEPTER_ENROLLMENTS_HANDLER_NAME, "enrollments", 0},
+    {SCEPTER_METRICS_HANDLER_NAME, "metrics", 0},
+    /* OCSP's GET carries base64 in the path (AllowEncodedSlashes must let
+     * %2F through). */
+    {SCEPTER_OCSP_HANDLER_NAME, "ocsp", 1},
+};
+
+/* The route a handler name asks for; NULL: not ours. */
+static const scepter_route *scepter_route_of(const char *handler)
 {
+    size_t i;
+
     if (handler == NULL) {
         return NULL;
     }
-    if (strcmp(handler, SCEPTER_HANDLER_NAME) == 0) {
-        return "";
-    }
-    if (strcmp(handler, SCEPTER_ADMIN_HANDLER_NAME) == 0) {
-        return "admin";
-    }
-    if (strcmp(handler, SCEPTER_MSCEP_ADMIN_HANDLER_NAME) == 0) {
-        return "mscep_admin";
-    }
-    if (strcmp(handler, SCEPTER_ENROLLMENTS_HANDLER_NAME) == 0) {
-        return "enrollments";
-    }
-    if (strcmp(handler, SCEPTER_METRICS_HANDLER_NAME) == 0) {
-        return "metrics";
-    }
-    if (strcmp(handler, SCEPTER_OCSP_HANDLER_NAME) == 0) {
-        return "ocsp";
+    for (i = 0; i < sizeof(scepter_routes) / sizeof(scepter_routes[0]); i++) {
+        if (strcmp(handler, scepter_routes[i].handler) == 0) {
+            return &scepter_routes[i];
+        }
     }
     return NULL;
 }
@@ -235,7 +243,8 @@ static const char *scepter_verified_client_cert(request_rec *r)
 }
 
 static void scepter_fill_request(request_rec *r, const scepter_dir_conf *dc,
-                                 const scepter_body *body, scepter_request *req)
+                                 const scepter_route *route, const scepter_body *body,
+                                 scepter_request *req)
 {
     /* zeroed first: a field added to the C API later reads as empty */
     memset(req, 0, sizeof(*req));
@@ -248,10 +257,8 @@ static void scepter_fill_request(request_rec *r, const scepter_dir_conf *dc,
                                                     : r->connection->client_ip);
     req->user_agent = scepter_str_of(apr_table_get(r->headers_in, "User-Agent"));
     req->profile = scepter_str_of(dc->profile);
-    req->route = scepter_str_of(scepter_route_of(r->handler));
-    /* OCSP's GET carries base64 in the path: the core reads it as sent,
-     * before httpd decoded it (AllowEncodedSlashes must let %2F through). */
-    if (strcmp(req->route.data, "ocsp") == 0 && r->unparsed_uri != NULL) {
+    req->route = scepter_str_of(route->route);
+    if (route->raw_path && r->unparsed_uri != NULL) {
         req->path.data = r->unparsed_uri;
         req->path.len = strcspn(r->unparsed_uri, "?#");
     }
@@ -322,11 +329,13 @@ int scepter_handler(request_rec *r)
 {
     const scepter_dir_conf *dc;
     scepter_body body = { NULL, 0, 0, 0, 0 };
+    const scepter_route *route;
     scepter_request req;
     scepter_response *resp;
     int rc;
 
-    if (scepter_route_of(r->handler) == NULL) {
+    route = scepter_route_of(r->handler);
+    if (route == NULL) {
         return DECLINED;
     }
 
@@ -344,7 +353,7 @@ int scepter_handler(request_rec *r)
         return rc;
     }
 
-    scepter_fill_request(r, dc, &body, &req);
+    scepter_fill_request(r, dc, route, &body, &req);
     resp = scepter_handle(dc->service, &req, 1);
     if (resp == NULL) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,

@@ -126,8 +126,7 @@ ngx_http_scepter_fill_request(ngx_http_request_t *r,
 
     /* OCSP's GET carries base64 in the path: the core reads it as sent,
      * before nginx decoded it and merged the "//" base64 may hold. */
-    if (slcf->route.len == 4 && ngx_strncmp(slcf->route.data, "ocsp", 4) == 0
-        && r->unparsed_uri.len)
+    if (slcf->route->raw_path && r->unparsed_uri.len)
     {
         raw = r->unparsed_uri;
         if (r->args_start != NULL && r->args_start > raw.data
@@ -143,7 +142,7 @@ ngx_http_scepter_fill_request(ngx_http_request_t *r,
     req->client_ip = ngx_http_scepter_str(&r->connection->addr_text);
     req->user_agent = ngx_http_scepter_header(r->headers_in.user_agent);
     req->profile = ngx_http_scepter_str(&slcf->profile);
-    req->route = ngx_http_scepter_str(&slcf->route);
+    req->route = ngx_http_scepter_str(&slcf->route->name);
     /* Set only where auth_basic checked the password in the access phase;
      * an Authorization header nobody checked leaves it empty. */
     req->remote_user = ngx_http_scepter_str(&r->headers_in.user);

@@ -606,6 +606,30 @@ def _alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
+def nginx_conf(workers: int, http_body: str, head: str = "", connections: int = 512) -> str:
+    """An nginx.conf for a prefix laid out as Server makes it (conf/, logs/,
+    tmp/): its pid file, logs and temporary paths there, the workers' user
+    when run as root, then `http_body` inside the http block."""
+    user = f"user {WORKER_USER};" if os.geteuid() == 0 else ""
+    return f"""# written by tests/integration/harness.py
+{head}
+master_process on;
+worker_processes {workers};
+{user}
+pid logs/nginx.pid;
+error_log logs/error.log info;
+events {{ worker_connections {connections}; }}
+http {{
+    access_log logs/access.log;
+    client_body_temp_path tmp/body;
+    proxy_temp_path tmp/proxy;
+    fastcgi_temp_path tmp/fastcgi;
+    uwsgi_temp_path tmp/uwsgi;
+    scgi_temp_path tmp/scgi;
+{http_body}}}
+"""
+
+
 class Nginx(Server):
     """nginx: `nginx -p PREFIX -c conf/nginx.conf`, master plus `workers`
     worker processes."""
@@ -632,29 +656,12 @@ class Nginx(Server):
         return f"include {NGINX_ENABLED_SNIPPET};"
 
     def render(self) -> str:
-        user = f"user {WORKER_USER};" if os.geteuid() == 0 else ""
         locations = "".join(nginx_location(loc) for loc in self.locations)
-        return f"""# written by tests/integration/harness.py
-{self.load_module_line()}
-master_process on;
-worker_processes {self.workers};
-{user}
-pid logs/nginx.pid;
-error_log logs/error.log info;
-events {{ worker_connections 512; }}
-http {{
-    access_log logs/access.log;
-    client_body_temp_path tmp/body;
-    proxy_temp_path tmp/proxy;
-    fastcgi_temp_path tmp/fastcgi;
-    uwsgi_temp_path tmp/uwsgi;
-    scgi_temp_path tmp/scgi;
-    scepter_config {self.config_yaml};
+        return nginx_conf(self.workers, f"""    scepter_config {self.config_yaml};
     server {{
         listen 127.0.0.1:{self.port};
 {locations}    }}
-}}
-"""
+""", head=self.load_module_line())
 
     def cmd(self, *args) -> list[str]:
         return [NGINX, "-p", f"{self.prefix}/", "-c", "conf/nginx.conf", *args]

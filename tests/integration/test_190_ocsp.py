@@ -11,7 +11,6 @@ HTTP 200); the caching headers; and a real relying party, nginx with
 from __future__ import annotations
 
 import base64
-import os
 import re
 import subprocess
 import time
@@ -249,22 +248,8 @@ def test_190_007_malformed_requests_get_malformedRequest_never_5xx(ocsp, tmp_pat
 
 # ---- a real relying party -----------------------------------------------
 
-def relying_party_conf(prefix: Path, port: int, ocsp_url: str, ca: Path, cert: Path, key: Path) -> str:
-    return f"""# a relying party for test_190
-master_process on;
-worker_processes 1;
-{"user " + h.WORKER_USER + ";" if os.geteuid() == 0 else ""}
-pid logs/nginx.pid;
-error_log logs/error.log info;
-events {{ worker_connections 64; }}
-http {{
-    access_log logs/access.log;
-    client_body_temp_path tmp/body;
-    proxy_temp_path tmp/proxy;
-    fastcgi_temp_path tmp/fastcgi;
-    uwsgi_temp_path tmp/uwsgi;
-    scgi_temp_path tmp/scgi;
-    server {{
+def relying_party_conf(port: int, ocsp_url: str, ca: Path, cert: Path, key: Path) -> str:
+    return h.nginx_conf(1, f"""    server {{
         listen 127.0.0.1:{port} ssl;
         ssl_certificate {cert};
         ssl_certificate_key {key};
@@ -274,8 +259,7 @@ http {{
         ssl_ocsp_responder {ocsp_url};
         location / {{ return 200 "hello $ssl_client_s_dn\\n"; }}
     }}
-}}
-"""
+""", connections=64)
 
 
 def curl(port, dev, cert) -> subprocess.CompletedProcess:
@@ -296,7 +280,7 @@ def test_190_008_nginx_with_ssl_ocsp_accepts_then_refuses_after_revoke(ocsp, iss
         f.chmod(0o644)
     port = h.free_port()
     (prefix / "conf" / "nginx.conf").write_text(relying_party_conf(
-        prefix, port, ocsp.url, ocsp.pki.ca_cert, prefix / "conf" / "srv.pem", prefix / "conf" / "srv.key"))
+        port, ocsp.url, ocsp.pki.ca_cert, prefix / "conf" / "srv.pem", prefix / "conf" / "srv.key"))
     cmd = [h.NGINX, "-p", f"{prefix}/", "-c", "conf/nginx.conf"]
     h.run(cmd)
     try:

@@ -208,12 +208,12 @@ Issued issue(const StepEnv& env, const TemplateDecision& d, const CsrInfo& csr, 
         issued.record.requester_ip = ctx.client_ip;
         tx.serial_hex = issued.record.serial_hex;
         try {
-            env.store.record_issuance(issued.record, tx, challenge_use(env, challenge));
+            commit_using_challenge(env, challenge, [&](const ChallengeUse& use) {
+                env.store.record_issuance(issued.record, tx, use);
+            });
         } catch (const DuplicateSerial&) {
             if (attempt < kDuplicateSerialRetries) continue;
             throw;
-        } catch (const ChallengeAlreadyUsed&) {
-            throw challenge_already_used();
         }
         count_challenge_consumed(env, challenge);
         env.steps.passed("", {{"serial", issued.record.serial_hex},

@@ -66,12 +66,8 @@ Response make_pending(const StepEnv& env, const VerifiedMessage& m, ContentCiphe
     p.csr_der = csr.der;
     p.signer_der = to_der(m.msg.signer.get(), i2d_X509);
     // Two copies of one request racing: the second becomes a poll.
-    bool added = false;
-    try {
-        added = env.store.add_pending(p, challenge_use(env, challenge));
-    } catch (const ChallengeAlreadyUsed&) {
-        throw challenge_already_used();
-    }
+    bool added = commit_using_challenge(
+        env, challenge, [&](const ChallengeUse& use) { return env.store.add_pending(p, use); });
     if (!added) return answer_poll(env, m, cipher, *env.store.find_pending(p.transaction_id));
     count_challenge_consumed(env, challenge);
     env.steps.passed("waiting for an administrator's approval", {{"template", d.tmpl->name}});

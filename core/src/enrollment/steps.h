@@ -111,6 +111,16 @@ ChallengeUse challenge_use(const StepEnv& env, const ChallengeOutcome& challenge
 // The FAILURE when that transaction finds the challenge gone (the store
 // threw ChallengeAlreadyUsed: a racing request used it first).
 ScepFailure challenge_already_used();
+// Runs `commit(use)`, the store transaction that uses the challenge up, and
+// turns a race lost to another request into that FAILURE.
+template <class Commit>
+auto commit_using_challenge(const StepEnv& env, const ChallengeOutcome& challenge, Commit&& commit) {
+    try {
+        return commit(challenge_use(env, challenge));
+    } catch (const ChallengeAlreadyUsed&) {
+        throw challenge_already_used();
+    }
+}
 // After that transaction committed: the metrics' consumed challenges.
 void count_challenge_consumed(const StepEnv& env, const ChallengeOutcome& challenge);
 
