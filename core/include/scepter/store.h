@@ -213,8 +213,15 @@ class RequestAlreadyIssued : public StoreError {
     using StoreError::StoreError;
 };
 
-// Opens (creating if needed) the SQLite store: WAL mode, busy timeout.
-std::unique_ptr<Store> open_sqlite_store(const std::string& path, int busy_timeout_ms);
+// Who opens a store. A server's worker checkpoints SQLite's write-ahead log
+// from a background thread of its own, so that no request's commit pays for
+// it; a short-lived process (the CLI) leaves that to SQLite's own threshold.
+enum class StoreUser { command, worker };
+
+// Opens (creating if needed) the SQLite store: WAL mode, busy timeout,
+// synchronous=FULL (a commit is on disk before the request is answered).
+std::unique_ptr<Store> open_sqlite_store(const std::string& path, int busy_timeout_ms,
+                                         StoreUser user = StoreUser::command);
 
 // Throws StoreError when the store file is missing although a store was
 // created there before (its marker file or its WAL leftovers remain): an

@@ -116,7 +116,10 @@ class WriteTransaction {
 
 class ConnectionPool {
    public:
-    ConnectionPool(std::string path, int busy_timeout_ms, std::size_t max_connections);
+    // checkpoints_elsewhere: a WalCheckpointer does the regular work, and
+    // SQLite's automatic checkpoint in a commit is only the backstop.
+    ConnectionPool(std::string path, int busy_timeout_ms, std::size_t max_connections,
+                   bool checkpoints_elsewhere = false);
 
     // A connection borrowed for one store call; returned when destroyed.
     class Lease {
@@ -149,6 +152,7 @@ class ConnectionPool {
     const std::string path_;
     const int busy_timeout_ms_;
     const std::size_t max_connections_;
+    const bool checkpoints_elsewhere_;
     std::mutex mutex_;
     std::condition_variable available_;
     std::vector<std::unique_ptr<Connection>> idle_;

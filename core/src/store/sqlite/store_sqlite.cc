@@ -8,6 +8,8 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
+
 namespace scepter {
 namespace {
 
@@ -16,6 +18,9 @@ namespace {
 // grew past 350 MB with 8 per worker, stayed small with 1-2), so two: a
 // writer and a reader beside it.
 constexpr std::size_t kMaxConnections = 2;
+// A worker's background checkpoint: often enough that the WAL stays a few
+// MB under full load, rarely enough that an idle worker costs nothing.
+constexpr std::chrono::milliseconds kCheckpointEvery{250};
 
 constexpr const char* kCertInsertColumns =
     "serial, subject, sans, sha1, sha256, not_before, not_after, template, profile, "
@@ -109,14 +114,18 @@ std::string stored_serial(const std::string& serial) {
     return *canonical;
 }
 
-SqliteStore::SqliteStore(const std::string& path, int busy_timeout_ms)
-    : path_(path), pool_(path, busy_timeout_ms, kMaxConnections) {
+SqliteStore::SqliteStore(const std::string& path, int busy_timeout_ms, StoreUser user)
+    : path_(path), pool_(path, busy_timeout_ms, kMaxConnections, user == StoreUser::worker) {
     // Only this first set-up may create the file, and only where no store
     // was before; the pool's connections require it to exist.
     check_store_not_lost(path_);
-    sqlite::Connection setup(path_, busy_timeout_ms, /*create=*/true);
-    prepare_store_file(setup, path_, busy_timeout_ms);
+    {
+        sqlite::Connection setup(path_, busy_timeout_ms, /*create=*/true);
+        prepare_store_file(setup, path_, busy_timeout_ms);
+    }
     mark_store_created(path_);
+    if (user == StoreUser::worker)
+        checkpointer_ = std::make_unique<sqlite::WalCheckpointer>(path_, busy_timeout_ms, kCheckpointEvery);
 }
 
 void SqliteStore::insert_cert(sqlite::Connection& conn, const IssuedCert& cert) {
@@ -223,8 +232,8 @@ std::optional<IssuedCert> SqliteStore::find_issued_request(const std::string& re
     return read_cert(st);
 }
 
-std::unique_ptr<Store> open_sqlite_store(const std::string& path, int busy_timeout_ms) {
-    return std::make_unique<SqliteStore>(path, busy_timeout_ms);
+std::unique_ptr<Store> open_sqlite_store(const std::string& path, int busy_timeout_ms, StoreUser user) {
+    return std::make_unique<SqliteStore>(path, busy_timeout_ms, user);
 }
 
 }  // namespace scepter

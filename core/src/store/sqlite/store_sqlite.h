@@ -9,7 +9,9 @@
 
 #include "scepter/store.h"
 #include "store/sqlite/sqlite_db.h"
+#include "store/sqlite/wal_checkpointer.h"
 
+#include <memory>
 #include <string>
 
 namespace scepter {
@@ -35,7 +37,7 @@ std::string stored_serial(const std::string& serial);
 
 class SqliteStore final : public Store {
    public:
-    SqliteStore(const std::string& path, int busy_timeout_ms);
+    SqliteStore(const std::string& path, int busy_timeout_ms, StoreUser user = StoreUser::command);
 
     using Store::add_pending;
     using Store::record_issuance;
@@ -81,6 +83,8 @@ class SqliteStore final : public Store {
 
     const std::string path_;
     sqlite::ConnectionPool pool_;
+    // A worker's; started once the file is set up, stopped before the pool.
+    std::unique_ptr<sqlite::WalCheckpointer> checkpointer_;
 };
 
 }  // namespace scepter
