@@ -4,6 +4,8 @@ side, each in its own directory, each stopped on its own by --stop."""
 import base64
 import os
 import re
+import shlex
+import subprocess
 import urllib.parse
 from pathlib import Path
 
@@ -40,6 +42,18 @@ def check_metrics_url(url: str) -> None:
             'outcome="success"} 1\n') in r.text(), r.text()[:3000]
 
 
+def check_challenge_cmd_keeps_working(cmd: str, runs: int = 25) -> None:
+    """Someone trying the demo runs CHALLENGE_CMD again and again without
+    enrolling: far past NDES's PasswordMax of 5, each run still prints a
+    fresh challenge."""
+    seen = set()
+    for i in range(runs):
+        r = subprocess.run(shlex.split(cmd), capture_output=True, text=True, check=False)
+        assert r.returncode == 0 and r.stdout.strip(), (i, r.stdout, r.stderr)
+        seen.add(r.stdout.strip())
+    assert len(seen) == runs, seen
+
+
 def test_160_001_nginx_and_apache_demos_side_by_side(session_dir, built):
     base = session_dir / "demos"
     ports = {"nginx": h.free_port(), "apache": h.free_port()}
@@ -60,6 +74,7 @@ def test_160_001_nginx_and_apache_demos_side_by_side(session_dir, built):
         assert Path(started["nginx"]["CA_CERT"]).exists(), "the Apache demo wiped the nginx demo's PKI"
         for server in ports:
             check_metrics_url(started[server]["METRICS_URL"])
+        check_challenge_cmd_keeps_working(started["nginx"]["CHALLENGE_CMD"])
         for server, port in ports.items():
             # the renewed certificate is good, the one it superseded revoked, both by OCSP
             out = started[server]

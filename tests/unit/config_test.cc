@@ -76,6 +76,17 @@ TEST_F(ConfigFile, AuditGetRequestsIsOneOfThreeWords) {
     EXPECT_NE(e.find("key 'audit.get_request': unknown key"), std::string::npos) << e;
 }
 
+TEST_F(ConfigFile, StoreSyncsEveryCommitUnlessToldNormal) {
+    EXPECT_EQ(load_config(write(minimal())).sqlite_sync, SqliteSync::full);
+    std::string normal = minimal();
+    normal.replace(0, std::string("store: {sqlite: db}").size(), "store: {sqlite: db, synchronous: normal}");
+    EXPECT_EQ(load_config(write(normal)).sqlite_sync, SqliteSync::normal);
+    std::string off = minimal();
+    off.replace(0, std::string("store: {sqlite: db}").size(), "store: {sqlite: db, synchronous: off}");
+    std::string e = error_of(off);
+    EXPECT_NE(e.find("key 'store.synchronous': must be full or normal"), std::string::npos) << e;
+}
+
 TEST_F(ConfigFile, SyntaxErrorNamesFileAndLine) {
     std::string e = error_of("store: {sqlite: db}\nca: [unclosed\n");
     EXPECT_NE(e.find(dir_ + "/scepter.yaml:"), std::string::npos) << e;

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "scepter/store.h"
+
 namespace scepter {
 
 // A configuration mistake, with the place it was found.
@@ -177,6 +179,8 @@ struct Config {
     AuditGetRequests audit_get_requests = AuditGetRequests::all;
     std::string sqlite_path;
     int busy_timeout_ms = 5000;
+    SqliteSync sqlite_sync = SqliteSync::full;  // store.synchronous
+    SqliteSettings store_settings(StoreUser user) const { return {busy_timeout_ms, user, sqlite_sync}; }
     KeyPairFiles ca;
     std::vector<std::string> ca_chain;
     std::string ca_issuers_url;  // the CA certificate's URL, put into issued certificates' AIA (caIssuers)

@@ -218,10 +218,23 @@ class RequestAlreadyIssued : public StoreError {
 // it; a short-lived process (the CLI) leaves that to SQLite's own threshold.
 enum class StoreUser { command, worker };
 
-// Opens (creating if needed) the SQLite store: WAL mode, busy timeout,
-// synchronous=FULL (a commit is on disk before the request is answered).
-std::unique_ptr<Store> open_sqlite_store(const std::string& path, int busy_timeout_ms,
-                                         StoreUser user = StoreUser::command);
+// How a commit reaches the disk (store.synchronous). full: synced before the
+// device is answered. normal: synced at checkpoints only, so a power cut
+// may lose the last commits (never corrupts the file) for more commits a
+// second on a disk with slow syncs.
+enum class SqliteSync { full, normal };
+
+struct SqliteSettings {
+    int busy_timeout_ms = 5000;
+    StoreUser user = StoreUser::command;
+    SqliteSync sync = SqliteSync::full;
+};
+
+// Opens (creating if needed) the SQLite store in WAL mode.
+std::unique_ptr<Store> open_sqlite_store(const std::string& path, const SqliteSettings& settings);
+inline std::unique_ptr<Store> open_sqlite_store(const std::string& path, int busy_timeout_ms) {
+    return open_sqlite_store(path, SqliteSettings{busy_timeout_ms});
+}
 
 // Throws StoreError when the store file is missing although a store was
 // created there before (its marker file or its WAL leftovers remain): an

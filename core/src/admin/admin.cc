@@ -31,7 +31,7 @@ struct Admin::Impl {
     // recorded. sqlite_path was resolved by the configuration loader.
     Store* existing_store() {
         if (!store) check_store_not_lost(cfg.sqlite_path);
-        if (!store && fs::exists(cfg.sqlite_path)) store = open_sqlite_store(cfg.sqlite_path, cfg.busy_timeout_ms);
+        if (!store && fs::exists(cfg.sqlite_path)) store = open_sqlite_store(cfg.sqlite_path, cfg.store_settings(StoreUser::command));
         return store.get();
     }
 
@@ -41,7 +41,7 @@ struct Admin::Impl {
         fs::path dir = fs::path(cfg.sqlite_path).parent_path();
         if (!dir.empty() && !fs::is_directory(dir))
             throw std::runtime_error("the store's directory " + dir.string() + " does not exist");
-        store = open_sqlite_store(cfg.sqlite_path, cfg.busy_timeout_ms);
+        store = open_sqlite_store(cfg.sqlite_path, cfg.store_settings(StoreUser::command));
         return *store;
     }
 

@@ -332,9 +332,16 @@ AuditGetRequests read_audit(const YamlSection& s) {
 }
 
 void read_store(const YamlSection& s, Config& cfg) {
-    s.allow_only({"sqlite", "busy_timeout_ms"});
+    s.allow_only({"sqlite", "busy_timeout_ms", "synchronous"});
     cfg.sqlite_path = s.path("sqlite");
     cfg.busy_timeout_ms = int(s.integer_or("busy_timeout_ms", 5000, 0, 600000));
+    const std::string sync = s.string_or("synchronous", "full");
+    if (sync == "full")
+        cfg.sqlite_sync = SqliteSync::full;
+    else if (sync == "normal")
+        cfg.sqlite_sync = SqliteSync::normal;
+    else
+        s.fail_at("synchronous", "must be full or normal");
 }
 
 template <typename Fn>

@@ -182,12 +182,11 @@ void WriteTransaction::commit() {
 
 // ---- ConnectionPool ----
 
-ConnectionPool::ConnectionPool(std::string path, int busy_timeout_ms, std::size_t max_connections,
-                               bool checkpoints_elsewhere)
+ConnectionPool::ConnectionPool(std::string path, int busy_timeout_ms, std::size_t max_connections, PoolTuning tuning)
     : path_(std::move(path)),
       busy_timeout_ms_(busy_timeout_ms),
       max_connections_(max_connections > 0 ? max_connections : 1),
-      checkpoints_elsewhere_(checkpoints_elsewhere) {
+      tuning_(tuning) {
     // give_back() is noexcept: make sure its push_back can never allocate.
     idle_.reserve(max_connections_);
 }
@@ -206,7 +205,8 @@ ConnectionPool::Lease ConnectionPool::acquire() {
         auto conn = std::make_unique<Connection>(path_, busy_timeout_ms_);
         // 16384 pages (64 MiB at 4 KiB) against SQLite's 1000: reached only
         // if the checkpointer cannot keep up or keeps failing.
-        if (checkpoints_elsewhere_) conn->exec("PRAGMA wal_autocheckpoint = 16384");
+        if (tuning_.checkpoints_elsewhere) conn->exec("PRAGMA wal_autocheckpoint = 16384");
+        if (tuning_.sync_at_checkpoints_only) conn->exec("PRAGMA synchronous = NORMAL");
         return Lease(*this, std::move(conn));
     } catch (...) {
         std::lock_guard<std::mutex> relock(mutex_);

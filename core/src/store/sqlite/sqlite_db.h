@@ -114,12 +114,18 @@ class WriteTransaction {
     bool done_ = false;
 };
 
+// What a ConnectionPool sets on each connection it opens.
+struct PoolTuning {
+    // A WalCheckpointer does the regular work, and SQLite's automatic
+    // checkpoint in a commit is only the backstop.
+    bool checkpoints_elsewhere = false;
+    // store.synchronous: normal instead of Connection's FULL.
+    bool sync_at_checkpoints_only = false;
+};
+
 class ConnectionPool {
    public:
-    // checkpoints_elsewhere: a WalCheckpointer does the regular work, and
-    // SQLite's automatic checkpoint in a commit is only the backstop.
-    ConnectionPool(std::string path, int busy_timeout_ms, std::size_t max_connections,
-                   bool checkpoints_elsewhere = false);
+    ConnectionPool(std::string path, int busy_timeout_ms, std::size_t max_connections, PoolTuning tuning = {});
 
     // A connection borrowed for one store call; returned when destroyed.
     class Lease {
@@ -152,7 +158,7 @@ class ConnectionPool {
     const std::string path_;
     const int busy_timeout_ms_;
     const std::size_t max_connections_;
-    const bool checkpoints_elsewhere_;
+    const PoolTuning tuning_;
     std::mutex mutex_;
     std::condition_variable available_;
     std::vector<std::unique_ptr<Connection>> idle_;

@@ -114,8 +114,12 @@ std::string stored_serial(const std::string& serial) {
     return *canonical;
 }
 
-SqliteStore::SqliteStore(const std::string& path, int busy_timeout_ms, StoreUser user)
-    : path_(path), pool_(path, busy_timeout_ms, kMaxConnections, user == StoreUser::worker) {
+SqliteStore::SqliteStore(const std::string& path, const SqliteSettings& settings)
+    : path_(path),
+      pool_(path, settings.busy_timeout_ms, kMaxConnections,
+            {.checkpoints_elsewhere = settings.user == StoreUser::worker,
+             .sync_at_checkpoints_only = settings.sync == SqliteSync::normal}) {
+    const int busy_timeout_ms = settings.busy_timeout_ms;
     // Only this first set-up may create the file, and only where no store
     // was before; the pool's connections require it to exist.
     check_store_not_lost(path_);
@@ -124,7 +128,7 @@ SqliteStore::SqliteStore(const std::string& path, int busy_timeout_ms, StoreUser
         prepare_store_file(setup, path_, busy_timeout_ms);
     }
     mark_store_created(path_);
-    if (user == StoreUser::worker)
+    if (settings.user == StoreUser::worker)
         checkpointer_ = std::make_unique<sqlite::WalCheckpointer>(path_, busy_timeout_ms, kCheckpointEvery);
 }
 
@@ -232,8 +236,8 @@ std::optional<IssuedCert> SqliteStore::find_issued_request(const std::string& re
     return read_cert(st);
 }
 
-std::unique_ptr<Store> open_sqlite_store(const std::string& path, int busy_timeout_ms, StoreUser user) {
-    return std::make_unique<SqliteStore>(path, busy_timeout_ms, user);
+std::unique_ptr<Store> open_sqlite_store(const std::string& path, const SqliteSettings& settings) {
+    return std::make_unique<SqliteStore>(path, settings);
 }
 
 }  // namespace scepter

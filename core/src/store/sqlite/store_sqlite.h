@@ -37,7 +37,7 @@ std::string stored_serial(const std::string& serial);
 
 class SqliteStore final : public Store {
    public:
-    SqliteStore(const std::string& path, int busy_timeout_ms, StoreUser user = StoreUser::command);
+    SqliteStore(const std::string& path, const SqliteSettings& settings);
 
     using Store::add_pending;
     using Store::record_issuance;
