@@ -35,8 +35,12 @@ TEMPLATES = "".join([
 ])
 
 
-def profile(name, tmpl):
-    return f"  {name}:\n    template: {tmpl}\n    challenge:\n      static: {PASSWORD}\n"
+POLICY_SID = "S-1-5-21-1004336348-1177238915-682003330-512"
+SID_POLICY = f"function verify_request(req)\n  return {{ verdict = 'allow', sid = '{POLICY_SID}' }}\nend\n"
+
+
+def profile(name, tmpl, extra=""):
+    return f"  {name}:\n    template: {tmpl}\n    challenge:\n      static: {PASSWORD}\n{extra}"
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +48,10 @@ def ident(server_class, workdir):
     pki = h.Pki.create(workdir / "pki-identity")
     text = pki.config.read_text().replace("\ntemplates:\n", "\ntemplates:\n" + TEMPLATES, 1)
     text += "".join(profile(p, f"id_{p}") for p in ("allow", "require", "forbid", "drop"))
+    (pki.dir / "sid.lua").write_text(SID_POLICY)
+    text += profile("policy", "id_require", "    policy: sid.lua\n")
     pki.config.write_text(text)
-    locations = [("/scep", None)] + [(f"/scep-{p}", p) for p in ("allow", "require", "forbid", "drop")]
+    locations = [("/scep", None)] + [(f"/scep-{p}", p) for p in ("allow", "require", "forbid", "drop", "policy")]
     server = server_class(workdir / f"{server_class.kind}-identity", pki.config, locations=locations)
     server.start()
     cacert = workdir / "identity-getcacert.der"
@@ -196,6 +202,11 @@ def test_125_003_required_sid_missing_or_invalid(ident, devices_dir):
     cert = issued(enroll(ident, make(devices_dir, uris=[SID_URI]), "require"))
     assert sid_of(cert) == SID
     assert "tag:microsoft.com" not in sans_of(cert)  # this template allows no SAN at all
+
+
+def test_125_004a_policy_sid_comes_first(ident, devices_dir):
+    assert sid_of(issued(enroll(ident, make(devices_dir), "policy"))) == POLICY_SID
+    assert sid_of(issued(enroll(ident, make(devices_dir, uris=[SID_URI]), "policy"))) == POLICY_SID
 
 
 # ---- URI SANs under a template's prefixes ------------------------------------

@@ -497,5 +497,21 @@ TEST_F(GrantNames, HalfAValidityRequestIsRefused) {
     EXPECT_EQ(text, "the CSR names ValidityPeriodUnits without ValidityPeriod");
 }
 
+
+TEST_F(GrantNames, PolicySidTakesTheCsrsPlaceUnderTheSameRules) {
+    t_.sid_extension = Template::SidRule::require;
+    CsrSpec spec;
+    spec.sans = uri_sans({kSid});
+    GrantedNames g = grant_names(t_, csr_with(spec), std::string("S-1-5-21-9-9-9-500"));
+    EXPECT_EQ(*g.sid, "S-1-5-21-9-9-9-500");
+    EXPECT_EQ(*grant_names(t_, csr_with({}), std::string("S-1-5-18")).sid, "S-1-5-18");  // require met by the policy
+    auto [i1, t1] = failure_of([&] { grant_names(t_, csr_with({}), std::string("S-1-5-x")); });
+    EXPECT_EQ(t1, "the policy's SID 'S-1-5-x' does not carry a valid SID (S-1-<digits>-...)");
+    t_.sid_extension = Template::SidRule::forbid;
+    auto [i2, t2] = failure_of([&] { grant_names(t_, csr_with({}), std::string("S-1-5-18")); });
+    EXPECT_EQ(t2, "template 'strict' does not allow the SID extension (sid_extension: forbid); the policy returns the SID S-1-5-18");
+    EXPECT_FALSE(grant_names(drop_template(), csr_with({}), std::string("S-1-5-18")).sid);
+}
+
 }  // namespace
 }  // namespace scepter

@@ -74,9 +74,25 @@ void take_sid_tag(const Template& t, const SanEntry& san, GrantedNames& out) {
     if (t.san_allowed.count("uri") && uri_prefix_allowed(t, san.value)) out.sans.push_back(san);
 }
 
+// The SID a policy returned: it replaces the CSR's, under the template's
+// sid_extension like it.
+void take_policy_sid(const Template& t, const std::string& sid, GrantedNames& names) {
+    if (!valid_sid_text(sid))
+        throw ScepFailure(FailInfo::bad_request, "the policy's SID '" + sid.substr(0, 200) +
+                                                     "' does not carry a valid SID (S-1-<digits>-...)");
+    if (t.sid_extension == Template::SidRule::forbid) {
+        if (t.reject_excess)
+            throw ScepFailure(FailInfo::bad_request, "template '" + t.name +
+                                                         "' does not allow the SID extension (sid_extension: forbid); "
+                                                         "the policy returns the SID " + sid);
+        return;
+    }
+    names.sid = sid;
+}
+
 }  // namespace
 
-GrantedNames grant_names(const Template& t, const CsrInfo& csr) {
+GrantedNames grant_names(const Template& t, const CsrInfo& csr, const std::optional<std::string>& policy_sid) {
     GrantedNames out;
     for (const auto& a : csr.subject) {
         if (t.subject.allowed.count(a.short_name)) out.subject.push_back(a);
@@ -110,6 +126,7 @@ GrantedNames grant_names(const Template& t, const CsrInfo& csr) {
                                                          "the CSR asks for " + csr.requested_validity_text);
         else out.validity_seconds = most;
     }
+    if (policy_sid) take_policy_sid(t, *policy_sid, out);
     if (t.sid_extension == Template::SidRule::require && !out.sid)
         throw ScepFailure(FailInfo::bad_request, "template '" + t.name + "' requires a SID (sid_extension: require); the CSR "
                                                      "carries no SAN URI " + std::string(kSidTagPrefix) + "<SID>");

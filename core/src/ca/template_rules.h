@@ -36,7 +36,9 @@ bool valid_sid_text(const std::string& sid);
 
 // Whether a URI SAN passes the template's uri_prefixes (any when empty).
 bool uri_prefix_allowed(const Template& t, const std::string& uri);
-GrantedNames grant_names(const Template& t, const CsrInfo& csr);
+// policy_sid: a SID the policy returned, which takes the CSR's place.
+GrantedNames grant_names(const Template& t, const CsrInfo& csr,
+                         const std::optional<std::string>& policy_sid = std::nullopt);
 
 // SANs a policy wrote instead of the CSR's, filtered by the template like
 // the CSR's own (entries built from their text: index -1).
