@@ -205,7 +205,7 @@ const std::vector<FailureHint> kHints = {
      "The template says sid_extension: require and the CSR carries no SID SAN URI.",
      "Add the URI tag:microsoft.com,2022-09-14:sid:{{OnPremisesSecurityIdentifier}} to the SCEP profile's SANs."},
     {"SidInvalid", "", "does not carry a valid SID",
-     "The CSR's SID SAN URI does not end in a SID of the form S-1-<digits>-<digits>...",
+     "The SID from the CSR's SID SAN URI (or the policy's decision) is not of the form S-1-<digits>-<digits>...",
      "Check the SCEP profile's SID variable; a user or device without an on-premises SID gets an empty one."},
     {"SidConflict", "", "two different SIDs",
      "The CSR carries more than one SID SAN URI, with different SIDs.",
