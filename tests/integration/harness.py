@@ -868,7 +868,7 @@ class Device:
     @classmethod
     def create(cls, base: Path, challenge: str, cn: str | None = None, bits: int = 2048,
                extensions: dict | None = None, subject_extra: dict | None = None,
-               key: Path | None = None) -> "Device":
+               key: Path | None = None, sections: dict | None = None) -> "Device":
         """key: an RSA key of `bits` bits to use (from a KeyPool) instead of
         a freshly generated one."""
         cn = cn or _next_name("device")
@@ -890,6 +890,8 @@ class Device:
             cfg += ["[attrs]", f"challengePassword = {challenge}"]
         if extensions:
             cfg += ["[exts]", *[f"{k} = {v}" for k, v in extensions.items()]]
+        for section, lines in (sections or {}).items():  # e.g. an @alt SAN section, whose values keep commas
+            cfg += [f"[{section}]", *lines]
         (d / "req.cnf").write_text("\n".join(cfg) + "\n")
         csr = d / "device.csr"
         run(["openssl", "req", "-new", "-key", key, "-config", d / "req.cnf", "-sha256",

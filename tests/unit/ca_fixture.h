@@ -2,6 +2,8 @@
 // a small CA, templates, and readers for what an issued certificate says.
 #pragma once
 
+#include <memory>
+
 #include "ca/ca_material.h"
 #include "ca/csr.h"
 #include "scepter/config.h"
@@ -29,7 +31,26 @@ struct CsrSpec {
     bool ask_for_ca = false;
     // added as given after the others, repeats included ("DER:hex" for raw bytes)
     std::vector<std::pair<int, std::string>> more_extensions;
+    // Microsoft's EnrollmentNameValuePair attributes (1.3.6.1.4.1.311.13.2.1),
+    // BMPString name and value, one attribute value each
+    std::vector<std::pair<std::string, std::string>> name_value_pairs;
 };
+
+// DER of one EnrollmentNameValuePair: SEQUENCE { BMPString, BMPString }.
+inline Bytes name_value_pair_der(const std::string& name, const std::string& value) {
+    Bytes body;
+    for (const std::string* s : {&name, &value}) {
+        body.push_back(0x1E);
+        body.push_back(static_cast<unsigned char>(s->size() * 2));
+        for (char ch : *s) {
+            body.push_back(0);
+            body.push_back(static_cast<unsigned char>(ch));
+        }
+    }
+    Bytes out{0x30, static_cast<unsigned char>(body.size())};
+    out.insert(out.end(), body.begin(), body.end());
+    return out;
+}
 
 inline ossl::PKey ec_key() { return ossl::PKey(EVP_EC_gen("P-256")); }
 
@@ -61,6 +82,16 @@ inline Bytes csr_der(EVP_PKEY* key, const CsrSpec& spec) {
     add_req_ext(exts.get(), req.get(), NID_basic_constraints, spec.ask_for_ca ? "critical,CA:TRUE" : "");
     for (const auto& [nid, value] : spec.more_extensions) add_req_ext(exts.get(), req.get(), nid, value);
     if (sk_X509_EXTENSION_num(exts.get()) > 0) X509_REQ_add_extensions(req.get(), exts.get());
+    if (!spec.name_value_pairs.empty()) {
+        ossl::Asn1Object oid(OBJ_txt2obj("1.3.6.1.4.1.311.13.2.1", 1));
+        std::unique_ptr<X509_ATTRIBUTE, decltype(&X509_ATTRIBUTE_free)> attr(
+            X509_ATTRIBUTE_create_by_OBJ(nullptr, oid.get(), 0, nullptr, -1), &X509_ATTRIBUTE_free);
+        for (const auto& [name, value] : spec.name_value_pairs) {
+            Bytes der = name_value_pair_der(name, value);
+            X509_ATTRIBUTE_set1_data(attr.get(), V_ASN1_SEQUENCE, der.data(), int(der.size()));
+        }
+        X509_REQ_add1_attr(req.get(), attr.get());
+    }
     X509_REQ_sign(req.get(), key, EVP_sha256());
     unsigned char* p = nullptr;
     int len = i2d_X509_REQ(req.get(), &p);

@@ -162,6 +162,25 @@ TEST_F(ConfigFile, BadValuesAreExplained) {
     EXPECT_NE(error_of(ku).find("unknown key usage 'signEverything'"), std::string::npos);
 }
 
+TEST_F(ConfigFile, IdentityKeysOfATemplate) {
+    auto with = [](const std::string& t_yaml) {
+        std::string text = minimal();
+        text.replace(text.find("  t: {key_usage: [digitalSignature]}"), 36, "  t: {key_usage: [digitalSignature], " + t_yaml + "}");
+        return text;
+    };
+    Config plain = load_config(write(minimal()));
+    EXPECT_EQ(plain.templates.at("t").sid_extension, Template::SidRule::forbid);
+    EXPECT_TRUE(plain.templates.at("t").san_uri_prefixes.empty());
+    Config cfg = load_config(write(with("sid_extension: require, san: {allowed: [uri], uri_prefixes: ['IntuneDeviceId://']}")));
+    EXPECT_EQ(cfg.templates.at("t").sid_extension, Template::SidRule::require);
+    EXPECT_EQ(cfg.templates.at("t").san_uri_prefixes, std::vector<std::string>{"IntuneDeviceId://"});
+    EXPECT_NE(error_of(with("sid_extension: maybe")).find("must be forbid, allow or require"), std::string::npos);
+    EXPECT_NE(error_of(with("san: {allowed: [dns], uri_prefixes: ['x:']}")).find("uri is not in allowed"),
+              std::string::npos);
+    EXPECT_NE(error_of(with("san: {allowed: [uri], uri_prefixes: ['a b']}")).find("not printable ASCII"),
+              std::string::npos);
+}
+
 TEST_F(ConfigFile, PolicyLimitsDefaultGloballyAndPerProfile) {
     Config plain = load_config(write(minimal()));
     EXPECT_EQ(plain.profiles.at("default").policy_limits.max_instructions, 1'000'000);

@@ -304,5 +304,33 @@ TEST_F(Issuer, CsrIpSanReadsAsAnAddressAPolicyCanWriteBack) {
         EXPECT_EQ(GENERAL_NAME_cmp(sk_GENERAL_NAME_value(issued.get(), i), sk_GENERAL_NAME_value(requested.get(), i)), 0);
 }
 
+
+TEST(SidExtension, EncodesGeneralNamesWithTheObjectSidOtherName) {
+    // SEQUENCE { [0] { OID 1.3.6.1.4.1.311.25.2.1, [0] { OCTET STRING "S-1-5-18" } } }
+    Bytes want = {0x30, 0x1A, 0xA0, 0x18, 0x06, 0x0A, 0x2B, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x19, 0x02, 0x01,
+                  0xA0, 0x0A, 0x04, 0x08, 'S', '-', '1', '-', '5', '-', '1', '8'};
+    EXPECT_EQ(sid_extension_der("S-1-5-18"), want);
+}
+
+TEST_F(Issuer, SidExtensionOnlyWhenGrantedAndNotCritical) {
+    CsrSpec spec;
+    // "tag:microsoft.com,2022-09-14:sid:S-1-5-18" as one URI (its comma would split a conf list)
+    spec.sans = "DER:302B86297461673A6D6963726F736F66742E636F6D2C323032322D30392D31343A7369643A532D312D352D3138";
+    t_.sid_extension = Template::SidRule::allow;
+    Issued out = issue(spec);
+    ossl::Asn1Object oid(OBJ_txt2obj("1.3.6.1.4.1.311.25.2", 1));
+    int at = X509_get_ext_by_OBJ(out.cert.get(), oid.get(), -1);
+    ASSERT_GE(at, 0);
+    X509_EXTENSION* ext = X509_get_ext(out.cert.get(), at);
+    EXPECT_EQ(X509_EXTENSION_get_critical(ext), 0);
+    const ASN1_OCTET_STRING* v = X509_EXTENSION_get_data(ext);
+    Bytes der(ASN1_STRING_get0_data(v), ASN1_STRING_get0_data(v) + ASN1_STRING_length(v));
+    EXPECT_EQ(der, sid_extension_der("S-1-5-18"));
+    t_.sid_extension = Template::SidRule::forbid;
+    t_.reject_excess = false;
+    Issued plain = issue(spec);
+    EXPECT_LT(X509_get_ext_by_OBJ(plain.cert.get(), oid.get(), -1), 0);
+}
+
 }  // namespace
 }  // namespace scepter

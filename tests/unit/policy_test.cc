@@ -196,6 +196,18 @@ TEST_F(PolicyTest, SansAsStringsAndBadSans) {
     EXPECT_NE(error_of(*e, r).find("unknown SAN type 'fax'"), std::string::npos);
 }
 
+TEST_F(PolicyTest, DecisionMayCarryASid) {
+    auto e = engine(R"(
+        function verify_request(req)
+          if req.profile == "none" then return { verdict = "allow" } end
+          return { verdict = "allow", sid = "S-1-5-21-1-2-3-500" }
+        end)");
+    PolicyRequest r;
+    EXPECT_EQ(e->verify_request(r).sid, std::optional<std::string>("S-1-5-21-1-2-3-500"));
+    r.profile = "none";
+    EXPECT_FALSE(e->verify_request(r).sid);
+}
+
 // ---- the shipped policies ----
 
 TEST_F(PolicyTest, NdesChoosesTheTemplateByKeyUsage) {

@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 namespace scepter {
 namespace {
 
@@ -337,6 +339,178 @@ TEST_F(CheckKey, KeyTypeAndSizeAreReadFromTheCsr) {
     CsrInfo ec = test::csr(test::ec_key().get());
     EXPECT_EQ(ec.key_type, "ec");
     EXPECT_EQ(ec.key_bits, 256);
+}
+
+
+// ---- identity: the SID extension (KB5014754) and URI prefixes ---------------
+
+TEST(SidText, AcceptsDomainAndWellKnownSids) {
+    EXPECT_TRUE(valid_sid_text("S-1-5-21-3623811015-3361044348-30300820-1013"));
+    EXPECT_TRUE(valid_sid_text("S-1-5-18"));
+    EXPECT_TRUE(valid_sid_text("S-1-1-0"));
+}
+
+TEST(SidText, RefusesAnythingElse) {
+    for (const char* bad : {"", "S-1-", "S-1-5", "S-2-5-18", "s-1-5-18", "S-1-5-18-", "S-1-5--18", "S-1-5-x",
+                            "S-1-5-018", "S-1-5-4294967296", "S-1-5-18 ", "S-1-5-18\n", "S-1-5-1-2-3-4-5-6-7-8-9-10-11-12-13-14-15-16"})
+        EXPECT_FALSE(valid_sid_text(bad)) << bad;
+    EXPECT_TRUE(valid_sid_text("S-1-5-4294967295"));
+    EXPECT_FALSE(valid_sid_text("S-1-" + std::string(200, '1')));
+}
+
+// A CSR's subjectAltName of URIs (and DNS names, "DNS:" prefixed) as raw DER:
+// the SID tag's comma would split a conf-style list.
+std::string uri_sans(const std::vector<std::string>& names) {
+    Bytes body;
+    for (std::string n : names) {
+        unsigned char tag = 0x86;
+        if (n.rfind("DNS:", 0) == 0) { tag = 0x82; n = n.substr(4); }
+        body.push_back(tag);
+        body.push_back(static_cast<unsigned char>(n.size()));
+        body.insert(body.end(), n.begin(), n.end());
+    }
+    std::string hex = "DER:30";
+    char buf[3];
+    std::snprintf(buf, sizeof buf, "%02X", unsigned(body.size()));
+    hex += buf;
+    for (unsigned char b : body) {
+        std::snprintf(buf, sizeof buf, "%02X", unsigned(b));
+        hex += buf;
+    }
+    return hex;
+}
+
+constexpr const char* kSid = "tag:microsoft.com,2022-09-14:sid:S-1-5-21-1-2-3-1013";
+
+TEST_F(GrantNames, SidUriIsRefusedByAForbiddingRejectingTemplate) {
+    CsrSpec spec;
+    spec.sans = uri_sans({kSid});
+    auto [info, text] = failure_of([&] { grant_names(t_, csr_with(spec)); });
+    EXPECT_EQ(info, FailInfo::bad_request);
+    EXPECT_EQ(text, "template 'strict' does not allow the SID extension (sid_extension: forbid); the CSR carries the "
+                    "SAN URI tag:microsoft.com,2022-09-14:sid:S-1-5-21-1-2-3-1013");
+}
+
+TEST_F(GrantNames, SidUriIsDroppedWhollyByAForbiddingDroppingTemplate) {
+    Template t = drop_template();
+    t.san_allowed = {"uri", "dns"};
+    CsrSpec spec;
+    spec.sans = uri_sans({kSid, "DNS:d.example"});
+    GrantedNames g = grant_names(t, csr_with(spec));
+    EXPECT_FALSE(g.sid);
+    ASSERT_EQ(g.sans.size(), 1u);
+    EXPECT_EQ(g.sans[0].value, "d.example");
+}
+
+TEST_F(GrantNames, AllowedSidGoesToTheExtensionAndTheUriOnlyWhereUrisAreAllowed) {
+    t_.sid_extension = Template::SidRule::allow;
+    CsrSpec spec;
+    spec.sans = uri_sans({kSid});
+    GrantedNames g = grant_names(t_, csr_with(spec));  // no SAN type allowed: the URI is not copied, not refused
+    ASSERT_TRUE(g.sid);
+    EXPECT_EQ(*g.sid, "S-1-5-21-1-2-3-1013");
+    EXPECT_TRUE(g.sans.empty());
+    t_.san_allowed = {"uri"};
+    g = grant_names(t_, csr_with(spec));
+    ASSERT_EQ(g.sans.size(), 1u);
+    t_.san_uri_prefixes = {"IntuneDeviceId://"};
+    g = grant_names(t_, csr_with(spec));
+    EXPECT_TRUE(g.sans.empty());
+    EXPECT_TRUE(g.sid);
+}
+
+TEST_F(GrantNames, RequiredSidMissingOrInvalidIsRefused) {
+    Template t = drop_template();
+    t.sid_extension = Template::SidRule::require;
+    auto [info, text] = failure_of([&] { grant_names(t, csr_with({})); });
+    EXPECT_EQ(text, "template 'dropper' requires a SID (sid_extension: require); the CSR carries no SAN URI "
+                    "tag:microsoft.com,2022-09-14:sid:<SID>");
+    CsrSpec spec;
+    spec.sans = uri_sans({"tag:microsoft.com,2022-09-14:sid:S-1-5-x"});
+    auto [info2, text2] = failure_of([&] { grant_names(t, csr_with(spec)); });
+    EXPECT_EQ(text2, "the CSR's SID SAN URI does not carry a valid SID (S-1-<digits>-...): 'S-1-5-x'");
+    spec.sans = uri_sans({kSid, "tag:microsoft.com,2022-09-14:sid:S-1-5-18"});
+    auto [info3, text3] = failure_of([&] { grant_names(t, csr_with(spec)); });
+    EXPECT_EQ(text3, "the CSR carries two different SIDs (S-1-5-21-1-2-3-1013, S-1-5-18)");
+}
+
+TEST_F(GrantNames, UriPrefixesLetThroughOnlyTheirUris) {
+    t_.san_allowed = {"uri"};
+    t_.san_uri_prefixes = {"IntuneDeviceId://"};
+    CsrSpec spec;
+    spec.sans = "URI:IntuneDeviceId://7f1c2b3a-0000-4000-8000-000000000001";
+    EXPECT_EQ(grant_names(t_, csr_with(spec)).sans.size(), 1u);
+    spec.sans = "URI:https://evil.example/";
+    auto [info, text] = failure_of([&] { grant_names(t_, csr_with(spec)); });
+    EXPECT_EQ(text, "template 'strict' does not allow the URI SAN 'https://evil.example/' (not under san.uri_prefixes)");
+    Template t = drop_template();
+    t.san_allowed = {"uri"};
+    t.san_uri_prefixes = {"IntuneDeviceId://"};
+    EXPECT_TRUE(grant_names(t, csr_with(spec)).sans.empty());
+}
+
+TEST_F(GrantNames, NoUriPrefixesMeansAnyUriAsBefore) {
+    t_.san_allowed = {"uri"};
+    CsrSpec spec;
+    spec.sans = "URI:https://any.example/";
+    EXPECT_EQ(grant_names(t_, csr_with(spec)).sans.size(), 1u);
+}
+
+
+// ---- the validity a CSR asks for (Microsoft's name-value pairs) -----------
+
+TEST(ValidityRequest, UnitsTimesPeriod) {
+    EXPECT_EQ(validity_request_seconds("Days", "30"), 30LL * 86400);
+    EXPECT_EQ(validity_request_seconds("Years", "1"), 365LL * 86400);
+    EXPECT_EQ(validity_request_seconds("Months", "2"), 60LL * 86400);
+    EXPECT_EQ(validity_request_seconds("Weeks", "3"), 21LL * 86400);
+    EXPECT_EQ(validity_request_seconds("Hours", "12"), 12LL * 3600);
+    auto [i1, t1] = failure_of([] { validity_request_seconds("Fortnights", "1"); });
+    EXPECT_EQ(t1, "the CSR's ValidityPeriod 'Fortnights' is not Years, Months, Weeks, Days or Hours");
+    for (const char* bad : {"", "0", "-1", "1x", "01", "1000000"}) {
+        auto [i, t] = failure_of([&] { validity_request_seconds("Days", bad); });
+        EXPECT_EQ(i, FailInfo::bad_request) << bad;
+    }
+}
+
+TEST_F(GrantNames, RequestedValidityIsReadHonouredAndCapped) {
+    t_.max_validity_days = 90;
+    CsrSpec spec;
+    spec.name_value_pairs = {{"ValidityPeriod", "Days"}, {"ValidityPeriodUnits", "30"}};
+    CsrInfo c = csr_with(spec);
+    ASSERT_TRUE(c.requested_validity_seconds);
+    EXPECT_EQ(*c.requested_validity_seconds, 30LL * 86400);
+    EXPECT_EQ(grant_names(t_, c).validity_seconds, 30LL * 86400);
+    spec.name_value_pairs = {{"ValidityPeriod", "Years"}, {"ValidityPeriodUnits", "1"}};
+    auto [info, text] = failure_of([&] { grant_names(t_, csr_with(spec)); });
+    EXPECT_EQ(text, "template 'strict' issues for at most 90 days (max_validity_days); the CSR asks for 1 Years");
+    Template t = drop_template();
+    t.max_validity_days = 90;
+    EXPECT_EQ(grant_names(t, csr_with(spec)).validity_seconds, 90LL * 86400);
+    EXPECT_FALSE(grant_names(t, csr_with({})).validity_seconds);
+}
+
+TEST_F(GrantNames, HalfAValidityRequestIsRefused) {
+    CsrSpec spec;
+    spec.name_value_pairs = {{"ValidityPeriodUnits", "30"}, {"Other", "x"}};
+    auto [info, text] = failure_of([&] { csr_with(spec); });
+    EXPECT_EQ(text, "the CSR names ValidityPeriodUnits without ValidityPeriod");
+}
+
+
+TEST_F(GrantNames, PolicySidTakesTheCsrsPlaceUnderTheSameRules) {
+    t_.sid_extension = Template::SidRule::require;
+    CsrSpec spec;
+    spec.sans = uri_sans({kSid});
+    GrantedNames g = grant_names(t_, csr_with(spec), std::string("S-1-5-21-9-9-9-500"));
+    EXPECT_EQ(*g.sid, "S-1-5-21-9-9-9-500");
+    EXPECT_EQ(*grant_names(t_, csr_with({}), std::string("S-1-5-18")).sid, "S-1-5-18");  // require met by the policy
+    auto [i1, t1] = failure_of([&] { grant_names(t_, csr_with({}), std::string("S-1-5-x")); });
+    EXPECT_EQ(t1, "the policy's SID 'S-1-5-x' does not carry a valid SID (S-1-<digits>-...)");
+    t_.sid_extension = Template::SidRule::forbid;
+    auto [i2, t2] = failure_of([&] { grant_names(t_, csr_with({}), std::string("S-1-5-18")); });
+    EXPECT_EQ(t2, "template 'strict' does not allow the SID extension (sid_extension: forbid); the policy returns the SID S-1-5-18");
+    EXPECT_FALSE(grant_names(drop_template(), csr_with({}), std::string("S-1-5-18")).sid);
 }
 
 }  // namespace

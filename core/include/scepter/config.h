@@ -43,6 +43,9 @@ struct Template {
     std::vector<std::string> extended_key_usage;  // clientAuth, serverAuth, or dotted OIDs
     SubjectRules subject;
     std::set<std::string> san_allowed;            // dns, email, uri, ip, upn
+    std::vector<std::string> san_uri_prefixes;    // san.uri_prefixes: empty = any URI (when uri is allowed)
+    enum class SidRule { forbid, allow, require };
+    SidRule sid_extension = SidRule::forbid;      // the SID extension (1.3.6.1.4.1.311.25.2)
     std::set<std::string> key_types{"rsa", "ec"};
     int min_rsa_bits = 2048;
     bool template_name_extension = true;

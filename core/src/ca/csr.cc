@@ -9,6 +9,9 @@
 
 #include <arpa/inet.h>
 
+#include <map>
+#include <optional>
+
 namespace scepter {
 
 ossl::GeneralNames requested_sans(X509_REQ* req) {
@@ -56,6 +59,57 @@ void read_challenge(CsrInfo& info) {
         default:
             throw ScepFailure(FailInfo::bad_request, "the challengePassword attribute is not a string");
     }
+}
+
+constexpr const char* kOidNameValuePair = "1.3.6.1.4.1.311.13.2.1";  // szOID_ENROLLMENT_NAME_VALUE_PAIR
+constexpr std::size_t kMaxNameValueText = 256;
+
+// One BMPString at p (advancing p); nullopt when it is not one.
+std::optional<std::string> next_bmp(const unsigned char*& p, long left) {
+    const unsigned char* q = p;
+    ossl::Asn1String bmp(d2i_ASN1_BMPSTRING(nullptr, &q, left));
+    if (!bmp) return std::nullopt;
+    p = q;
+    return utf8_of(bmp.get());
+}
+
+// EnrollmentNameValuePair ::= SEQUENCE { name BMPString, value BMPString }
+void read_name_value_pairs(CsrInfo& info) {
+    ossl::Asn1Object oid(OBJ_txt2obj(kOidNameValuePair, 1));
+    check(oid != nullptr, "name-value pair OID");
+    std::optional<std::string> period, units;
+    for (int pos = X509_REQ_get_attr_by_OBJ(info.req.get(), oid.get(), -1); pos >= 0;
+         pos = X509_REQ_get_attr_by_OBJ(info.req.get(), oid.get(), pos)) {
+        X509_ATTRIBUTE* attr = X509_REQ_get_attr(info.req.get(), pos);
+        for (int i = 0; i < X509_ATTRIBUTE_count(attr); ++i) {
+            ASN1_TYPE* value = X509_ATTRIBUTE_get0_type(attr, i);
+            if (value == nullptr || value->type != V_ASN1_SEQUENCE)
+                throw ScepFailure(FailInfo::bad_request, "a name-value pair attribute of the CSR is not a SEQUENCE");
+            const unsigned char* p = value->value.sequence->data;
+            const unsigned char* end = p + value->value.sequence->length;
+            long len = 0;
+            int tag = 0, cls = 0;
+            int ret = ASN1_get_object(&p, &len, &tag, &cls, end - p);
+            if ((ret & 0x80) || tag != V_ASN1_SEQUENCE || p + len != end)
+                throw ScepFailure(FailInfo::bad_request, "a name-value pair attribute of the CSR is malformed");
+            auto name = next_bmp(p, end - p);
+            auto text = name ? next_bmp(p, end - p) : std::nullopt;
+            if (!name || !text || p != end || name->size() > kMaxNameValueText || text->size() > kMaxNameValueText) {
+                clear_openssl_errors();
+                throw ScepFailure(FailInfo::bad_request,
+                                  "a name-value pair attribute of the CSR is not two BMPStrings of at most 256 characters");
+            }
+            if (*name == "ValidityPeriod") period = *text;
+            else if (*name == "ValidityPeriodUnits") units = *text;
+        }
+    }
+    if (!period && !units) return;
+    if (!period || !units)
+        throw ScepFailure(FailInfo::bad_request, std::string("the CSR names ") +
+                                                     (period ? "ValidityPeriod without ValidityPeriodUnits"
+                                                             : "ValidityPeriodUnits without ValidityPeriod"));
+    info.requested_validity_seconds = validity_request_seconds(*period, *units);
+    info.requested_validity_text = *units + " " + *period;
 }
 
 std::string general_name_type(int type, const GENERAL_NAME* gn) {
@@ -233,6 +287,24 @@ void read_key(CsrInfo& info) {
 
 }  // namespace
 
+long long validity_request_seconds(const std::string& period, const std::string& units) {
+    static const std::map<std::string, long long> unit_seconds = {
+        {"Years", 365LL * 86400}, {"Months", 30LL * 86400}, {"Weeks", 7LL * 86400}, {"Days", 86400}, {"Hours", 3600}};
+    auto it = unit_seconds.find(period);
+    if (it == unit_seconds.end())
+        throw ScepFailure(FailInfo::bad_request, "the CSR's ValidityPeriod '" + period.substr(0, 40) +
+                                                     "' is not Years, Months, Weeks, Days or Hours");
+    long long n = 0;
+    bool ok = !units.empty() && units.size() <= 6 && units[0] != '0';
+    for (char ch : units) {
+        ok = ok && ch >= '0' && ch <= '9';
+        if (ok) n = n * 10 + (ch - '0');
+    }
+    if (!ok) throw ScepFailure(FailInfo::bad_request, "the CSR's ValidityPeriodUnits '" + units.substr(0, 40) +
+                                                          "' is not a whole number from 1 to 999999");
+    return n * it->second;
+}
+
 CsrInfo read_csr(const Bytes& der, const InputLimits& limits) {
     clear_openssl_errors();
     CsrInfo info;
@@ -248,6 +320,7 @@ CsrInfo read_csr(const Bytes& der, const InputLimits& limits) {
     read_subject(info);
     read_challenge(info);
     read_extensions(info);
+    read_name_value_pairs(info);
     check_csr_names(info, limits);
     return info;
 }

@@ -38,7 +38,16 @@ struct CsrInfo {
     std::string key_type;                   // "rsa", "ec", or the OpenSSL name
     int key_bits = 0;
     Digest signature_digest = Digest::sha256;
+    // The validity the CSR asks for through Microsoft's name-value pairs
+    // (1.3.6.1.4.1.311.13.2.1: ValidityPeriod + ValidityPeriodUnits), in
+    // seconds, with the request's own words for messages.
+    std::optional<long long> requested_validity_seconds;
+    std::string requested_validity_text;
 };
+
+// Seconds for "ValidityPeriodUnits ValidityPeriod" (Years, Months, Weeks,
+// Days, Hours; a year is 365 days, a month 30). Throws ScepFailure(bad_request).
+long long validity_request_seconds(const std::string& period, const std::string& units);
 
 // The CSR's subjectAltName extension as requested (null when absent).
 ossl::GeneralNames requested_sans(X509_REQ* req);

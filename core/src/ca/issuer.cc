@@ -18,6 +18,8 @@ namespace {
 // AD CS's "certificate template name" extension (szOID_ENROLL_CERTTYPE_EXTENSION):
 // a BMPString naming the template, so admins and tools see which one applied.
 constexpr const char* kOidTemplateName = "1.3.6.1.4.1.311.20.2";
+constexpr const char* kOidSidExtension = "1.3.6.1.4.1.311.25.2";  // szOID_NTDS_CA_SECURITY_EXT
+constexpr const char* kOidObjectSid = "1.3.6.1.4.1.311.25.2.1";     // szOID_NTDS_OBJECTSID
 constexpr long kBackdateSeconds = 300;  // tolerate clients whose clocks run a little behind
 
 // 128 bits from the CSPRNG: unique across workers and nodes without any
@@ -57,9 +59,15 @@ void set_subject(X509* x, const GrantedNames& names) {
     check(X509_set_subject_name(x, name.get()) == 1, "X509_set_subject_name");
 }
 
-void set_validity(X509* x, const Template& t, X509* ca) {
+// The template's validity_days, or what the CSR asked for within its
+// max_validity_days (template_rules.cc decided).
+void set_validity(X509* x, const Template& t, const GrantedNames& names, X509* ca) {
     check(X509_gmtime_adj(X509_getm_notBefore(x), -kBackdateSeconds) != nullptr, "notBefore");
-    check(X509_time_adj_ex(X509_getm_notAfter(x), t.validity_days, 0, nullptr) != nullptr, "notAfter");
+    if (names.validity_seconds)
+        check(X509_time_adj_ex(X509_getm_notAfter(x), int(*names.validity_seconds / 86400),
+                               long(*names.validity_seconds % 86400), nullptr) != nullptr, "notAfter");
+    else
+        check(X509_time_adj_ex(X509_getm_notAfter(x), t.validity_days, 0, nullptr) != nullptr, "notAfter");
     // Never outlive the issuer.
     if (ASN1_TIME_compare(X509_get0_notAfter(x), X509_get0_notAfter(ca)) > 0)
         check(X509_set1_notAfter(x, X509_get0_notAfter(ca)) == 1, "notAfter");
@@ -138,6 +146,44 @@ void add_sans(X509* x, X509_REQ* req, const std::vector<SanEntry>& granted) {
     check(X509_add1_ext_i2d(x, NID_subject_alt_name, out.get(), 0, X509V3_ADD_DEFAULT) == 1, "subjectAltName");
 }
 
+}  // namespace
+
+// KB5014754's szOID_NTDS_CA_SECURITY_EXT: GeneralNames holding one otherName
+// whose type-id is szOID_NTDS_OBJECTSID and whose value is [0] EXPLICIT
+// OCTET STRING with the SID's text. Not critical.
+Bytes sid_extension_der(const std::string& sid) {
+    ossl::GeneralNames names(sk_GENERAL_NAME_new_null());
+    ossl::GeneralName gn(GENERAL_NAME_new());
+    ossl::Asn1Type value(ASN1_TYPE_new());
+    ossl::Asn1OctetString text(ASN1_OCTET_STRING_new());
+    check(names && gn && value && text && ASN1_OCTET_STRING_set(text.get(), reinterpret_cast<const unsigned char*>(sid.data()),
+                                                                  int(sid.size())) == 1,
+          "SID extension");
+    ASN1_TYPE_set(value.get(), V_ASN1_OCTET_STRING, text.release());
+    ossl::Asn1Object type_id(OBJ_txt2obj(kOidObjectSid, 1));
+    check(type_id && GENERAL_NAME_set0_othername(gn.get(), type_id.get(), value.get()) == 1, "SID otherName");
+    type_id.release();
+    value.release();
+    check(sk_GENERAL_NAME_push(names.get(), gn.get()) > 0, "SID GeneralNames");
+    gn.release();
+    unsigned char* der = nullptr;
+    int len = i2d_GENERAL_NAMES(names.get(), &der);
+    ossl::Buffer<unsigned char> owned(der);
+    check(len > 0, "i2d SID extension");
+    return Bytes(der, der + len);
+}
+
+namespace {
+
+void add_sid(X509* x, const std::string& sid) {
+    Bytes der = sid_extension_der(sid);
+    ossl::Asn1OctetString value(ASN1_OCTET_STRING_new());
+    check(value && ASN1_OCTET_STRING_set(value.get(), der.data(), int(der.size())) == 1, "SID extension value");
+    ossl::Asn1Object oid(OBJ_txt2obj(kOidSidExtension, 1));
+    ossl::X509Ext ext(X509_EXTENSION_create_by_OBJ(nullptr, oid.get(), 0, value.get()));
+    check(ext && X509_add_ext(x, ext.get(), -1) == 1, "SID extension");
+}
+
 void add_template_name(X509* x, const std::string& name) {
     ossl::Asn1String bmp(ASN1_STRING_type_new(V_ASN1_BMPSTRING));
     ASN1_STRING* raw = bmp.get();
@@ -180,6 +226,7 @@ void add_extensions(X509* x, const Template& t, X509_REQ* req, const GrantedName
     if (!crl_url.empty()) add_conf_ext(x, &ctx, NID_crl_distribution_points, "URI:" + crl_url);
     add_authority_info_access(x, &ctx, ocsp_url, ca_issuers_url);
     if (t.template_name_extension) add_template_name(x, t.name);
+    if (names.sid) add_sid(x, *names.sid);
 }
 
 std::string sans_text(const std::vector<SanEntry>& sans) {
@@ -212,7 +259,7 @@ Issued issue_certificate(const Template& t, const CsrInfo& csr, const GrantedNam
     set_serial(x, out.record);
     set_subject(x, names);
     check(X509_set_issuer_name(x, X509_get_subject_name(ca.cert.get())) == 1, "X509_set_issuer_name");
-    set_validity(x, t, ca.cert.get());
+    set_validity(x, t, names, ca.cert.get());
     copy_public_key(x, csr.req.get());
     add_extensions(x, t, csr.req.get(), names, ca.cert.get(), crl_url, ocsp_url, ca_issuers_url);
     check(X509_sign(x, ca.key.get(), ca_signature_digest(ca.key.get())) > 0, "X509_sign");

@@ -15,6 +15,10 @@ struct Issued {
     IssuedCert record;  // certificate fields; the caller adds the transaction
 };
 
+// The SID extension's value (KB5014754), DER: GeneralNames { otherName
+// 1.3.6.1.4.1.311.25.2.1 [0] EXPLICIT OCTET STRING sid }.
+Bytes sid_extension_der(const std::string& sid);
+
 // Signs a new certificate with a fresh 128-bit random serial. crl_url, when
 // set, goes into the CRL Distribution Points extension; ocsp_url and
 // ca_issuers_url, when set, into Authority Information Access.

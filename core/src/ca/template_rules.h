@@ -6,6 +6,7 @@
 #include "ca/csr.h"
 #include "scepter/config.h"
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -21,8 +22,23 @@ const Template& choose_template(const Config& cfg, const Profile& profile, const
 struct GrantedNames {
     std::vector<SubjectAttribute> subject;
     std::vector<SanEntry> sans;
+    std::optional<std::string> sid;  // for the SID extension (1.3.6.1.4.1.311.25.2)
+    std::optional<long long> validity_seconds;  // the CSR's ValidityPeriod, within max_validity_days
 };
-GrantedNames grant_names(const Template& t, const CsrInfo& csr);
+
+// Intune's SAN URI that carries the device's or user's SID (KB5014754).
+inline constexpr const char* kSidTagPrefix = "tag:microsoft.com,2022-09-14:sid:";
+
+// The SID text "S-1-<authority>-<sub>..." strictly: authority of 1 to 13
+// digits, 1 to 15 sub-authorities of 1 to 10 digits each, each at most
+// 4294967295, no leading zeros.
+bool valid_sid_text(const std::string& sid);
+
+// Whether a URI SAN passes the template's uri_prefixes (any when empty).
+bool uri_prefix_allowed(const Template& t, const std::string& uri);
+// policy_sid: a SID the policy returned, which takes the CSR's place.
+GrantedNames grant_names(const Template& t, const CsrInfo& csr,
+                         const std::optional<std::string>& policy_sid = std::nullopt);
 
 // SANs a policy wrote instead of the CSR's, filtered by the template like
 // the CSR's own (entries built from their text: index -1).

@@ -101,7 +101,8 @@ void read_usages(const YamlSection& s, Template& t) {
 
 Template read_template(const YamlSection& s, const std::string& name) {
     s.allow_only({"validity_days", "max_validity_days", "key_usage", "extended_key_usage", "subject",
-                  "san", "keys", "template_name_extension", "on_excess_request", "require_approval"});
+                  "san", "keys", "template_name_extension", "on_excess_request", "require_approval",
+                  "sid_extension"});
     Template t;
     t.name = name;
     t.validity_days = int(s.integer_or("validity_days", 365, 1, 36500));
@@ -113,10 +114,21 @@ Template read_template(const YamlSection& s, const std::string& name) {
     else t.subject.allowed = {"CN", "O", "OU", "C", "ST", "L", "emailAddress", "serialNumber", "DC", "UID"};
     if (s.has("san")) {
         YamlSection san = s.section("san");
-        san.allow_only({"allowed"});
+        san.allow_only({"allowed", "uri_prefixes"});
         for (const auto& type : san.list("allowed")) {
             if (!kSanTypes.count(type)) san.fail_at("allowed", "unknown SAN type '" + type + "'");
             t.san_allowed.insert(type);
+        }
+        if (san.has("uri_prefixes")) {
+            t.san_uri_prefixes = san.list("uri_prefixes");
+            if (!t.san_allowed.count("uri")) san.fail_at("uri_prefixes", "is set but uri is not in allowed");
+            if (t.san_uri_prefixes.empty()) san.fail_at("uri_prefixes", "must list at least one prefix");
+            for (const auto& prefix : t.san_uri_prefixes) {
+                if (prefix.empty() || prefix.size() > 256)
+                    san.fail_at("uri_prefixes", "a prefix must have 1 to 256 characters");
+                for (unsigned char ch : prefix)
+                    if (ch <= 0x20 || ch >= 0x7f) san.fail_at("uri_prefixes", "'" + prefix + "' is not printable ASCII");
+            }
         }
     }
     if (s.has("keys")) read_key_rules(s.section("keys"), t);
@@ -125,6 +137,11 @@ Template read_template(const YamlSection& s, const std::string& name) {
     if (excess != "reject" && excess != "drop") s.fail_at("on_excess_request", "must be reject or drop");
     t.reject_excess = excess == "reject";
     t.require_approval = s.boolean_or("require_approval", false);
+    std::string sid = s.string_or("sid_extension", "forbid");
+    if (sid == "forbid") t.sid_extension = Template::SidRule::forbid;
+    else if (sid == "allow") t.sid_extension = Template::SidRule::allow;
+    else if (sid == "require") t.sid_extension = Template::SidRule::require;
+    else s.fail_at("sid_extension", "must be forbid, allow or require");
     return t;
 }
 

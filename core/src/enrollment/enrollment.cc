@@ -182,7 +182,7 @@ RenewalCheck check_renewal(const StepEnv& env, const SignedMessage& msg, const C
 }
 
 GrantedNames granted_names(const TemplateDecision& d, const CsrInfo& csr) {
-    GrantedNames names = grant_names(*d.tmpl, csr);
+    GrantedNames names = grant_names(*d.tmpl, csr, d.sid);
     if (d.sans) names.sans = rewritten_sans(*d.tmpl, *d.sans);
     check_key(*d.tmpl, csr);
     return names;

@@ -60,7 +60,7 @@ TemplateDecision apply_policy(const StepEnv& env, const PolicyRequest& req, cons
     }
     const bool pending = d.verdict == PolicyDecision::Verdict::pending;
     env.steps.passed(d.reason, {{"verdict", pending ? "pending" : "allow"}, {"template", t->name}});
-    return {t, std::move(d.sans), pending};
+    return {t, std::move(d.sans), std::move(d.sid), pending};
 }
 
 }  // namespace
@@ -69,7 +69,7 @@ TemplateDecision decide_template(const StepEnv& env, const CsrInfo& csr, const C
     env.steps.begin(SCEPTER_ID_TEMPLATE_CHOSEN, "template_chosen");
     const Template& chosen = choose_template(env.cfg, env.profile, csr);
     env.steps.passed("", {{"template", chosen.name}});
-    if (!env.hooks.policy) return {&chosen, std::nullopt, false};
+    if (!env.hooks.policy) return {&chosen, std::nullopt, std::nullopt, false};
     env.steps.begin(SCEPTER_ID_POLICY_DECIDED, "policy_decided");
     return apply_policy(env, policy_request(env, csr, claims, renewed_by, chosen), chosen);
 }

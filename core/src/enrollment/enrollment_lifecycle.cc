@@ -35,7 +35,7 @@ Response issue_approved(const StepEnv& env, const VerifiedMessage& m, ContentCip
                         const PendingRequest& pending) {
     CsrInfo csr = read_csr(pending.csr_der);
     try {
-        Issued issued = issue(env, {&t, std::nullopt, false}, csr, {m.msg.attrs.message_type, ""}, ChallengeOutcome{});
+        Issued issued = issue(env, {&t, std::nullopt, std::nullopt, false}, csr, {m.msg.attrs.message_type, ""}, ChallengeOutcome{});
         return send_certificate(env, m.msg, cipher, issued.cert.get());
     } catch (const PendingAlreadyIssued&) {
         // Another worker answered a simultaneous poll first: send its certificate.

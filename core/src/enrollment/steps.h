@@ -83,6 +83,7 @@ using SanRewrite = std::vector<std::pair<std::string, std::string>>;
 struct TemplateDecision {
     const Template* tmpl = nullptr;
     std::optional<SanRewrite> sans;  // the policy's SAN rewrite
+    std::optional<std::string> sid;  // the policy's SID for the SID extension
     bool pending = false;            // the policy asked for an administrator's approval
 };
 

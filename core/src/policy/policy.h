@@ -16,7 +16,7 @@
 //                                  -- extended_key_usage as arrays
 //     return scep.allow([template]) | scep.pending([template]) | scep.deny(reason)
 //          | {verdict = "allow"|"deny"|"pending", template =, reason =,
-//             sans = {{type =, value =} or "type:value", ...}}
+//             sans = {{type =, value =} or "type:value", ...}, sid = "S-1-5-..."}
 //          | true | false, reason     -- nil is an error, never an allow
 //   function generate_challenge(ctx) return {claim = value, ...} | nil, reason end
 //   function notify(result) ... end  -- the fields of PolicyResult
@@ -66,6 +66,8 @@ struct PolicyDecision {
     std::string reason;         // deny: why (goes into failInfoText)
     // SAN rewriting: when set, replaces the SANs the certificate gets.
     std::optional<std::vector<std::pair<std::string, std::string>>> sans;
+    // The SID for the SID extension (KB5014754), ahead of the CSR's SID SAN URI.
+    std::optional<std::string> sid;
 };
 
 // What notify(result) sees, after issuance or failure.

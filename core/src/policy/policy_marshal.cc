@@ -128,7 +128,7 @@ PolicyDecision::Verdict verdict_of(const std::string& v) {
     throw PolicyError("decision.verdict must be allow, deny or pending, not '" + v + "'");
 }
 
-// [... d ...] → [... d ...]: {verdict = ..., template = ..., reason = ..., sans = ...}.
+// [... d ...] → [... d ...]: {verdict = ..., template = ..., reason = ..., sans = ..., sid = ...}.
 PolicyDecision read_decision_table(lua_State* L, int t) {
     PolicyDecision d;
     auto verdict = optional_field(L, t, "verdict", "decision");
@@ -139,6 +139,7 @@ PolicyDecision read_decision_table(lua_State* L, int t) {
     lua_getfield(L, t, "sans");  // [... sans]
     if (!lua_isnil(L, -1)) d.sans = read_sans(L, lua_gettop(L));
     lua_pop(L, 1);               // [...]
+    d.sid = optional_field(L, t, "sid", "decision");
     return d;
 }
 
