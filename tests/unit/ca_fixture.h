@@ -38,17 +38,16 @@ struct CsrSpec {
 
 // DER of one EnrollmentNameValuePair: SEQUENCE { BMPString, BMPString }.
 inline Bytes name_value_pair_der(const std::string& name, const std::string& value) {
-    Bytes body;
+    Bytes out{0x30, 0};  // the length byte is set once the body is there
     for (const std::string* s : {&name, &value}) {
-        body.push_back(0x1E);
-        body.push_back(static_cast<unsigned char>(s->size() * 2));
+        out.push_back(0x1E);
+        out.push_back(static_cast<unsigned char>(s->size() * 2));
         for (char ch : *s) {
-            body.push_back(0);
-            body.push_back(static_cast<unsigned char>(ch));
+            out.push_back(0);
+            out.push_back(static_cast<unsigned char>(ch));
         }
     }
-    Bytes out{0x30, static_cast<unsigned char>(body.size())};
-    out.insert(out.end(), body.begin(), body.end());
+    out[1] = static_cast<unsigned char>(out.size() - 2);
     return out;
 }
 
