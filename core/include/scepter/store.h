@@ -66,6 +66,18 @@ struct RevokedCert {
     int reason = 0;  // RFC 5280 CRLReason code
 };
 
+// Which certificates a bulk revocation means (find_certs).
+struct CertMatch {
+    enum class Field {
+        subject_cn,  // a CN of the subject, exactly (RFC 2253 escapes undone)
+        san,         // one SAN entry, exactly: "dns:host" (type and value) or the value alone
+        requester,   // who enrolled: the client IP, or the user or requester of the one-time
+                     // challenge the enrollment consumed (while that challenge row is kept)
+    };
+    Field field = Field::subject_cn;
+    std::string value;
+};
+
 struct CrlRecord {
     std::int64_t number = 0;
     std::int64_t this_update = 0;
@@ -143,6 +155,9 @@ class Store {
     virtual std::vector<IssuedCert> list_certs(std::size_t limit) = 0;
     // By serial (hex) or by SHA-1 / SHA-256 thumbprint (hex, any case, colons allowed).
     virtual std::optional<IssuedCert> find_cert(const std::string& serial_or_thumbprint) = 0;
+    // The certificates that match, unrevoked and unexpired at `now`, newest
+    // first, at most `limit`. An empty value matches nothing.
+    virtual std::vector<IssuedCert> find_certs(const CertMatch& match, std::int64_t now, std::size_t limit) = 0;
     virtual std::optional<TransactionRecord> find_transaction(const std::string& id) = 0;
     // The certificate issued for the request with this fingerprint, if any.
     virtual std::optional<IssuedCert> find_issued_request(const std::string& request_sha256) = 0;

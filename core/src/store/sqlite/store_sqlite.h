@@ -43,6 +43,7 @@ class SqliteStore final : public Store {
     void record_transaction(const TransactionRecord& tx) override;
     std::vector<IssuedCert> list_certs(std::size_t limit) override;
     std::optional<IssuedCert> find_cert(const std::string& serial_or_thumbprint) override;
+    std::vector<IssuedCert> find_certs(const CertMatch& match, std::int64_t now, std::size_t limit) override;
     std::optional<TransactionRecord> find_transaction(const std::string& id) override;
     std::optional<IssuedCert> find_issued_request(const std::string& request_sha256) override;
 
