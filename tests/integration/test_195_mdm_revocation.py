@@ -170,7 +170,7 @@ def test_195_004_webhook_challenge_enrolls(mdm, devices_dir):
     assert r.content_type.startswith("text/plain"), r.headers
     challenge = r.text().strip()
     assert challenge and "\n" not in challenge
-    enroll(mdm, devices_dir, path="/scep-webhook", challenge=challenge)
+    cert, serial = enroll(mdm, devices_dir, path="/scep-webhook", challenge=challenge)
     issued = [x for x in mdm.pki.audit_records() if x.get("step") == "challenge_issued"]
     assert issued and issued[-1].get("operation") == "challenge_webhook", issued[-1:]
     # one time only
@@ -178,6 +178,10 @@ def test_195_004_webhook_challenge_enrolls(mdm, devices_dir):
     req = mdm.client.request(dev)
     rep = mdm.client.reply(dev, req, h.send_pki(mdm.server.port, "/scep-webhook", req.der).body)
     assert rep.get("status") == "FAILURE", rep
+    # who enrolled (the webhook's authenticated caller) revokes by requester
+    out = h.run([h.SCEPTER, "certs", "revoke", "--config", mdm.pki.config, "--requester", ADMIN_USER]).stdout
+    assert h.norm_serial(out.split(":")[0]) == h.norm_serial(serial) and "1 revoked" in out, out
+    assert wait_ocsp(mdm, cert, "revoked") == "revoked"
 
 
 @pytest.mark.expect_log("SCP3011")

@@ -100,5 +100,27 @@ TEST_F(FindCertsTest, RequesterIsTheAddressOrTheChallengesUser) {
     EXPECT_EQ(find(CertMatch::Field::requester, "bob"), std::vector<std::string>{});
 }
 
+TEST_F(FindCertsTest, RequesterOfAnIssuanceThatConsumedItsChallenge) {
+    ChallengeRecord ch;
+    ch.id = "ID00000002";
+    ch.secret_sha256 = std::string(64, 'b');
+    ch.profile = "default";
+    ch.user = "carol";
+    ch.requester = "jamf";
+    ch.created_at = kNow - 100;
+    ch.expires_at = kNow + 3600;
+    ch.claims_json = "{}";
+    store_->add_challenge(ch, 0, kNow - 100);
+    IssuedCert c = make_cert(9);
+    c.subject = "CN=carol";
+    store_->record_issuance(c, make_tx(c), {ch.id, c.transaction_id, kNow - 10});
+    EXPECT_EQ(store_->find_cert(c.serial_hex)->requester, "carol");
+    EXPECT_EQ(find(CertMatch::Field::requester, "carol"), serials({c}));
+    // The certificate keeps its requester after the challenge row is purged.
+    ASSERT_EQ(store_->purge_challenges(kNow + 7200), 1u);
+    EXPECT_EQ(find(CertMatch::Field::requester, "carol"), serials({c}));
+    EXPECT_EQ(find(CertMatch::Field::requester, "jamf"), std::vector<std::string>{});  // the asker went with the row
+}
+
 }  // namespace
 }  // namespace scepter

@@ -35,6 +35,9 @@ struct IssuedCert {
     std::string profile;
     std::string transaction_id;
     std::string requester_ip;
+    // Who enrolled: the user of the one-time challenge the enrollment used,
+    // which record_issuance fills in from the store; empty without one.
+    std::string requester;
     std::int64_t issued_at = 0;
     std::string status = "issued";   // issued | revoked
     std::int64_t revoked_at = 0;     // unix seconds, when revoked
@@ -71,8 +74,9 @@ struct CertMatch {
     enum class Field {
         subject_cn,  // a CN of the subject, exactly (RFC 2253 escapes undone)
         san,         // one SAN entry, exactly: "dns:host" (type and value) or the value alone
-        requester,   // who enrolled: the client IP, or the user or requester of the one-time
-                     // challenge the enrollment consumed (while that challenge row is kept)
+        requester,   // who enrolled: the client IP, or the user of the one-time challenge the
+                     // enrollment consumed (IssuedCert::requester), or the admin who asked for
+                     // that challenge (while the challenge row is kept)
     };
     Field field = Field::subject_cn;
     std::string value;

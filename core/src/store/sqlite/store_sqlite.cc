@@ -22,16 +22,21 @@ constexpr std::size_t kMaxConnections = 2;
 
 constexpr const char* kCertInsertColumns =
     "serial, subject, sans, sha1, sha256, not_before, not_after, template, profile, "
-    "transaction_id, requester_ip, issued_at, status, der, revoked_at, revocation_reason";
+    "transaction_id, requester_ip, issued_at, status, der, revoked_at, revocation_reason, requester";
 // Read back in the same order; the revocation columns are NULL unless revoked.
 constexpr const char* kCertSelectColumns =
     "serial, subject, sans, sha1, sha256, not_before, not_after, template, profile, "
     "transaction_id, requester_ip, issued_at, status, der, COALESCE(revoked_at, 0), "
-    "COALESCE(revocation_reason, -1)";
+    "COALESCE(revocation_reason, -1), COALESCE(requester, '')";
 
 const std::string kInsertCert =
     std::string("INSERT INTO certificates (") + kCertInsertColumns +
-    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
+    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)";
+// Inside record_issuance, after the challenge is consumed (or, for a parked
+// request, was consumed by add_pending): its user is who enrolled.
+constexpr const char* kSetRequester =
+    "UPDATE certificates SET requester = COALESCE((SELECT user FROM challenges WHERE transaction_id = ?2"
+    " AND status = 'consumed' LIMIT 1), requester) WHERE serial = ?1";
 const std::string kListCerts = std::string("SELECT ") + kCertSelectColumns +
                                " FROM certificates ORDER BY issued_at DESC, rowid DESC LIMIT ?1";
 // A 40-digit serial and a SHA-1 thumbprint look alike: ask for both, prefer
@@ -64,7 +69,8 @@ const std::string kCandidateCerts =
 // for it) of the one-time challenge the enrollment consumed.
 const std::string kCertsByRequester =
     std::string("SELECT ") + kCertSelectColumns +
-    " FROM certificates WHERE status <> 'revoked' AND not_after > ?1 AND (requester_ip = ?2 OR transaction_id IN"
+    " FROM certificates WHERE status <> 'revoked' AND not_after > ?1 AND (requester = ?2 OR requester_ip = ?2"
+    " OR transaction_id IN"
     " (SELECT transaction_id FROM challenges WHERE status = 'consumed' AND (user = ?2 OR requester = ?2)))"
     " ORDER BY issued_at DESC, rowid DESC LIMIT ?3";
 
@@ -171,6 +177,7 @@ IssuedCert read_cert(const sqlite::Statement& st) {
     c.der = st.blob(13);
     c.revoked_at = st.integer(14);
     c.revocation_reason = int(st.integer(15));
+    c.requester = st.text(16);
     return c;
 }
 
@@ -232,6 +239,11 @@ void SqliteStore::insert_cert(sqlite::Connection& conn, const IssuedCert& cert) 
     st.bind(9, cert.profile).bind(10, cert.transaction_id).bind(11, cert.requester_ip);
     st.bind(12, cert.issued_at).bind(13, cert.status).bind_blob(14, cert.der);
     bind_revocation(st, cert);
+    if (cert.requester.empty()) {
+        st.bind_null(17);
+    } else {
+        st.bind(17, cert.requester);
+    }
     try {
         st.step();
     } catch (const sqlite::SqliteError& e) {
@@ -278,6 +290,7 @@ void SqliteStore::record_issuance(const IssuedCert& cert, const TransactionRecor
     insert_tx(*conn, tx);
     mark_pending_issued(*conn, cert, tx);
     use_challenge(*conn, challenge);
+    conn->prepare(kSetRequester).bind(1, stored_serial(cert.serial_hex)).bind(2, tx.transaction_id).step();
     write.commit();
 }
 

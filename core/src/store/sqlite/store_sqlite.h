@@ -16,8 +16,8 @@ namespace scepter {
 
 // The schema this build writes; older files are migrated up to it. Version
 // 2 added revocation, pending requests and CRLs; version 3 one-time
-// challenges.
-inline constexpr int kStoreSchemaVersion = 4;
+// challenges; version 4 replay protection; version 5 the certificate's requester.
+inline constexpr int kStoreSchemaVersion = 5;
 
 // Switches a (possibly new) file to WAL mode and creates or migrates its
 // schema, retrying while other processes hold it during their own set-up.
