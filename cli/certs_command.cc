@@ -17,6 +17,8 @@ constexpr const char* kCertsHelp =
     "Usage: scepter certs list --config FILE [--limit N]\n"
     "       scepter certs show --config FILE SERIAL|THUMBPRINT\n"
     "       scepter certs revoke --config FILE SERIAL|THUMBPRINT [--reason REASON]\n"
+    "       scepter certs revoke --config FILE --subject CN|--san VALUE|--requester WHO\n"
+    "                            [--reason REASON]\n"
     "\n"
     "list    prints a table of the issued certificates, newest first (default\n"
     "        limit 100): SERIAL STATUS SUBJECT TEMPLATE NOT_AFTER SHA256.\n"
@@ -27,6 +29,12 @@ constexpr const char* kCertsHelp =
     "        CRL NUMBER published`. REASON is unspecified (the default),\n"
     "        keyCompromise, caCompromise, affiliationChanged, superseded,\n"
     "        cessationOfOperation or certificateHold.\n"
+    "        With --subject (one CN of the subject, exactly), --san (one SAN\n"
+    "        entry, exactly: `dns:host` or the value alone, such as a device ID)\n"
+    "        or --requester (the client address, or the user or requester of the\n"
+    "        one-time challenge used) it revokes every unrevoked, unexpired match,\n"
+    "        prints `SERIAL: revoked (REASON) SUBJECT` for each and publishes one\n"
+    "        CRL for all of them.\n"
     "\n"
     "The key is the serial or the SHA-1 or SHA-256 thumbprint, in hex, any case,\n"
     "colons allowed. The store is the one `store.sqlite` in FILE names; it is\n"
@@ -85,7 +93,7 @@ int show_cert(const std::string& config_file, const std::string& key) {
 }  // namespace
 
 int run_certs(const std::vector<std::string>& args) {
-    ParsedArgs parsed = parse_args(args, {"--config", "--limit", "--reason"}, {}, "certs");
+    ParsedArgs parsed = parse_args(args, {"--config", "--limit", "--reason", "--subject", "--san", "--requester"}, {}, "certs");
     if (parsed.help) {
         std::cout << kCertsHelp;
         return kExitOk;
@@ -97,7 +105,8 @@ int run_certs(const std::vector<std::string>& args) {
     }
     if (!parsed.has("--config")) throw UsageError("certs " + sub + " needs --config FILE", "certs");
     if (sub == "revoke") return run_certs_revoke(parsed);
-    if (parsed.has("--reason")) throw UsageError("--reason belongs to certs revoke", "certs");
+    for (const char* option : {"--reason", "--subject", "--san", "--requester"})
+        if (parsed.has(option)) throw UsageError(std::string(option) + " belongs to certs revoke", "certs");
     const std::string& config_file = parsed.options["--config"];
     if (sub == "list") {
         if (parsed.positionals.size() != 1) throw UsageError("certs list takes no arguments", "certs");

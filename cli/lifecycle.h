@@ -4,21 +4,18 @@
 #pragma once
 
 #include "cli.h"
+#include "scepter/text.h"
 
 #include <optional>
 #include <string>
 
 namespace scepter::cli {
 
-// RFC 5280 CRLReason names `certs revoke --reason` accepts (any case), as
-// the code the store keeps. Empty optional for anything else, including the
-// codes that exist but are no reason to revoke a device certificate.
-std::optional<int> revocation_reason_code(const std::string& name);
-// The name of a stored code, for certs list/show: "keyCompromise"; "reason
-// N" for a code without a name.
-std::string revocation_reason_name(int code);
-// "unspecified|keyCompromise|...": for help texts and error messages.
-std::string revocation_reason_choices();
+// The CRLReason names (revocation_reason_code, _name, _choices) are the
+// core's (scepter/text.h).
+using scepter::revocation_reason_choices;
+using scepter::revocation_reason_code;
+using scepter::revocation_reason_name;
 
 // `requests list --status` as the store's filter: "" for all. Throws
 // UsageError for anything but pending|approved|denied|issued|all.

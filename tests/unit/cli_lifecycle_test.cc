@@ -7,6 +7,8 @@
 #include "scepter/store.h"
 
 #include <gtest/gtest.h>
+
+#include <ctime>
 #include <openssl/x509.h>
 
 #include <filesystem>
@@ -68,6 +70,10 @@ TEST(CliLifecycle, CommandLinesRefused) {
         {"revoke", "01", "--reason", "keyCompromise"},          // no --config
         {"list", "--config", "x.yaml", "--reason", "superseded"},
         {"show", "--config", "x.yaml", "01", "--reason", "superseded"},
+        {"revoke", "--config", "x.yaml", "01", "--subject", "a"},      // a serial and a match
+        {"revoke", "--config", "x.yaml", "--subject", "a", "--san", "b"},
+        {"revoke", "--config", "x.yaml", "--requester", ""},
+        {"list", "--config", "x.yaml", "--subject", "a"},
     };
     for (const auto& line : certs_lines) EXPECT_THROW(run_certs(line), UsageError) << ::testing::PrintToString(line);
 }
@@ -193,6 +199,36 @@ TEST_F(CliLifecycleStore, RevokePublishesACrlListingTheSerial) {
     auto unknown = capture([] { return run_certs({"revoke", "--config", config_, "FFFF"}); });
     EXPECT_EQ(unknown.exit_code, kExitFailure);
     EXPECT_EQ(store_->latest_crl()->number, 1);  // no CRL for a refused revocation
+}
+
+TEST_F(CliLifecycleStore, RevokeBySubjectAndSanPublishesOneCrl) {
+    std::int64_t later = std::int64_t(std::time(nullptr)) + 86400;
+    for (const char* serial : {"0B01", "0B02", "0B03"}) {
+        IssuedCert c = issued();
+        c.serial_hex = serial;
+        c.subject = std::string(serial) == "0B03" ? "CN=other" : "CN=laptop";
+        c.sans = std::string(serial) == "0B03" ? "uri:IntuneDeviceId://42" : "";
+        c.transaction_id = std::string("tx-") + serial;
+        c.sha1_hex = c.sha256_hex = serial;
+        c.not_after = later;
+        store_->record_issuance(c, {c.transaction_id, "default", 19, "success", "", "", serial, "192.0.2.9", 1700000000});
+    }
+    auto by_subject = capture([] { return run_certs({"revoke", "--config", config_, "--subject", "laptop"}); });
+    ASSERT_EQ(by_subject.exit_code, kExitOk) << by_subject.err;
+    EXPECT_EQ(by_subject.out,
+              "0B02: revoked (unspecified) CN=laptop\n0B01: revoked (unspecified) CN=laptop\n"
+              "2 revoked; CRL 1 published\n");
+    auto by_san = capture([] {
+        return run_certs({"revoke", "--config", config_, "--san", "IntuneDeviceId://42", "--reason", "superseded"});
+    });
+    ASSERT_EQ(by_san.exit_code, kExitOk) << by_san.err;
+    EXPECT_EQ(by_san.out, "0B03: revoked (superseded) CN=other\n1 revoked; CRL 2 published\n");
+    EXPECT_EQ(store_->find_cert("0B03")->revocation_reason, 4);
+    auto none = capture([] { return run_certs({"revoke", "--config", config_, "--subject", "laptop"}); });
+    EXPECT_EQ(none.exit_code, kExitFailure);
+    EXPECT_NE(none.err.find("no unrevoked, unexpired certificate with subject CN 'laptop'"), std::string::npos)
+        << none.err;
+    EXPECT_EQ(store_->latest_crl()->number, 2);
 }
 
 }  // namespace

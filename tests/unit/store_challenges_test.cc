@@ -309,7 +309,7 @@ TEST_F(StoreTest, MigratesAVersion2FileKeepingItsData) {
     auto store = open_sqlite_store(path_, 5000);
     {
         sqlite::Connection conn(path_, 5000);
-        EXPECT_EQ(conn.query_text("SELECT MAX(version) FROM schema_version"), "4");
+        EXPECT_EQ(conn.query_text("SELECT MAX(version) FROM schema_version"), "5");
         EXPECT_EQ(conn.query_text("SELECT COUNT(*) FROM schema_version"), "1");
         EXPECT_EQ(conn.query_text("SELECT COUNT(*) FROM sqlite_master WHERE name = 'challenges_by_requester'"),
                   "1");

@@ -45,6 +45,14 @@ struct Revocation {
     std::string crl_error;         // revoked but no CRL: why publishing failed (the revocation stands)
 };
 
+// What revoke_matching did.
+struct BulkRevocation {
+    std::vector<IssuedCert> revoked;            // as found before
+    std::vector<IssuedCert> revoked_meanwhile;  // matched, but somebody else revoked it first
+    std::optional<CrlRecord> crl;               // one CRL after all of them (none when nothing was revoked)
+    std::string crl_error;                      // revoked but no CRL: why publishing failed (the revocations stand)
+};
+
 // What decide_request did: decided, or why not (request empty: unknown;
 // else it is no longer pending and says what it is).
 struct RequestDecision {
@@ -101,6 +109,10 @@ class Admin {
     std::vector<IssuedCert> list_certs(std::size_t limit);
     std::optional<IssuedCert> find_cert(const std::string& serial_or_thumbprint);
     Revocation revoke_cert(const std::string& serial_or_thumbprint, int reason);
+    // Every unrevoked, unexpired certificate that matches (Store::find_certs),
+    // revoked through the same path as revoke_cert: one cert_revoked audit
+    // line each, then ONE CRL for the lot. Nothing matched: nothing written.
+    BulkRevocation revoke_matching(const CertMatch& match, int reason);
     CrlRecord publish_crl();
 
     // Requests waiting for approval. status "" lists every status.

@@ -59,6 +59,8 @@
 #define SCEPTER_ID_POLICY_FAILED        "SCP3008" /* error: a Lua policy failed (error, instruction or memory limit) */
 #define SCEPTER_ID_NOTIFY_FAILED        "SCP3009" /* warn: the validation service did not take a notification */
 #define SCEPTER_ID_ADMIN_OTHER_PROFILE  "SCP3010" /* warn: an admin location bound to a profile was asked for another, 403 */
+#define SCEPTER_ID_ADMIN_BAD_REQUEST    "SCP3011" /* warn: an admin operation refused its request (method, JSON, size), 4xx */
+#define SCEPTER_ID_REVOKE_CRL_FAILED    "SCP3012" /* error: certificates were revoked but the CRL could not be published */
 
 /* store and files */
 #define SCEPTER_ID_STORE_FAILED         "SCP4001" /* error: the store could not record (read-only, full, gone, busy): PKIOperation answered FAILURE, other routes 503 */

@@ -35,6 +35,9 @@ struct IssuedCert {
     std::string profile;
     std::string transaction_id;
     std::string requester_ip;
+    // Who enrolled: the user of the one-time challenge the enrollment used,
+    // which record_issuance fills in from the store; empty without one.
+    std::string requester;
     std::int64_t issued_at = 0;
     std::string status = "issued";   // issued | revoked
     std::int64_t revoked_at = 0;     // unix seconds, when revoked
@@ -64,6 +67,19 @@ struct RevokedCert {
     std::string serial_hex;
     std::int64_t revoked_at = 0;
     int reason = 0;  // RFC 5280 CRLReason code
+};
+
+// Which certificates a bulk revocation means (find_certs).
+struct CertMatch {
+    enum class Field {
+        subject_cn,  // a CN of the subject, exactly (RFC 2253 escapes undone)
+        san,         // one SAN entry, exactly: "dns:host" (type and value) or the value alone
+        requester,   // who enrolled: the client IP, or the user of the one-time challenge the
+                     // enrollment consumed (IssuedCert::requester), or the admin who asked for
+                     // that challenge (while the challenge row is kept)
+    };
+    Field field = Field::subject_cn;
+    std::string value;
 };
 
 struct CrlRecord {
@@ -143,6 +159,9 @@ class Store {
     virtual std::vector<IssuedCert> list_certs(std::size_t limit) = 0;
     // By serial (hex) or by SHA-1 / SHA-256 thumbprint (hex, any case, colons allowed).
     virtual std::optional<IssuedCert> find_cert(const std::string& serial_or_thumbprint) = 0;
+    // The certificates that match, unrevoked and unexpired at `now`, newest
+    // first, at most `limit`. An empty value matches nothing.
+    virtual std::vector<IssuedCert> find_certs(const CertMatch& match, std::int64_t now, std::size_t limit) = 0;
     virtual std::optional<TransactionRecord> find_transaction(const std::string& id) = 0;
     // The certificate issued for the request with this fingerprint, if any.
     virtual std::optional<IssuedCert> find_issued_request(const std::string& request_sha256) = 0;

@@ -73,4 +73,13 @@ std::optional<std::int64_t> parse_int(const std::string& text, int base = 10);
 // label: "CERTIFICATE", "CERTIFICATE REQUEST"... Throws std::runtime_error.
 std::string pem_encode(const std::vector<unsigned char>& der, const char* label);
 
+// RFC 5280 CRLReason names accepted for revoking (any case), as the code the
+// store keeps. Empty optional for anything else, including the codes that
+// exist but are no reason to revoke a device certificate.
+std::optional<int> revocation_reason_code(const std::string& name);
+// The name of a stored code: "keyCompromise"; "reason N" for a code without a name.
+std::string revocation_reason_name(int code);
+// "unspecified|keyCompromise|...": for help texts and error messages.
+std::string revocation_reason_choices();
+
 }  // namespace scepter

@@ -4,12 +4,14 @@
 #include "scepter/admin.h"
 
 #include "admin/one_time_challenge.h"
+#include "admin/revocation.h"
 #include "audit/audit.h"
 #include "ca/ca_material.h"
 #include "ca/crl.h"
 #include "policy/policy.h"
 #include "scepter/log_ids.h"
 
+#include <cstdint>
 #include <ctime>
 #include <filesystem>
 #include <optional>
@@ -79,6 +81,24 @@ struct Admin::Impl {
         forward(resp);
     }
 
+    // Before changing anything the CA key is loaded: a key this user cannot
+    // read must not leave a revocation behind that no CRL reports.
+    RevocationBatch revoke(const std::vector<IssuedCert>& certs, int reason) {
+        const CaMaterial& ca_key = ca_material();
+        const AuditLog& trail = audit_log();
+        AuditContext ctx{"", "", "cli", "", "local", "scepter-cli", "local", ""};
+        Response resp;
+        try {
+            RevocationBatch batch =
+                revoke_certs(cfg, ca_key, *store, trail, certs, reason, std::int64_t(std::time(nullptr)), ctx, resp);
+            forward(resp);
+            return batch;
+        } catch (...) {
+            forward(resp);
+            throw;
+        }
+    }
+
     void forward(Response& resp) {
         if (log)
             for (const auto& line : resp.logs) log(line.level, line.text);
@@ -139,9 +159,8 @@ std::optional<IssuedCert> Admin::find_cert(const std::string& serial_or_thumbpri
     return store ? store->find_cert(serial_or_thumbprint) : std::nullopt;
 }
 
-// The CRL comes after the revocation: the store is the truth, the CRL a
-// signed copy of it. When signing fails the revocation stands and the CRL
-// catches up at its next publication.
+// Through revoke_certs (admin/revocation.cc): the CRL after the
+// revocation, the audit line with the CRL's number.
 Revocation Admin::revoke_cert(const std::string& serial_or_thumbprint, int reason) {
     Revocation out;
     std::optional<IssuedCert> cert = find_cert(serial_or_thumbprint);
@@ -151,22 +170,28 @@ Revocation Admin::revoke_cert(const std::string& serial_or_thumbprint, int reaso
         out.result = Revocation::Result::already_revoked;
         return out;
     }
-    // Before changing anything: a CA key this user cannot read must not leave
-    // a revocation behind that no CRL reports.
-    const CaMaterial& ca = impl_->ca_material();
-    if (!impl_->store->revoke(cert->serial_hex, reason, std::int64_t(std::time(nullptr)))) {
+    RevocationBatch batch = impl_->revoke({*cert}, reason);
+    if (batch.revoked.empty()) {
         out.result = Revocation::Result::revoked_meanwhile;
         return out;
     }
     out.result = Revocation::Result::revoked;
-    try {
-        out.crl = scepter::publish_crl(impl_->cfg, ca, *impl_->store);
-    } catch (const std::exception& e) {
-        out.crl_error = e.what();
-    }
-    impl_->audit_change(SCEPTER_ID_CERT_REVOKED, "cert_revoked", cert->profile, cert->transaction_id,
-                        {{"serial", cert->serial_hex}, {"reason", std::to_string(reason)},
-                         {"crl_number", out.crl ? std::to_string(out.crl->number) : ""}});
+    out.crl = std::move(batch.crl);
+    out.crl_error = std::move(batch.crl_error);
+    return out;
+}
+
+BulkRevocation Admin::revoke_matching(const CertMatch& match, int reason) {
+    BulkRevocation out;
+    Store* store = impl_->existing_store();
+    if (store == nullptr) return out;
+    std::vector<IssuedCert> found = store->find_certs(match, std::int64_t(std::time(nullptr)), SIZE_MAX);
+    if (found.empty()) return out;
+    RevocationBatch batch = impl_->revoke(found, reason);
+    out.revoked = std::move(batch.revoked);
+    out.revoked_meanwhile = std::move(batch.revoked_meanwhile);
+    out.crl = std::move(batch.crl);
+    out.crl_error = std::move(batch.crl_error);
     return out;
 }
 

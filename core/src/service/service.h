@@ -95,6 +95,11 @@ class Service {
     IssuedChallenge issue_one_time(const Profile& p, const std::string& user, const std::string& requester,
                                    Claims claims, AuditContext& ctx, Response& resp);
     Response admin_api(const Request& req, AuditContext& ctx);
+    // The admin location's POST operations (service_admin_revoke.cc):
+    // ?operation=revoke (JSON in, JSON out) and ?operation=challenge_webhook
+    // (a fresh one-time challenge as text/plain, as Jamf Pro's webhook wants).
+    Response admin_revoke(const Request& req, const std::string& requester, AuditContext& ctx);
+    Response challenge_webhook(const Request& req, const std::string& requester, AuditContext& ctx);
     Response mscep_admin(const Request& req, AuditContext& ctx);
     Response enrollments_page(const Request& req, AuditContext& ctx);  // service_enrollments.cc
     // the metrics (service_metrics.cc)

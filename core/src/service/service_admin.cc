@@ -109,12 +109,23 @@ Response Service::admin_api(const Request& req, AuditContext& ctx) {
     auto requester = admin_requester(req);
     if (!requester) return refuse_unauthenticated(ctx);
     auto params = parse_query(req.query);
+    if (auto op = params.find("operation"); op != params.end()) {
+        if (op->second == "revoke") return admin_revoke(req, *requester, ctx);  // every profile's certificates: one CA
+        if (op->second != "challenge_webhook") {
+            Response r = json_response(400, "{\"error\":\"unknown operation; the admin location knows revoke and "
+                                            "challenge_webhook (POST), or none for a challenge\"}");
+            r.log(SCEPTER_LOG_WARN, SCEPTER_ID_ADMIN_BAD_REQUEST,
+                  "client " + ctx.client_ip + ": admin request with an unknown operation, 400");
+            return r;
+        }
+    }
     std::string profile_name = params.count("profile") ? params["profile"] : ctx.profile;
     if (!req.profile.empty() && profile_name != req.profile) return refuse_other_profile(req, profile_name, ctx);
     auto profile = cfg_.profiles.find(profile_name);
     if (profile == cfg_.profiles.end()) return json_response(404, "{\"error\":\"no such profile\"}");
     std::string user = params.count("user") && !params["user"].empty() ? params["user"] : *requester;
     ctx.profile = profile_name;
+    if (params.count("operation")) return challenge_webhook(req, *requester, ctx);
     ctx.operation = "admin";
     Response resp;
     try {

@@ -8,7 +8,9 @@
 
 #include <sqlite3.h>
 
+#include <cctype>
 #include <chrono>
+#include <string_view>
 
 namespace scepter {
 namespace {
@@ -24,16 +26,21 @@ constexpr std::chrono::milliseconds kCheckpointEvery{250};
 
 constexpr const char* kCertInsertColumns =
     "serial, subject, sans, sha1, sha256, not_before, not_after, template, profile, "
-    "transaction_id, requester_ip, issued_at, status, der, revoked_at, revocation_reason";
+    "transaction_id, requester_ip, issued_at, status, der, revoked_at, revocation_reason, requester";
 // Read back in the same order; the revocation columns are NULL unless revoked.
 constexpr const char* kCertSelectColumns =
     "serial, subject, sans, sha1, sha256, not_before, not_after, template, profile, "
     "transaction_id, requester_ip, issued_at, status, der, COALESCE(revoked_at, 0), "
-    "COALESCE(revocation_reason, -1)";
+    "COALESCE(revocation_reason, -1), COALESCE(requester, '')";
 
 const std::string kInsertCert =
     std::string("INSERT INTO certificates (") + kCertInsertColumns +
-    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
+    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)";
+// Inside record_issuance, after the challenge is consumed (or, for a parked
+// request, was consumed by add_pending): its user is who enrolled.
+constexpr const char* kSetRequester =
+    "UPDATE certificates SET requester = COALESCE((SELECT user FROM challenges WHERE transaction_id = ?2"
+    " AND status = 'consumed' LIMIT 1), requester) WHERE serial = ?1";
 const std::string kListCerts = std::string("SELECT ") + kCertSelectColumns +
                                " FROM certificates ORDER BY issued_at DESC, rowid DESC LIMIT ?1";
 // A 40-digit serial and a SHA-1 thumbprint look alike: ask for both, prefer
@@ -55,6 +62,107 @@ const std::string kFindIssuedRequest =
     " FROM certificates WHERE serial = (SELECT serial FROM transactions WHERE request_sha256 = ?1"
     " AND status = 'success' AND request_sha256 IS NOT NULL)";
 
+// find_certs: SQL narrows to unrevoked, unexpired candidates (by a plain
+// substring when that is safe), then the exact comparison is made here, on
+// one subject CN or one SAN entry, never on a substring of the joined text.
+const std::string kCandidateCerts =
+    std::string("SELECT ") + kCertSelectColumns +
+    " FROM certificates WHERE status <> 'revoked' AND not_after > ?1 AND (?2 = '' OR instr(%COLUMN%, ?2) > 0)"
+    " ORDER BY issued_at DESC, rowid DESC";
+// Who enrolled: the client's address, or the user (or the admin who asked
+// for it) of the one-time challenge the enrollment consumed.
+const std::string kCertsByRequester =
+    std::string("SELECT ") + kCertSelectColumns +
+    " FROM certificates WHERE status <> 'revoked' AND not_after > ?1 AND (requester = ?2 OR requester_ip = ?2"
+    " OR transaction_id IN"
+    " (SELECT transaction_id FROM challenges WHERE status = 'consumed' AND (user = ?2 OR requester = ?2)))"
+    " ORDER BY issued_at DESC, rowid DESC LIMIT ?3";
+
+std::string candidates_on(const char* column) {
+    std::string sql = kCandidateCerts;
+    sql.replace(sql.find("%COLUMN%"), 8, column);
+    return sql;
+}
+
+int hex_digit(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+// The CN values of an RFC 2253 name ("CN=a\,b,O=x" gives "a,b"): the
+// attributes split at unescaped ',' and '+', the escapes ("\," and "\2C")
+// undone.
+std::vector<std::string> subject_cns(const std::string& name) {
+    std::vector<std::string> out;
+    std::string type, value;
+    bool in_value = false;
+    auto finish = [&] {
+        if (in_value && type == "CN") out.push_back(value);
+        type.clear();
+        value.clear();
+        in_value = false;
+    };
+    for (std::size_t i = 0; i < name.size(); ++i) {
+        char c = name[i];
+        if (c == '\\' && i + 1 < name.size()) {
+            int hi = hex_digit(name[i + 1]);
+            int lo = i + 2 < name.size() ? hex_digit(name[i + 2]) : -1;
+            char plain = name[i + 1];
+            if (hi >= 0 && lo >= 0) {
+                plain = char(hi * 16 + lo);
+                i += 2;
+            } else {
+                i += 1;
+            }
+            (in_value ? value : type) += plain;
+        } else if (c == ',' || c == '+') {
+            finish();
+        } else if (c == '=' && !in_value) {
+            in_value = true;
+        } else {
+            (in_value ? value : type) += c;
+        }
+    }
+    finish();
+    return out;
+}
+
+// One SAN entry equals `want` given as "type:value" (type in any case) or
+// as the value alone. Entries are stored as "type:value" joined by ", ".
+bool san_matches(const std::string& sans, const std::string& want) {
+    std::size_t start = 0;
+    while (start <= sans.size()) {
+        std::size_t end = sans.find(", ", start);
+        if (end == std::string::npos) end = sans.size();
+        std::string entry = sans.substr(start, end - start);
+        std::size_t colon = entry.find(':');
+        if (colon != std::string::npos) {
+            if (entry.compare(colon + 1, std::string::npos, want) == 0) return true;
+            std::string type = entry.substr(0, colon);
+            if (want.size() > colon && want[colon] == ':' && want.compare(colon + 1, std::string::npos, entry,
+                                                                            colon + 1, std::string::npos) == 0) {
+                bool same_type = true;
+                for (std::size_t i = 0; i < colon; ++i)
+                    same_type = same_type && std::tolower((unsigned char)type[i]) == std::tolower((unsigned char)want[i]);
+                if (same_type) return true;
+            }
+        }
+        start = end + 2;
+    }
+    return false;
+}
+
+// A value with RFC 2253 special characters is spelled escaped in the stored
+// subject, so a substring of it cannot narrow the search.
+bool plain_in_subject(const std::string& value) {
+    for (unsigned char c : value)
+        if (c < 0x20 || c >= 0x7f || std::string_view(",+\"\\<>;#= ").find(char(c)) != std::string_view::npos)
+            return false;
+    return true;
+}
+
 IssuedCert read_cert(const sqlite::Statement& st) {
     IssuedCert c;
     c.serial_hex = st.text(0);
@@ -73,6 +181,7 @@ IssuedCert read_cert(const sqlite::Statement& st) {
     c.der = st.blob(13);
     c.revoked_at = st.integer(14);
     c.revocation_reason = int(st.integer(15));
+    c.requester = st.text(16);
     return c;
 }
 
@@ -142,6 +251,11 @@ void SqliteStore::insert_cert(sqlite::Connection& conn, const IssuedCert& cert) 
     st.bind(9, cert.profile).bind(10, cert.transaction_id).bind(11, cert.requester_ip);
     st.bind(12, cert.issued_at).bind(13, cert.status).bind_blob(14, cert.der);
     bind_revocation(st, cert);
+    if (cert.requester.empty()) {
+        st.bind_null(17);
+    } else {
+        st.bind(17, cert.requester);
+    }
     try {
         st.step();
     } catch (const sqlite::SqliteError& e) {
@@ -188,6 +302,7 @@ void SqliteStore::record_issuance(const IssuedCert& cert, const TransactionRecor
     insert_tx(*conn, tx);
     mark_pending_issued(*conn, cert, tx);
     use_challenge(*conn, challenge);
+    conn->prepare(kSetRequester).bind(1, stored_serial(cert.serial_hex)).bind(2, tx.transaction_id).step();
     write.commit();
 }
 
@@ -217,6 +332,41 @@ std::optional<IssuedCert> SqliteStore::find_cert(const std::string& serial_or_th
     st.bind(1, *serial).bind(2, *thumbprint);
     if (!st.step()) return std::nullopt;
     return read_cert(st);
+}
+
+std::vector<IssuedCert> SqliteStore::find_certs(const CertMatch& match, std::int64_t now, std::size_t limit) {
+    std::vector<IssuedCert> out;
+    if (match.value.empty() || limit == 0) return out;
+    constexpr std::size_t kMax = std::size_t(INT64_MAX);
+    auto conn = pool_.acquire();
+    if (match.field == CertMatch::Field::requester) {
+        auto st = conn->prepare(kCertsByRequester.c_str());
+        st.bind(1, now).bind(2, match.value).bind(3, std::int64_t(limit < kMax ? limit : kMax));
+        while (st.step()) out.push_back(read_cert(st));
+        return out;
+    }
+    bool by_subject = match.field == CertMatch::Field::subject_cn;
+    // The SAN value alone is in the joined text as it is; a "type:value" only
+    // in its stored spelling of the type, so it narrows by the value part.
+    std::string narrow = match.value;
+    if (by_subject) {
+        if (!plain_in_subject(narrow)) narrow.clear();
+    } else if (std::size_t colon = narrow.find(':'); colon != std::string::npos) {
+        narrow = narrow.substr(colon + 1);
+    }
+    auto st = conn->prepare(candidates_on(by_subject ? "subject" : "sans").c_str());
+    st.bind(1, now).bind(2, narrow);
+    while (out.size() < limit && st.step()) {
+        IssuedCert c = read_cert(st);
+        bool hit = false;
+        if (by_subject) {
+            for (const auto& cn : subject_cns(c.subject)) hit = hit || cn == match.value;
+        } else {
+            hit = san_matches(c.sans, match.value);
+        }
+        if (hit) out.push_back(std::move(c));
+    }
+    return out;
 }
 
 std::optional<TransactionRecord> SqliteStore::find_transaction(const std::string& id) {

@@ -18,8 +18,8 @@ namespace scepter {
 
 // The schema this build writes; older files are migrated up to it. Version
 // 2 added revocation, pending requests and CRLs; version 3 one-time
-// challenges.
-inline constexpr int kStoreSchemaVersion = 4;
+// challenges; version 4 replay protection; version 5 the certificate's requester.
+inline constexpr int kStoreSchemaVersion = 5;
 
 // Switches a (possibly new) file to WAL mode and creates or migrates its
 // schema, retrying while other processes hold it during their own set-up.
@@ -45,6 +45,7 @@ class SqliteStore final : public Store {
     void record_transaction(const TransactionRecord& tx) override;
     std::vector<IssuedCert> list_certs(std::size_t limit) override;
     std::optional<IssuedCert> find_cert(const std::string& serial_or_thumbprint) override;
+    std::vector<IssuedCert> find_certs(const CertMatch& match, std::int64_t now, std::size_t limit) override;
     std::optional<TransactionRecord> find_transaction(const std::string& id) override;
     std::optional<IssuedCert> find_issued_request(const std::string& request_sha256) override;
 

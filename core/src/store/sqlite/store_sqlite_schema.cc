@@ -126,8 +126,20 @@ CREATE UNIQUE INDEX transactions_one_issuance_per_request ON transactions(reques
     WHERE status = 'success' AND request_sha256 IS NOT NULL;
 )sql";
 
+// Version 5: who enrolled, kept with the certificate (bulk revocation by
+// requester): the user of the one-time challenge the enrollment consumed,
+// NULL when none. The challenge rows are purged a day after they expire, so
+// the certificate keeps its own copy; rows from before take it from the
+// challenges still there.
+constexpr const char* kSchemaV4ToV5 = R"sql(
+ALTER TABLE certificates ADD COLUMN requester TEXT;
+UPDATE certificates SET requester = (SELECT c.user FROM challenges c
+    WHERE c.transaction_id = certificates.transaction_id AND c.status = 'consumed' LIMIT 1);
+CREATE INDEX certificates_by_requester ON certificates(requester) WHERE requester IS NOT NULL;
+)sql";
+
 // kMigrations[i] takes a file from version i to version i + 1.
-constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV1ToV2, kSchemaV2ToV3, kSchemaV3ToV4};
+constexpr const char* kMigrations[] = {kSchemaV1, kSchemaV1ToV2, kSchemaV2ToV3, kSchemaV3ToV4, kSchemaV4ToV5};
 static_assert(std::size(kMigrations) == std::size_t(kStoreSchemaVersion),
               "one migration per schema version");
 

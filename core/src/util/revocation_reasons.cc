@@ -1,15 +1,17 @@
-#include "lifecycle.h"
+// RFC 5280 CRLReason names: what `scepter certs revoke --reason` and the
+// admin location's revoke operation accept, and what lists print.
+#include "scepter/text.h"
 
 #include <array>
 #include <strings.h>
 
-namespace scepter::cli {
+namespace scepter {
 namespace {
 
 struct ReasonName {
     int code;
     const char* name;
-    bool for_revoking;  // accepted by certs revoke
+    bool for_revoking;  // accepted for revoking
 };
 
 // RFC 5280 §5.3.1. 7 is unused; removeFromCRL only undoes a hold in delta
@@ -53,4 +55,4 @@ std::string revocation_reason_choices() {
     return out;
 }
 
-}  // namespace scepter::cli
+}  // namespace scepter
