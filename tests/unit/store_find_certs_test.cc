@@ -31,6 +31,20 @@ class FindCertsTest : public StoreTest {
         store_->record_issuance(c, make_tx(c));
         return c;
     }
+    // A one-time challenge handed to `user` by `requester`, stored unused.
+    ChallengeRecord add_challenge(const std::string& id, const std::string& user, char secret) {
+        ChallengeRecord ch;
+        ch.id = id;
+        ch.secret_sha256 = std::string(64, secret);
+        ch.profile = "default";
+        ch.user = user;
+        ch.requester = "jamf";
+        ch.created_at = kNow - 100;
+        ch.expires_at = kNow + 3600;
+        ch.claims_json = "{}";
+        store_->add_challenge(ch, 0, kNow - 100);
+        return ch;
+    }
     std::vector<std::string> find(CertMatch::Field field, const std::string& value, std::size_t limit = 100) {
         return serials(store_->find_certs({field, value}, kNow, limit));
     }
@@ -83,16 +97,7 @@ TEST_F(FindCertsTest, RequesterIsTheAddressOrTheChallengesUser) {
     IssuedCert by_ip = add(1, "CN=a", "", "198.51.100.9");
     IssuedCert by_challenge = add(2, "CN=b", "", "192.0.2.1");
     add(3, "CN=c", "", "198.51.100.99");
-    ChallengeRecord ch;
-    ch.id = "ID00000001";
-    ch.secret_sha256 = std::string(64, 'a');
-    ch.profile = "default";
-    ch.user = "alice";
-    ch.requester = "jamf";
-    ch.created_at = kNow - 100;
-    ch.expires_at = kNow + 3600;
-    ch.claims_json = "{}";
-    store_->add_challenge(ch, 0, kNow - 100);
+    ChallengeRecord ch = add_challenge("ID00000001", "alice", 'a');
     ASSERT_TRUE(store_->consume_challenge(ch.id, by_challenge.transaction_id, kNow - 50));
     EXPECT_EQ(find(CertMatch::Field::requester, "198.51.100.9"), serials({by_ip}));
     EXPECT_EQ(find(CertMatch::Field::requester, "alice"), serials({by_challenge}));
@@ -101,16 +106,7 @@ TEST_F(FindCertsTest, RequesterIsTheAddressOrTheChallengesUser) {
 }
 
 TEST_F(FindCertsTest, RequesterOfAnIssuanceThatConsumedItsChallenge) {
-    ChallengeRecord ch;
-    ch.id = "ID00000002";
-    ch.secret_sha256 = std::string(64, 'b');
-    ch.profile = "default";
-    ch.user = "carol";
-    ch.requester = "jamf";
-    ch.created_at = kNow - 100;
-    ch.expires_at = kNow + 3600;
-    ch.claims_json = "{}";
-    store_->add_challenge(ch, 0, kNow - 100);
+    ChallengeRecord ch = add_challenge("ID00000002", "carol", 'b');
     IssuedCert c = make_cert(9);
     c.subject = "CN=carol";
     store_->record_issuance(c, make_tx(c), {ch.id, c.transaction_id, kNow - 10});
