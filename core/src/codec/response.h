@@ -43,7 +43,11 @@ struct Response {
     }
 };
 
+// An answer of this content type with this body.
+Response typed_response(int status, const char* content_type, const std::string& body);
 // A plain-text answer (GetCACaps, HTTP errors).
 Response text_response(int status, const std::string& text);
+// The admin faces' JSON answers.
+Response json_response(int status, const std::string& json);
 
 }  // namespace scepter

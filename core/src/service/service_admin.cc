@@ -21,14 +21,6 @@ namespace {
 constexpr const char* kNdesCacheFull = "The password cache is full.";
 constexpr const char* kNdesNoPermission = "You do not have sufficient permission to enroll with SCEP.";
 
-Response json_response(int status, const std::string& body) {
-    Response r;
-    r.status = status;
-    r.content_type = "application/json";
-    r.body.assign(body.begin(), body.end());
-    return r;
-}
-
 // UTF-16LE with a byte-order mark, as NDES sends its page.
 Response utf16_html(const std::string& ascii_html) {
     Response r;

@@ -27,16 +27,8 @@ constexpr std::size_t kMaxRevokeBody = 4096;
 // when more remain (call again).
 constexpr std::size_t kMaxRevokedPerCall = 1000;
 
-Response json_answer(int status, const std::string& body) {
-    Response r;
-    r.status = status;
-    r.content_type = "application/json";
-    r.body.assign(body.begin(), body.end());
-    return r;
-}
-
 Response refused(int status, const std::string& why, const AuditContext& ctx) {
-    Response r = json_answer(status, "{\"error\":" + json_quote(why) + "}");
+    Response r = json_response(status, "{\"error\":" + json_quote(why) + "}");
     r.log(SCEPTER_LOG_WARN, SCEPTER_ID_ADMIN_BAD_REQUEST,
           "client " + ctx.client_ip + ": admin " + ctx.operation + " refused (" + std::to_string(status) +
               "): " + log_safe(why));
@@ -112,7 +104,7 @@ Response Service::admin_revoke(const Request& req, const std::string& requester,
         if (order.key == "serial") {
             auto cert = st.find_cert(order.value);
             if (!cert || (!req.profile.empty() && cert->profile != req.profile))
-                return json_answer(404, "{\"error\":" + json_quote("no certificate with serial " + order.value) + "}");
+                return json_response(404, "{\"error\":" + json_quote("no certificate with serial " + order.value) + "}");
             (cert->status == "revoked" ? already : targets).push_back(*cert);
         } else {
             CertMatch match{order.key == "subject" ? CertMatch::Field::subject_cn : CertMatch::Field::san, order.value};
@@ -139,7 +131,7 @@ Response Service::admin_revoke(const Request& req, const std::string& requester,
                            ",\"reason\":" + json_quote(revocation_reason_name(order.reason)) + ",\"crl_number\":" +
                            (batch.crl ? std::to_string(batch.crl->number) : "null") +
                            ",\"more\":" + (more ? "true" : "false") + "}";
-        Response r = json_answer(200, body);
+        Response r = json_response(200, body);
         r.logs = std::move(resp.logs);
         return r;
     } catch (...) {

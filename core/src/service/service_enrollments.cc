@@ -25,6 +25,8 @@
 namespace scepter {
 namespace {
 
+constexpr const char* kHtml = "text/html; charset=utf-8";
+
 constexpr std::size_t kMaxRows = 200;
 // Failures only: how many recent enrollments are looked at to find them.
 constexpr std::size_t kMaxScanned = 2000;
@@ -51,14 +53,6 @@ std::string page(const std::string& title, const std::string& body) {
            "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">"
            "<meta name=\"robots\" content=\"noindex\"><title>" +
            html_escape(title) + "</title><style>" + kStyle + "</style></head><body>\n" + body + "</body></html>\n";
-}
-
-Response html_response(int status, const std::string& html) {
-    Response r;
-    r.status = status;
-    r.content_type = "text/html; charset=utf-8";
-    r.body.assign(html.begin(), html.end());
-    return r;
 }
 
 std::string css_class(const std::string& outcome) {
@@ -193,7 +187,7 @@ Response Service::enrollments_page(const Request& req, AuditContext& ctx) {
         return r;
     }
     if (cfg_.audit_log.empty())
-        return html_response(200, page("Enrollments", "<h1>Enrollments</h1><p>No audit_log is configured: the audit "
+        return typed_response(200, kHtml, page("Enrollments", "<h1>Enrollments</h1><p>No audit_log is configured: the audit "
                                                       "lines go to the web server's error log, which this page "
                                                       "does not read.</p>"));
     auto params = parse_query(req.query);
@@ -208,14 +202,14 @@ Response Service::enrollments_page(const Request& req, AuditContext& ctx) {
         std::string problems = problems_html(t.problems, r, ctx.client_ip);
         // A location bound to a profile shows that profile's enrollments only.
         if (t.steps.empty() || (!req.profile.empty() && s.profile != req.profile)) {
-            Response nf = html_response(404, page("Enrollment not found", back + problems +
+            Response nf = typed_response(404, kHtml, page("Enrollment not found", back + problems +
                                                   "<h1>Enrollment not found</h1><p>No transaction " +
                                                   html_escape(tx->second) + " within " + html_escape(since) + ".</p>"));
             nf.logs = std::move(r.logs);
             return nf;
         }
         std::vector<TimelineRow> rows = timeline_of(t);
-        Response ok = html_response(200, page("Enrollment " + t.transaction_id,
+        Response ok = typed_response(200, kHtml, page("Enrollment " + t.transaction_id,
                                               back + problems + "<h1>Enrollment " + html_escape(t.transaction_id) +
                                                   "</h1>\n" + summary_html(s, t) + timeline_html(rows)));
         ok.logs = std::move(r.logs);
@@ -233,7 +227,7 @@ Response Service::enrollments_page(const Request& req, AuditContext& ctx) {
     }
     if (shown.size() > kMaxRows) shown.erase(shown.begin(), shown.end() - kMaxRows);
     std::string problems = problems_html(list.problems, r, ctx.client_ip);
-    Response ok = html_response(200, page("Enrollments", problems + list_html(shown, failed_only, since)));
+    Response ok = typed_response(200, kHtml, page("Enrollments", problems + list_html(shown, failed_only, since)));
     ok.logs = std::move(r.logs);
     return ok;
 }
