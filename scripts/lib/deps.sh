@@ -8,6 +8,8 @@ SCEPTER_PACKAGES=(
   nginx nginx-dev
   apache2 apache2-dev
   libssl-dev libyaml-cpp-dev libsqlite3-dev libcurl4-openssl-dev
+  libpq-dev  # the PostgreSQL store (store.postgresql)
+  postgresql  # the integration tests' private PostgreSQL cluster (initdb, pg_ctl)
   zlib1g-dev  # scepter trace reads gzipped audit rotations (audit.log.2.gz)
   dpkg-dev  # dpkg-source: Lua is built from Debian's lua5.4 source package
   libgtest-dev libgmock-dev

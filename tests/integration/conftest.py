@@ -303,3 +303,13 @@ def enroll(port, client):
         rep = client.reply(device, req, r.body, name=f"{name}-reply") if r.status == 200 else None
         return h.Enrollment(r, req, rep)
     return do
+
+
+@pytest.fixture(scope="session")
+def postgres(session_dir) -> h.PostgresCluster:
+    """One private PostgreSQL cluster for the session (initdb + pg_ctl as a
+    non-root account, 127.0.0.1 and a port chosen at run time); each user
+    makes a database of its own with create_database."""
+    cluster = h.PostgresCluster(session_dir / "postgresql").init().start()
+    yield cluster
+    cluster.stop()

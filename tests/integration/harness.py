@@ -1089,3 +1089,110 @@ def check_failure(e: Enrollment, fail_info: str) -> dict:
     assert rep["transaction_id"] == e.req.transaction_id, rep
     assert "cert_serial" not in rep, rep
     return rep
+
+
+# --------------------------------------------------------------------------
+# PostgreSQL: a private cluster for the store.postgresql tests
+# --------------------------------------------------------------------------
+
+# The store backends the store-dependent tests run on (SCEPTER_STORES to
+# choose, comma-separated).
+STORES = [s for s in os.environ.get("SCEPTER_STORES", "sqlite,postgresql").split(",") if s]
+PG_USER = "scepter"        # the cluster's superuser, whom the nodes connect as
+PG_PASSWORD = "pg-" + hashlib.sha256(os.urandom(16)).hexdigest()[:24]
+
+
+def pg_bindir() -> Path | None:
+    """Debian's postgresql: /usr/lib/postgresql/VERSION/bin (newest)."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+                   key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0)
+    return found[-1].parent if found else None
+
+
+def pg_os_user() -> str:
+    """The non-root account the cluster runs as (PostgreSQL refuses root):
+    Debian's `postgres`, or one made for the tests."""
+    for name in ("postgres", "scepter-pg"):
+        try:
+            pwd.getpwnam(name)
+            return name
+        except KeyError:
+            pass
+    run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", "scepter-pg"])
+    return "scepter-pg"
+
+
+class PostgresCluster:
+    """initdb + pg_ctl in a directory of its own, on 127.0.0.1 and a port
+    chosen at run time, its unix socket in that directory. Local (socket)
+    connections are trusted, TCP ones need PG_PASSWORD (scram), which the
+    nodes read from password_file."""
+
+    def __init__(self, base: Path):
+        self.bindir = pg_bindir()
+        assert self.bindir is not None, "PostgreSQL is not installed (Debian package postgresql)"
+        self.os_user = pg_os_user()
+        self.dir = base
+        self.data = base / "data"
+        self.log = base / "postgresql.log"
+        self.port = free_port()
+        base.mkdir(parents=True, exist_ok=True)
+        make_traversable(base)
+        pw = pwd.getpwnam(self.os_user)
+        os.chown(base, pw.pw_uid, pw.pw_gid)
+        self.password_file = base / "password"
+        self.password_file.write_text(PG_PASSWORD + "\n")
+        os.chmod(self.password_file, 0o600)
+        chown_worker(self.password_file)  # read by the servers' workers
+        # initdb reads it as the cluster's account
+        (base / "initdb-pw").write_text(PG_PASSWORD + "\n")
+        os.chown(base / "initdb-pw", pw.pw_uid, pw.pw_gid)
+
+    def _as_owner(self, *cmd, check=True, timeout=120) -> subprocess.CompletedProcess:
+        return run(["runuser", "-u", self.os_user, "--", *map(str, cmd)], check=check, timeout=timeout)
+
+    def init(self) -> "PostgresCluster":
+        self._as_owner(self.bindir / "initdb", "-D", self.data, "-U", PG_USER, "--pwfile",
+                       self.dir / "initdb-pw", "--auth-local=trust", "--auth-host=scram-sha-256",
+                       "--no-sync", "-E", "UTF8")
+        (self.dir / "initdb-pw").unlink()
+        return self
+
+    def start(self) -> "PostgresCluster":
+        opts = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
+                "-c max_connections=200 -c shared_buffers=32MB")
+        self._as_owner(self.bindir / "pg_ctl", "-D", self.data, "-l", self.log, "-o", opts,
+                       "-w", "-t", "60", "start")
+        return self
+
+    def stop(self) -> None:
+        self._as_owner(self.bindir / "pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop", check=False)
+
+    def restart(self) -> None:
+        self._as_owner(self.bindir / "pg_ctl", "-D", self.data, "-m", "fast", "-w", "-t", "60", "restart")
+
+    def psql(self, sql: str, db: str = "postgres") -> str:
+        """Runs SQL over the unix socket; the rows unaligned, '|' between columns."""
+        p = self._as_owner(self.bindir / "psql", "-h", self.dir, "-p", self.port, "-U", PG_USER,
+                           "-d", db, "-v", "ON_ERROR_STOP=1", "-qAt", "-c", sql)
+        return p.stdout.strip()
+
+    def create_database(self, name: str) -> str:
+        """A new database; its conninfo (TCP, no password in it)."""
+        self.psql(f'CREATE DATABASE "{name}"')
+        return self.conninfo(name)
+
+    def conninfo(self, db: str) -> str:
+        return f"host=127.0.0.1 port={self.port} dbname={db} user={PG_USER}"
+
+    def store_yaml(self, db: str) -> str:
+        return (f"store:\n  postgresql: \"{self.conninfo(db)}\"\n"
+                f"  postgresql_password_file: {self.password_file}\n")
+
+
+def use_postgresql(config: Path, cluster: PostgresCluster, db: str) -> None:
+    """Rewrites a `scepter init` configuration's store section to PostgreSQL."""
+    text = config.read_text()
+    new, n = re.subn(r"^store:\n(?:[ \t]+.*\n|\n)*", cluster.store_yaml(db), text, count=1, flags=re.M)
+    assert n == 1, f"no store: section in {config}"
+    config.write_text(new)

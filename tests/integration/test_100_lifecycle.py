@@ -30,15 +30,20 @@ MANUAL_PROFILE = """  manual:
 LOCATIONS = [("/scep", "legacy"), ("/scep-strict", None), ("/scep-manual", "manual")]
 
 
-@pytest.fixture(scope="module")
-def life(server_class, workdir):
-    pki = h.Pki.create(workdir / "pki-lifecycle")
+@pytest.fixture(scope="module", params=h.STORES)
+def life(request, server_class, workdir):
+    store = request.param  # the whole lifecycle on each store backend
+    pki = h.Pki.create(workdir / f"pki-lifecycle-{store}")
+    if store == "postgresql":
+        cluster = request.getfixturevalue("postgres")
+        cluster.create_database(f"lifecycle_{server_class.kind}")
+        h.use_postgresql(pki.config, cluster, f"lifecycle_{server_class.kind}")
     text = pki.config.read_text().replace("window_days: 30", "window_days: 400")
     text = text.replace("templates:\n", "templates:\n" + MANUAL_TEMPLATE, 1)
     pki.config.write_text(text + MANUAL_PROFILE.format(challenge=pki.challenge))
-    n = server_class(workdir / f"{server_class.kind}-lifecycle", pki.config, locations=LOCATIONS)
+    n = server_class(workdir / f"{server_class.kind}-lifecycle-{store}", pki.config, locations=LOCATIONS)
     n.start()
-    cacert = workdir / "lifecycle-getcacert.der"
+    cacert = workdir / f"lifecycle-getcacert-{store}.der"
     cacert.write_bytes(h.get_op(n.port, "/scep-strict", "GetCACert").body)
     yield SimpleNamespace(pki=pki, server=n, client=h.TestClient(cacert, pki.ca_cert))
     n.discard()

@@ -87,6 +87,35 @@ TEST_F(ConfigFile, StoreSyncsEveryCommitUnlessToldNormal) {
     EXPECT_NE(e.find("key 'store.synchronous': must be full or normal"), std::string::npos) << e;
 }
 
+TEST_F(ConfigFile, PostgresqlStoreTakesAConninfoWithoutAPassword) {
+    auto with_store = [&](const std::string& store) {
+        std::string text = minimal();
+        text.replace(0, std::string("store: {sqlite: db}").size(), store);
+        return text;
+    };
+    Config cfg = load_config(write(with_store("store: {postgresql: 'host=127.0.0.1 dbname=scep user=s'}")));
+    EXPECT_TRUE(cfg.uses_postgresql());
+    EXPECT_EQ(cfg.pg_conninfo, "host=127.0.0.1 dbname=scep user=s");
+    EXPECT_TRUE(load_config(write(with_store("store: {postgresql: 'postgresql://s@db.example/scep'}"))).uses_postgresql());
+    EXPECT_FALSE(load_config(write(minimal())).uses_postgresql());
+
+    std::string e = error_of(with_store("store: {postgresql: 'host=h password=Hunter2-secret'}"));
+    EXPECT_NE(e.find("key 'store.postgresql': holds a password"), std::string::npos) << e;
+    EXPECT_EQ(e.find("Hunter2-secret"), std::string::npos) << e;
+    e = error_of(with_store("store: {postgresql: 'postgresql://s:Hunter2-secret@h/scep'}"));
+    EXPECT_NE(e.find("holds a password"), std::string::npos) << e;
+    EXPECT_EQ(e.find("Hunter2-secret"), std::string::npos) << e;
+    e = error_of(with_store("store: {postgresql: 'host=h =Hunter2-secret'}"));
+    EXPECT_NE(e.find("is not a libpq connection string"), std::string::npos) << e;
+    EXPECT_EQ(e.find("Hunter2-secret"), std::string::npos) << e;
+    e = error_of(with_store("store: {postgresql: 'host=h', sqlite: db}"));
+    EXPECT_NE(e.find("choose one store"), std::string::npos) << e;
+    e = error_of(with_store("store: {postgresql: 'host=h', postgresql_password_file: no-such-file}"));
+    EXPECT_NE(e.find("key 'store.postgresql_password_file': cannot read"), std::string::npos) << e;
+    e = error_of(with_store("store: {sqlite: db, postgresql_password_file: pw}"));
+    EXPECT_NE(e.find("needs store.postgresql"), std::string::npos) << e;
+}
+
 TEST_F(ConfigFile, SyntaxErrorNamesFileAndLine) {
     std::string e = error_of("store: {sqlite: db}\nca: [unclosed\n");
     EXPECT_NE(e.find(dir_ + "/scepter.yaml:"), std::string::npos) << e;

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <stdexcept>
@@ -184,6 +185,12 @@ struct Config {
     int busy_timeout_ms = 5000;
     SqliteSync sqlite_sync = SqliteSync::full;  // store.synchronous
     SqliteSettings store_settings(StoreUser user) const { return {busy_timeout_ms, user, sqlite_sync}; }
+    // store.postgresql: a libpq conninfo or URI (never with a password);
+    // empty: the SQLite store at sqlite_path.
+    std::string pg_conninfo;
+    std::string pg_password_file;  // store.postgresql_password_file
+    bool uses_postgresql() const { return !pg_conninfo.empty(); }
+    PgSettings pg_settings() const { return {pg_conninfo, pg_password_file}; }
     KeyPairFiles ca;
     std::vector<std::string> ca_chain;
     std::string ca_issuers_url;  // the CA certificate's URL, put into issued certificates' AIA (caIssuers)
@@ -208,6 +215,10 @@ struct Config {
 
 // Parses and validates a configuration file. Throws ConfigError.
 Config load_config(const std::string& path);
+
+// The store the configuration names: PostgreSQL (store.postgresql) or the
+// SQLite file (store.sqlite, created when new).
+std::unique_ptr<Store> open_configured_store(const Config& cfg, StoreUser user);
 
 const char* to_string(ContentCipher c) noexcept;
 const char* to_string(Digest d) noexcept;

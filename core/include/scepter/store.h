@@ -255,6 +255,22 @@ inline std::unique_ptr<Store> open_sqlite_store(const std::string& path, int bus
     return open_sqlite_store(path, SqliteSettings{busy_timeout_ms});
 }
 
+// The PostgreSQL store (store.postgresql): several nodes share it.
+struct PgSettings {
+    std::string conninfo;       // libpq connection string or URI, without a password
+    std::string password_file;  // first line is the password; empty: libpq's own (PGPASSFILE, ~/.pgpass)
+    int connect_timeout_s = 5;
+    std::size_t max_connections = 4;  // per process
+};
+
+// Opens the PostgreSQL store. Nothing connects yet: the first operation
+// does (after fork, on the thread that needs it) and checks the schema.
+std::unique_ptr<Store> open_pg_store(const PgSettings& settings);
+
+// Why a store.postgresql conninfo cannot be used (it does not parse, or it
+// holds a password), or empty. The message never repeats the conninfo.
+std::string pg_conninfo_problem(const std::string& conninfo);
+
 // Throws StoreError when the store file is missing although a store was
 // created there before (its marker file or its WAL leftovers remain): an
 // empty store in its place would forget every certificate, revocation and

@@ -32,6 +32,7 @@ struct Admin::Impl {
     // unwritable for the web server's workers. Null when nothing was ever
     // recorded. sqlite_path was resolved by the configuration loader.
     Store* existing_store() {
+        if (!store && cfg.uses_postgresql()) store = open_configured_store(cfg, StoreUser::command);
         if (!store) check_store_not_lost(cfg.sqlite_path);
         if (!store && fs::exists(cfg.sqlite_path)) store = open_sqlite_store(cfg.sqlite_path, cfg.store_settings(StoreUser::command));
         return store.get();
@@ -40,6 +41,7 @@ struct Admin::Impl {
     // Writing creates it when new; its directory must exist.
     Store& writable_store() {
         if (store) return *store;
+        if (cfg.uses_postgresql()) return *(store = open_configured_store(cfg, StoreUser::command));
         fs::path dir = fs::path(cfg.sqlite_path).parent_path();
         if (!dir.empty() && !fs::is_directory(dir))
             throw std::runtime_error("the store's directory " + dir.string() + " does not exist");

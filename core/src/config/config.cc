@@ -256,8 +256,24 @@ AuditGetRequests read_audit(const YamlSection& s) {
     s.fail_at("get_requests", "must be all, none or first_per_client_per_minute");
 }
 
+// Several nodes share one PostgreSQL; the password stays out of the YAML.
+void read_postgresql(const YamlSection& s, Config& cfg) {
+    if (s.has("sqlite")) s.fail_at("postgresql", "choose one store: sqlite or postgresql, not both");
+    if (s.has("synchronous")) s.fail_at("synchronous", "is a SQLite setting; PostgreSQL has its own synchronous_commit");
+    cfg.pg_conninfo = s.string_or("postgresql", "");
+    if (cfg.pg_conninfo.empty()) s.fail_at("postgresql", "must be a libpq connection string or URI");
+    std::string problem = pg_conninfo_problem(cfg.pg_conninfo);
+    if (!problem.empty()) s.fail_at("postgresql", problem);
+    if (s.has("postgresql_password_file")) cfg.pg_password_file = s.readable_file("postgresql_password_file");
+}
+
 void read_store(const YamlSection& s, Config& cfg) {
-    s.allow_only({"sqlite", "busy_timeout_ms", "synchronous"});
+    s.allow_only({"sqlite", "busy_timeout_ms", "synchronous", "postgresql", "postgresql_password_file"});
+    if (s.has("postgresql")) {
+        read_postgresql(s, cfg);
+        return;
+    }
+    if (s.has("postgresql_password_file")) s.fail_at("postgresql_password_file", "needs store.postgresql");
     cfg.sqlite_path = s.path("sqlite");
     cfg.busy_timeout_ms = int(s.integer_or("busy_timeout_ms", 5000, 0, 600000));
     const std::string sync = s.string_or("synchronous", "full");

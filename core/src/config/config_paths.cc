@@ -12,9 +12,14 @@ void fail_if(const Config& cfg, const char* key, const std::string& problem) {
 }  // namespace
 
 void check_worker_paths(const Config& cfg, const PathUser& user) {
-    fail_if(cfg, "store.sqlite", dir_write_problem(parent_dir(cfg.sqlite_path), user, false));
-    for (const char* suffix : {"", "-wal", "-shm"})
-        fail_if(cfg, "store.sqlite", file_write_problem(cfg.sqlite_path + suffix, user));
+    if (cfg.uses_postgresql()) {
+        if (!cfg.pg_password_file.empty())
+            fail_if(cfg, "store.postgresql_password_file", file_read_problem(cfg.pg_password_file, user));
+    } else {
+        fail_if(cfg, "store.sqlite", dir_write_problem(parent_dir(cfg.sqlite_path), user, false));
+        for (const char* suffix : {"", "-wal", "-shm"})
+            fail_if(cfg, "store.sqlite", file_write_problem(cfg.sqlite_path + suffix, user));
+    }
     if (cfg.status_dir.empty()) return;
     fail_if(cfg, "status_dir", dir_write_problem(cfg.status_dir, user, true));
     for (const char* sub : {"/processing", "/succeeded", "/failed"}) {

@@ -53,7 +53,7 @@ std::unique_ptr<Service> Service::load(const std::string& path) {
     // for it too (check_worker_user), and each worker checks as itself.
     check_worker_paths(cfg, current_path_user());
     try {
-        check_store_not_lost(cfg.sqlite_path);
+        if (!cfg.uses_postgresql()) check_store_not_lost(cfg.sqlite_path);
     } catch (const StoreError& e) {
         throw ConfigError(cfg.path, cfg.line_of("store.sqlite"), "store.sqlite", e.what());
     }

@@ -51,7 +51,7 @@ void Service::build_worker_resources() {
     // As the worker itself: names the directory it cannot write, before
     // SQLite or mkdir report it less clearly.
     check_worker_paths(cfg_, current_path_user());
-    std::unique_ptr<Store> store = open_sqlite_store(cfg_.sqlite_path, cfg_.store_settings(StoreUser::worker));
+    std::unique_ptr<Store> store = open_configured_store(cfg_, StoreUser::worker);
     std::unique_ptr<StatusRecords> status;
     try {
         if (!cfg_.status_dir.empty()) status = std::make_unique<StatusRecords>(cfg_.status_dir);

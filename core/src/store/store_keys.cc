@@ -1,4 +1,5 @@
 #include "store/store_keys.h"
+#include "scepter/store.h"
 
 #include <cctype>
 
@@ -33,6 +34,18 @@ std::optional<std::string> canonical_serial(std::string_view text) {
 
 std::optional<std::string> canonical_thumbprint(std::string_view text) {
     return hex_digits(text, false);
+}
+
+std::string stored_serial(const std::string& serial) {
+    auto canonical = canonical_serial(serial);
+    if (!canonical) throw StoreError("serial '" + serial + "' is not hex");
+    return *canonical;
+}
+
+std::string stored_thumbprint(const std::string& hex, const char* which) {
+    auto canonical = canonical_thumbprint(hex);
+    if (!canonical) throw StoreError(std::string(which) + " thumbprint '" + hex + "' is not hex");
+    return *canonical;
 }
 
 }  // namespace scepter

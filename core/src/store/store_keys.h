@@ -18,4 +18,12 @@ std::optional<std::string> canonical_serial(std::string_view text);
 // is not hex (colons and spaces allowed) or is empty.
 std::optional<std::string> canonical_thumbprint(std::string_view text);
 
+// The canonical stored form of a serial; throws StoreError when not hex.
+// Stored keys are canonical so that lookups and the UNIQUE check do not
+// depend on how the caller spelled them.
+std::string stored_serial(const std::string& serial);
+
+// The same for a thumbprint; `which` names it in the message ("SHA-1").
+std::string stored_thumbprint(const std::string& hex, const char* which);
+
 }  // namespace scepter

@@ -120,4 +120,11 @@ std::string file_write_problem(const std::string& path, const PathUser& user) {
     return "";
 }
 
+std::string file_read_problem(const std::string& path, const PathUser& user) {
+    struct stat st {};
+    if (stat(path.c_str(), &st) != 0) return "'" + path + "' does not exist";
+    if (!allowed(path, st, R_OK, user)) return who(user) + " cannot read '" + path + "'";
+    return "";
+}
+
 }  // namespace scepter

@@ -36,6 +36,9 @@ std::string dir_write_problem(const std::string& dir, const PathUser& user, bool
 // can or there is no such file.
 std::string file_write_problem(const std::string& path, const PathUser& user);
 
+// Why `user` cannot read the file `path` (missing or not readable), or "".
+std::string file_read_problem(const std::string& path, const PathUser& user);
+
 // The directory a path is in ("." for a bare name).
 std::string parent_dir(const std::string& path);
 

@@ -4,6 +4,7 @@
 // This file: opening, certificates, transactions. The lifecycle (pending
 // requests, revocation, CRLs) is in store_sqlite_lifecycle.cc.
 #include "store/sqlite/store_sqlite.h"
+#include "store/cert_match.h"
 #include "store/store_keys.h"
 
 #include <sqlite3.h>
@@ -84,84 +85,6 @@ std::string candidates_on(const char* column) {
     return sql;
 }
 
-int hex_digit(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-// The CN values of an RFC 2253 name ("CN=a\,b,O=x" gives "a,b"): the
-// attributes split at unescaped ',' and '+', the escapes ("\," and "\2C")
-// undone.
-std::vector<std::string> subject_cns(const std::string& name) {
-    std::vector<std::string> out;
-    std::string type, value;
-    bool in_value = false;
-    auto finish = [&] {
-        if (in_value && type == "CN") out.push_back(value);
-        type.clear();
-        value.clear();
-        in_value = false;
-    };
-    for (std::size_t i = 0; i < name.size(); ++i) {
-        char c = name[i];
-        if (c == '\\' && i + 1 < name.size()) {
-            int hi = hex_digit(name[i + 1]);
-            int lo = i + 2 < name.size() ? hex_digit(name[i + 2]) : -1;
-            char plain = name[i + 1];
-            if (hi >= 0 && lo >= 0) {
-                plain = char(hi * 16 + lo);
-                i += 2;
-            } else {
-                i += 1;
-            }
-            (in_value ? value : type) += plain;
-        } else if (c == ',' || c == '+') {
-            finish();
-        } else if (c == '=' && !in_value) {
-            in_value = true;
-        } else {
-            (in_value ? value : type) += c;
-        }
-    }
-    finish();
-    return out;
-}
-
-// One SAN entry equals `want` given as "type:value" (type in any case) or
-// as the value alone. Entries are stored as "type:value" joined by ", ".
-bool san_matches(const std::string& sans, const std::string& want) {
-    std::size_t start = 0;
-    while (start <= sans.size()) {
-        std::size_t end = sans.find(", ", start);
-        if (end == std::string::npos) end = sans.size();
-        std::string entry = sans.substr(start, end - start);
-        std::size_t colon = entry.find(':');
-        if (colon != std::string::npos) {
-            if (entry.compare(colon + 1, std::string::npos, want) == 0) return true;
-            std::string type = entry.substr(0, colon);
-            if (want.size() > colon && want[colon] == ':' && want.compare(colon + 1, std::string::npos, entry,
-                                                                            colon + 1, std::string::npos) == 0) {
-                bool same_type = true;
-                for (std::size_t i = 0; i < colon; ++i)
-                    same_type = same_type && std::tolower((unsigned char)type[i]) == std::tolower((unsigned char)want[i]);
-                if (same_type) return true;
-            }
-        }
-        start = end + 2;
-    }
-    return false;
-}
-
-// A value with RFC 2253 special characters is spelled escaped in the stored
-// subject, so a substring of it cannot narrow the search.
-bool plain_in_subject(const std::string& value) {
-    for (unsigned char c : value)
-        if (c < 0x20 || c >= 0x7f || std::string_view(",+\"\\<>;#= ").find(char(c)) != std::string_view::npos)
-            return false;
-    return true;
-}
 
 IssuedCert read_cert(const sqlite::Statement& st) {
     IssuedCert c;
@@ -199,12 +122,6 @@ TransactionRecord read_tx(const sqlite::Statement& st) {
     return t;
 }
 
-std::string stored_thumbprint(const std::string& hex, const char* which) {
-    auto canonical = canonical_thumbprint(hex);
-    if (!canonical) throw StoreError(std::string(which) + " thumbprint '" + hex + "' is not hex");
-    return *canonical;
-}
-
 // Only a certificate recorded as revoked carries revocation data; the
 // columns stay NULL otherwise, as in rows migrated from version 1.
 void bind_revocation(sqlite::Statement& st, const IssuedCert& cert) {
@@ -216,12 +133,6 @@ void bind_revocation(sqlite::Statement& st, const IssuedCert& cert) {
 }
 
 }  // namespace
-
-std::string stored_serial(const std::string& serial) {
-    auto canonical = canonical_serial(serial);
-    if (!canonical) throw StoreError("serial '" + serial + "' is not hex");
-    return *canonical;
-}
 
 SqliteStore::SqliteStore(const std::string& path, const SqliteSettings& settings)
     : path_(path),
@@ -346,25 +257,11 @@ std::vector<IssuedCert> SqliteStore::find_certs(const CertMatch& match, std::int
         return out;
     }
     bool by_subject = match.field == CertMatch::Field::subject_cn;
-    // The SAN value alone is in the joined text as it is; a "type:value" only
-    // in its stored spelling of the type, so it narrows by the value part.
-    std::string narrow = match.value;
-    if (by_subject) {
-        if (!plain_in_subject(narrow)) narrow.clear();
-    } else if (std::size_t colon = narrow.find(':'); colon != std::string::npos) {
-        narrow = narrow.substr(colon + 1);
-    }
     auto st = conn->prepare(candidates_on(by_subject ? "subject" : "sans").c_str());
-    st.bind(1, now).bind(2, narrow);
+    st.bind(1, now).bind(2, narrowing_text(match));
     while (out.size() < limit && st.step()) {
         IssuedCert c = read_cert(st);
-        bool hit = false;
-        if (by_subject) {
-            for (const auto& cn : subject_cns(c.subject)) hit = hit || cn == match.value;
-        } else {
-            hit = san_matches(c.sans, match.value);
-        }
-        if (hit) out.push_back(std::move(c));
+        if (cert_matches(match, c)) out.push_back(std::move(c));
     }
     return out;
 }

@@ -10,6 +10,7 @@
 #include "scepter/store.h"
 #include "store/sqlite/sqlite_db.h"
 #include "store/sqlite/wal_checkpointer.h"
+#include "store/store_keys.h"
 
 #include <memory>
 #include <string>
@@ -29,11 +30,6 @@ void prepare_store_file(sqlite::Connection& conn, const std::string& path, int b
 // once the store exists (a no-op when it is already there).
 std::string store_marker_path(const std::string& store_path);
 void mark_store_created(const std::string& store_path);
-
-// The canonical stored form of a serial; throws StoreError when not hex.
-// Stored keys are canonical so that lookups and the UNIQUE check do not
-// depend on how the caller spelled them.
-std::string stored_serial(const std::string& serial);
 
 class SqliteStore final : public Store {
    public:
