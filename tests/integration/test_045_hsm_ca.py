@@ -14,6 +14,7 @@ issues nothing and logs SCP1003/SCP1004."""
 import os
 import re
 import shutil
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -91,12 +92,40 @@ def token_pki(token, directory: Path, label: str) -> h.Pki:
 @pytest.fixture(scope="module")
 def hsm(token, server_class, workdir):
     pki = token_pki(token, workdir / "pki-hsm-rsa", "ca-rsa")
-    n = with_token_env(server_class)(workdir / f"{server_class.kind}-hsm", pki.config)
+    port = h.free_port()
+    url = f"http://127.0.0.1:{port}/ocsp"
+    pki.config.write_text(pki.config.read_text() + f"\nocsp:\n  url: {url}\n")
+    n = with_token_env(server_class)(workdir / f"{server_class.kind}-hsm", pki.config, port=port,
+                                     locations=[*h.DEFAULT_LOCATIONS, h.OcspLocation("/ocsp")])
     try:
         n.start()
-        yield SimpleNamespace(pki=pki, server=n, port=n.port)
+        yield SimpleNamespace(pki=pki, server=n, port=n.port, ocsp_url=url)
     finally:
         n.discard()
+
+
+def served_crl(hsm, name: str) -> Path:
+    """The CRL the server serves, as PEM, its signature checked against ca.pem."""
+    r = h.http_request(hsm.port, "GET", "/scep/ca.crl")
+    assert r.status == 200 and r.content_type.startswith("application/pkix-crl"), r.status
+    der, pem = hsm.pki.dir / f"{name}.crl", hsm.pki.dir / f"{name}.crl.pem"
+    der.write_bytes(r.body)
+    h.run(["openssl", "crl", "-inform", "DER", "-in", der, "-out", pem])
+    check = h.run(["openssl", "crl", "-in", pem, "-CAfile", hsm.pki.ca_cert, "-noout", "-verify"])
+    assert "verify OK" in check.stdout + check.stderr, check.stdout + check.stderr
+    return pem
+
+
+def ocsp_status(hsm, cert) -> str:
+    """openssl ocsp against the server: the response verifies (its responder
+    certificate was issued by the token's key in the worker)."""
+    p = h.run(["openssl", "ocsp", "-CAfile", hsm.pki.ca_cert, "-issuer", hsm.pki.ca_cert, "-cert", cert,
+               "-url", hsm.ocsp_url], check=False)
+    out = p.stdout + p.stderr
+    assert p.returncode == 0 and "Response verify OK" in out, out
+    m = re.search(r"^\S+: (good|revoked|unknown)$", out, re.M)
+    assert m, out
+    return m.group(1)
 
 
 def serial_of(cert) -> str:
@@ -129,22 +158,22 @@ def test_045_001_the_key_stays_in_the_token(token, hsm):
 
 def test_045_002_scepclient_enrolls_and_the_revocation_crl_is_signed_in_the_token(hsm, workdir):
     cert = enroll_with_scepclient(hsm.port, hsm.pki, workdir / "hsm-scepclient" / "one", "hsm-device-1")
+    served_crl(hsm, "before")  # the worker signed it with the token's key
+    assert ocsp_status(hsm, cert) == "good"
     serial = serial_of(cert)
     out = h.run([h.SCEPTER, "certs", "revoke", "--config", hsm.pki.config, serial,
                  "--reason", "keyCompromise"]).stdout
     assert "revoked" in out, out
-    r = h.http_request(hsm.port, "GET", "/scep/ca.crl")
-    assert r.status == 200 and r.content_type.startswith("application/pkix-crl"), r.status
-    crl_der = hsm.pki.dir / "served.crl"
-    crl_der.write_bytes(r.body)
-    crl_pem = hsm.pki.dir / "served.crl.pem"
-    h.run(["openssl", "crl", "-inform", "DER", "-in", crl_der, "-out", crl_pem])
-    check = h.run(["openssl", "crl", "-in", crl_pem, "-CAfile", hsm.pki.ca_cert, "-noout", "-verify", "-text"])
-    assert "verify OK" in check.stdout + check.stderr, check.stdout + check.stderr
-    assert re.search(rf"Serial Number: {serial}\b", check.stdout, re.I), check.stdout
+    crl_pem = served_crl(hsm, "after")  # the CLI signed it with the token's key
+    text = h.run(["openssl", "crl", "-in", crl_pem, "-noout", "-text"]).stdout
+    assert re.search(rf"Serial Number: {serial}\b", text, re.I), text
     bad = h.run(["openssl", "verify", "-crl_check", "-CAfile", hsm.pki.ca_cert, "-CRLfile", crl_pem, cert],
                 check=False)
     assert bad.returncode != 0 and "certificate revoked" in bad.stdout + bad.stderr
+    deadline = time.monotonic() + 5  # ocsp.revocation_check_ms
+    while ocsp_status(hsm, cert) != "revoked":
+        assert time.monotonic() < deadline, "OCSP still says good"
+        time.sleep(0.2)
 
 
 def test_045_003_ec_p256_ca_in_the_token(token, server_class, workdir):
@@ -197,3 +226,15 @@ def test_045_004_wrong_pin_fails_closed(hsm, token, server_class, workdir):
         assert "SCP1004" in log and "000000" not in log, log
     finally:
         n.discard()
+
+
+def test_045_005_ra_renew_signs_in_the_token(token, workdir):
+    pki = token_pki(token, workdir / "pki-hsm-renew", "ca-rsa")
+    before = serial_of(pki.dir / "ra-sign.pem")
+    out = h.run([h.SCEPTER, "ra", "renew", "--config", pki.config]).stdout
+    h.chown_worker(token.dir, recursive=True)
+    assert "renewed" in out, out
+    assert serial_of(pki.dir / "ra-sign.pem") != before and (pki.dir / "ra-sign.pem.prev").exists()
+    for ra in ("ra-sign.pem", "ra-enc.pem"):
+        done = h.run(["openssl", "verify", "-CAfile", pki.ca_cert, pki.dir / ra]).stdout
+        assert done.strip().endswith(": OK"), done

@@ -23,6 +23,7 @@ namespace {
 std::mutex engine_mutex;
 ENGINE* engine = nullptr;  // this process's pkcs11 engine, initialised with engine_module
 std::string engine_module;
+int keys_loaded = 0;  // keys the engine handed out in this process
 
 constexpr int kAttempts = 3;
 constexpr std::chrono::milliseconds kAttemptPause{200};
@@ -48,11 +49,7 @@ UI_METHOD* no_prompt() {
 }
 
 ENGINE* pkcs11_engine(const std::string& module) {
-    if (engine) {
-        if (module != engine_module)
-            fail("this process already uses the module '" + engine_module + "', not '" + module + "'");
-        return engine;
-    }
+    if (engine) return engine;
     clear_openssl_errors();
     ENGINE* e = ENGINE_by_id("pkcs11");
     if (!e) fail("OpenSSL's pkcs11 engine cannot be loaded (is libengine-pkcs11-openssl installed?)");
@@ -74,6 +71,19 @@ std::string read_pin(const std::string& path) {
     return pin;
 }
 
+// libp11 lists the slots once per engine initialisation: a token missed then
+// (being rewritten by another process, replugged, its HSM restarting) stays
+// missed. After a failure the engine is let go, so the next try lists anew,
+// but only while it has handed out no key: its keys need the module loaded
+// (a worker serving several configurations may hold one already).
+void drop_engine() noexcept {
+    if (!engine || keys_loaded > 0) return;
+    ENGINE_finish(engine);
+    ENGINE_free(engine);
+    engine = nullptr;
+    engine_module.clear();
+}
+
 ossl::PKey load_once(const TokenKeySettings& settings) {
     std::string pin = read_pin(settings.pin_file);
     ENGINE* e = pkcs11_engine(settings.module);
@@ -91,12 +101,18 @@ ossl::PKey load_once(const TokenKeySettings& settings) {
 
 ossl::PKey load_token_key(const TokenKeySettings& settings) {
     std::lock_guard<std::mutex> lock(engine_mutex);
+    if (engine && settings.module != engine_module)  // libp11 takes one module per engine
+        throw std::runtime_error("ca.key (pkcs11): this process already uses the module '" + engine_module +
+                                 "', not '" + settings.module + "'");
     for (int attempt = 1;; ++attempt) {
         try {
-            return load_once(settings);
+            ossl::PKey key = load_once(settings);
+            ++keys_loaded;
+            return key;
         } catch (const TokenPinError&) {
             throw;
         } catch (const std::runtime_error&) {
+            drop_engine();
             if (attempt == kAttempts) throw;
         }
         std::this_thread::sleep_for(kAttemptPause);
