@@ -238,3 +238,10 @@ def test_045_005_ra_renew_signs_in_the_token(token, workdir):
     for ra in ("ra-sign.pem", "ra-enc.pem"):
         done = h.run(["openssl", "verify", "-CAfile", pki.ca_cert, pki.dir / ra]).stdout
         assert done.strip().endswith(": OK"), done
+
+
+def test_045_006_a_reload_loads_the_key_in_the_new_workers(hsm, workdir):
+    old = hsm.server.worker_pids()
+    hsm.server.reload()
+    assert hsm.server.worker_pids().isdisjoint(old)
+    enroll_with_scepclient(hsm.port, hsm.pki, workdir / "hsm-scepclient" / "after-reload", "hsm-device-reload")
