@@ -245,3 +245,13 @@ def test_045_006_a_reload_loads_the_key_in_the_new_workers(hsm, workdir):
     hsm.server.reload()
     assert hsm.server.worker_pids().isdisjoint(old)
     enroll_with_scepclient(hsm.port, hsm.pki, workdir / "hsm-scepclient" / "after-reload", "hsm-device-reload")
+
+
+def test_045_007_a_token_key_that_is_not_the_certificates_is_refused(hsm, token, server_class, workdir):
+    text = hsm.pki.config.read_text().replace(key_uri("ca-rsa"), key_uri("ca-ec"))
+    config = hsm.pki.dir / "other-key.yaml"
+    config.write_text(text)
+    check = h.run([h.SCEPTER, "config", "check", config], check=False)
+    assert check.returncode != 0 and "is not the key of ca.cert" in check.stderr, check.stdout + check.stderr
+    t = with_token_env(server_class)(workdir / f"{server_class.kind}-hsm-other-key", config, gated=False).config_test()
+    assert t.returncode != 0 and "is not the key of ca.cert" in t.stderr, t.stderr
