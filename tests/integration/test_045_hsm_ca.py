@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -255,3 +256,18 @@ def test_045_007_a_token_key_that_is_not_the_certificates_is_refused(hsm, token,
     assert check.returncode != 0 and "is not the key of ca.cert" in check.stderr, check.stdout + check.stderr
     t = with_token_env(server_class)(workdir / f"{server_class.kind}-hsm-other-key", config, gated=False).config_test()
     assert t.returncode != 0 and "is not the key of ca.cert" in t.stderr, t.stderr
+
+
+def test_045_008_concurrent_enrollments_sign_in_the_token(hsm, devices_dir):
+    """Many requests at once: every worker (and Apache's threads) signs
+    through its own PKCS#11 session, and each answer is a good certificate."""
+    cacert = devices_dir / "getcacert.der"
+    cacert.write_bytes(h.get_op(hsm.port, "/scep", "GetCACert").body)
+    client = h.TestClient(cacert, hsm.pki.ca_cert)
+    devices = [h.Device.create(devices_dir / f"d{i}", hsm.pki.challenge) for i in range(16)]
+    reqs = [client.request(d) for d in devices]
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        replies = list(pool.map(lambda r: h.send_pki(hsm.port, "/scep-strict", r.der), reqs))
+    for device, req, r in zip(devices, reqs, replies):
+        rep = client.reply(device, req, r.body) if r.status == 200 else None
+        h.check_issued(h.Enrollment(r, req, rep), device, hsm.pki.ca_cert)
