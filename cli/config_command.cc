@@ -18,7 +18,9 @@ constexpr const char* kConfigHelp =
     "Loads FILE exactly as the nginx and Apache modules do at configuration\n"
     "time: parses the YAML, reads the CA and RA certificates and keys, checks\n"
     "the templates and profiles, and that the current user can use the store\n"
-    "and status_dir. Prints `FILE: ok` and exits 0, or prints the error\n"
+    "and status_dir; a CA key in a PKCS#11 token is loaded (the module, the\n"
+    "PIN file, the login, the object) and matched to the CA certificate.\n"
+    "Prints `FILE: ok` and exits 0, or prints the error\n"
     "(FILE:LINE: key 'x': why) to stderr and exits 1.\n"
     "\n"
     "  --worker-user USER  also check that USER, whom the web server's workers\n"
@@ -39,6 +41,8 @@ int check_config(const std::string& file, const std::string& worker_user) {
     std::unique_ptr<scepter_service, ServiceFree> svc(
         scepter_service_load(file.c_str(), err, sizeof err));
     if (!svc) return refused(err);
+    // This process exits afterwards: a CA key in a token is opened and checked.
+    if (!scepter_service_check_ca_key(svc.get(), err, sizeof err)) return refused(err);
     if (!worker_user.empty()) {
         const passwd* pw = getpwnam(worker_user.c_str());
         if (!pw) throw UsageError("no such user '" + worker_user + "'", "config");

@@ -128,8 +128,15 @@ std::string profile_yaml(const std::string& name, const std::string& comment,
 }  // namespace
 
 std::string demo_config_yaml(const std::string& challenge, const std::string& crl_url,
-                             const std::vector<std::string>& chain_files) {
+                             const std::vector<std::string>& chain_files, const TokenKeySettings* ca_token) {
     std::string head = kHeader;
+    if (ca_token) {
+        head.replace(head.find("  key: ca.key\n"), 14,
+                     "  # The CA key stays in a PKCS#11 token; the PIN is the first line of\n"
+                     "  # key_pin_file, which the workers' user must be able to read.\n"
+                     "  key: \"" + ca_token->uri + "\"\n  pkcs11_module: " + ca_token->module +
+                         "\n  key_pin_file: " + ca_token->pin_file + "\n");
+    }
     if (!chain_files.empty()) {
         std::string list;
         for (const auto& f : chain_files) list += (list.empty() ? "" : ", ") + f;

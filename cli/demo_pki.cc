@@ -3,6 +3,7 @@
 #include "ca_import.h"
 #include "x509_build.h"
 
+#include "scepter/admin.h"
 #include "scepter/files.h"
 #include "scepter/ossl.h"
 
@@ -57,8 +58,16 @@ Issued new_ca(const std::string& cn, const CaKeyChoice& ca_key) {
     return ca;
 }
 
-// NDES's two RA certificates, issued by ca, and ca itself, written into dir.
-void write_ca_and_ras(const fs::path& dir, const Issued& ca, const std::string& cn) {
+// The CA certificate for an existing key in a token, signed inside it.
+Issued token_ca(const std::string& cn, const TokenKeySettings& token) {
+    Issued ca{load_token_private_key(token), nullptr};
+    ca.cert = issue({cn, kCaDays, true, "critical,keyCertSign,cRLSign"}, ca.key.get(), nullptr, nullptr);
+    return ca;
+}
+
+// NDES's two RA certificates, issued by ca, and ca itself, written into dir
+// (its key too, unless it stays in a token).
+void write_ca_and_ras(const fs::path& dir, const Issued& ca, const std::string& cn, bool ca_key_file = true) {
     long ra_days = ra_days_under(ca.cert.get());
     // NDES's "Enrollment Agent (Offline request)": signs CertReps.
     Issued ra_sign{generate_rsa_key(kRaRsaBits), nullptr};
@@ -69,7 +78,10 @@ void write_ca_and_ras(const fs::path& dir, const Issued& ca, const std::string& 
     Issued ra_enc{generate_rsa_key(kRaRsaBits), nullptr};
     ra_enc.cert = issue({cn + " RA Encryption", ra_days, false, "critical,digitalSignature,keyEncipherment", ca_name},
                         ra_enc.key.get(), ca.cert.get(), ca.key.get());
-    write_pair(dir, ca, kCaCertFile, kCaKeyFile);
+    if (ca_key_file)
+        write_pair(dir, ca, kCaCertFile, kCaKeyFile);
+    else
+        write_new_file((dir / kCaCertFile).string(), cert_pem(ca.cert.get()), 0644);
     write_pair(dir, ra_sign, kRaSignCertFile, kRaSignKeyFile);
     write_pair(dir, ra_enc, kRaEncCertFile, kRaEncKeyFile);
 }
@@ -100,13 +112,16 @@ DemoPkiResult write_demo_pki(const DemoPkiOptions& options) {
             chain_files.push_back("chain-" + std::to_string(i + 1) + ".pem");
             write_new_file((dir / chain_files.back()).string(), cert_pem(imported.chain[i].get()), 0644);
         }
+    } else if (options.ca_token) {
+        write_ca_and_ras(dir, token_ca(options.ca_common_name, *options.ca_token), options.ca_common_name, false);
     } else {
         write_ca_and_ras(dir, new_ca(options.ca_common_name, ca_key), options.ca_common_name);
     }
     // Last, so a failure above never leaves a config naming missing files.
     DemoPkiResult result{(dir / kConfigFile).string(), (dir / kCaCertFile).string(),
                          random_challenge()};
-    write_new_file(result.config_path, demo_config_yaml(result.challenge, options.crl_url, chain_files), 0600);
+    write_new_file(result.config_path, demo_config_yaml(result.challenge, options.crl_url, chain_files,
+                                                        options.ca_token ? &*options.ca_token : nullptr), 0600);
     return result;
 }
 

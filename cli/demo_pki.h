@@ -5,6 +5,7 @@
 
 #include "scepter/config.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,10 @@ struct DemoPkiOptions {
     // write_subordinate_request.
     std::string install_ca_cert;
     std::string install_chain;
+    // The CA key in a PKCS#11 token (--ca-key-uri, --pkcs11-module,
+    // --pin-file): an existing key pair; the CA certificate and the RA
+    // certificates are signed inside the token, and the config names the URI.
+    std::optional<TokenKeySettings> ca_token;
 };
 
 struct DemoPkiResult {
@@ -60,7 +65,7 @@ inline constexpr const char* kCaRequestFile = "ca.csr";
 // `ra`, issued by the CA (same common name and key usage; valid 730 days or
 // until the CA ends), written over ra's files after keeping them as
 // FILE.prev. Returns a line for the admin.
-std::string renew_ra_pair(const KeyPairFiles& ca, const KeyPairFiles& ra, const char* key_usage);
+std::string renew_ra_pair(const Config& cfg, const KeyPairFiles& ra, const char* key_usage);
 
 // `scepter init --subordinate`: DIR/ca.key (options.ca_key) and DIR/ca.csr,
 // a PKCS#10 request asking for CA:TRUE (pathlen 0) with keyCertSign and
@@ -84,8 +89,10 @@ std::string random_challenge(int min_bits = 128);
 
 // The commented scepter.yaml for the demo PKI (demo_config.cc).
 // crl_url, when given, goes into issued certificates' CRL Distribution Points.
-// chain_files: ca.chain, the CA's issuer first.
+// chain_files: ca.chain, the CA's issuer first. ca_token: ca.key is its URI,
+// with ca.pkcs11_module and ca.key_pin_file.
 std::string demo_config_yaml(const std::string& challenge, const std::string& crl_url = "",
-                             const std::vector<std::string>& chain_files = {});
+                             const std::vector<std::string>& chain_files = {},
+                             const TokenKeySettings* ca_token = nullptr);
 
 }  // namespace scepter::cli

@@ -5,6 +5,7 @@
 
 #include <openssl/crypto.h>
 
+#include <filesystem>
 #include <iostream>
 
 namespace scepter::cli {
@@ -18,6 +19,8 @@ constexpr const char* kInitHelp =
     "       scepter init DIR --subordinate [--cn NAME] [--ca-key TYPE] [--force]\n"
     "       scepter init DIR --install-ca-cert SIGNED.pem --chain ROOT.pem [--force]\n"
     "                        [--crl-url URL]\n"
+    "       scepter init DIR --ca-key-uri URI --pkcs11-module SO --pin-file FILE\n"
+    "                        [--cn NAME] [--crl-url URL] [--force]\n"
     "\n"
     "Writes a demo PKI into DIR (created if missing): a self-signed CA (ca.pem,\n"
     "ca.key; RSA-2048 unless --ca-key says otherwise), an RA signing pair\n"
@@ -58,18 +61,39 @@ constexpr const char* kInitHelp =
     "  --next-ca    CA rollover: write a new CA and its RA pairs into DIR/next/\n"
     "               and print the next_ca: lines that make GetNextCACert\n"
     "               announce them (add them to DIR/scepter.yaml, then reload)\n"
+    "  --ca-key-uri URI --pkcs11-module SO --pin-file FILE  the CA key is an\n"
+    "               existing key pair in a PKCS#11 token (e.g. made with\n"
+    "               pkcs11-tool --keypairgen): URI is its RFC 7512 pkcs11: URI\n"
+    "               (pkcs11:token=T;object=LABEL;type=private), SO the module,\n"
+    "               FILE holds the user PIN on its first line. The CA and RA\n"
+    "               certificates are signed inside the token; no ca.key is\n"
+    "               written and scepter.yaml names the URI, SO and FILE\n"
     "\n"
     "Prints, one per line, for scripts:\n"
     "  CONFIG=/abs/DIR/scepter.yaml\n"
     "  CA_CERT=/abs/DIR/ca.pem\n"
     "  CHALLENGE=<the static challenge>\n";
 
+// --ca-key-uri, --pkcs11-module and --pin-file: all three, and without the
+// options that bring or make a CA key of their own.
+void read_token_options(ParsedArgs& parsed, DemoPkiOptions& options) {
+    int given = parsed.has("--ca-key-uri") + parsed.has("--pkcs11-module") + parsed.has("--pin-file");
+    if (given == 0) return;
+    if (given != 3) throw UsageError("--ca-key-uri, --pkcs11-module and --pin-file go together", "init");
+    for (const char* other : {"--ca-key", "--import-ca", "--subordinate", "--install-ca-cert", "--next-ca"})
+        if (parsed.has(other)) throw UsageError(std::string("--ca-key-uri does not go with ") + other, "init");
+    namespace fs = std::filesystem;
+    options.ca_token = TokenKeySettings{parsed.options["--ca-key-uri"],
+                                        fs::absolute(parsed.options["--pkcs11-module"]).string(),
+                                        fs::absolute(parsed.options["--pin-file"]).string()};
+}
+
 }  // namespace
 
 int run_init(const std::vector<std::string>& args) {
     ParsedArgs parsed = parse_args(args,
                                    {"--cn", "--crl-url", "--ca-key", "--import-ca", "--password-file",
-                                    "--install-ca-cert", "--chain"},
+                                    "--install-ca-cert", "--chain", "--ca-key-uri", "--pkcs11-module", "--pin-file"},
                                    {"--force", "--next-ca", "--subordinate"}, "init");
     if (parsed.help) {
         std::cout << kInitHelp;
@@ -116,6 +140,7 @@ int run_init(const std::vector<std::string>& args) {
         throw UsageError("--password-file goes with --import-ca", "init");
     }
 
+    read_token_options(parsed, options);
     if (parsed.has("--next-ca")) {
         if (!parsed.has("--cn")) options.ca_common_name = "Scepter Demo CA 2";
         std::cout << "# add to " << options.dir << "/scepter.yaml, then reload:\n" << write_next_ca(options);

@@ -34,10 +34,10 @@ int run_ra(const std::vector<std::string>& args) {
     Config cfg = load_config(parsed.options["--config"]);
     if (!cfg.ra_signing) throw std::runtime_error(cfg.path + ": the CA acts as RA here; there is no RA pair to renew");
     bool one_pair = !cfg.ra_encryption || cfg.ra_encryption->cert == cfg.ra_signing->cert;
-    std::cout << renew_ra_pair(cfg.ca, *cfg.ra_signing,
+    std::cout << renew_ra_pair(cfg, *cfg.ra_signing,
                                one_pair ? "critical,digitalSignature,keyEncipherment" : "critical,digitalSignature")
               << "\n";
-    if (!one_pair) std::cout << renew_ra_pair(cfg.ca, *cfg.ra_encryption, "critical,digitalSignature,keyEncipherment") << "\n";
+    if (!one_pair) std::cout << renew_ra_pair(cfg, *cfg.ra_encryption, "critical,digitalSignature,keyEncipherment") << "\n";
     std::cout << "reload the web server to serve them\n";
     return kExitOk;
 }

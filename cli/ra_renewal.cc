@@ -4,6 +4,7 @@
 #include "demo_pki.h"
 #include "x509_build.h"
 
+#include "scepter/admin.h"
 #include "scepter/files.h"
 
 #include <openssl/err.h>
@@ -29,10 +30,11 @@ std::string not_after_text(X509* cert) {
 
 }  // namespace
 
-std::string renew_ra_pair(const KeyPairFiles& ca_files, const KeyPairFiles& ra, const char* key_usage) {
+std::string renew_ra_pair(const Config& cfg, const KeyPairFiles& ra, const char* key_usage) {
     ERR_clear_error();
-    ossl::X509Ptr ca_cert = read_pem_cert(ca_files.cert);
-    ossl::PKey ca_key = read_pem_key(ca_files.key);
+    ossl::X509Ptr ca_cert = read_pem_cert(cfg.ca.cert);
+    // A CA key in a token signs there (scepter config check has matched it to ca.cert).
+    ossl::PKey ca_key = cfg.ca_token ? load_token_private_key(*cfg.ca_token) : read_pem_key(cfg.ca.key);
     ossl::X509Ptr old = read_pem_cert(ra.cert);
     Issued renewed{generate_rsa_key(kRaRsaBits), nullptr};
     renewed.cert = issue({common_name_of(old.get()), ra_days_under(ca_cert.get()), false, key_usage,

@@ -308,6 +308,27 @@ static int scepter_check_worker_user(const scepter_generation *gen, server_rec *
     return 1;
 }
 
+/* configtest only: a CA key in a PKCS#11 token is loaded and checked in this
+ * process, which exits; a parent that forks children never opens the token
+ * (a PKCS#11 session does not survive fork): each child loads the key. */
+static int scepter_check_ca_key(const scepter_generation *gen, server_rec *s)
+{
+    const scepter_loaded *entry = (const scepter_loaded *) gen->services->elts;
+    char err[SCEPTER_ERR_LEN];
+    int i;
+
+    for (i = 0; i < gen->services->nelts; i++) {
+        err[0] = '\0';
+        if (!scepter_service_check_ca_key(entry[i].service, err, sizeof(err))) {
+            err[sizeof(err) - 1] = '\0';
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
+                         SCEPTER_ID_CONFIG_INVALID " ScepterConfig %s: %s", entry[i].path, err);
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* The core's load-time warnings (expiring CA/RA certificates), per file. */
 static void scepter_log_warnings(const scepter_generation *gen, server_rec *s)
 {
@@ -362,6 +383,7 @@ static int scepter_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t 
     /* at start the error log is not open yet: post_config says it there */
     if (ap_state_query(AP_SQ_RUN_MODE) == AP_SQ_RM_CONFIG_TEST) {
         scepter_log_warnings(gen, s);
+        ok &= scepter_check_ca_key(gen, s);
     }
     use = (const scepter_profile_use *) gen->profile_uses->elts;
     for (i = 0; i < gen->profile_uses->nelts; i++) {

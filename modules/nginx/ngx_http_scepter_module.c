@@ -17,6 +17,7 @@ static char *ngx_http_scepter_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static ngx_int_t ngx_http_scepter_postconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_scepter_check_worker_user(ngx_conf_t *cf);
+static ngx_int_t ngx_http_scepter_check_ca_key(ngx_conf_t *cf);
 static ngx_int_t ngx_http_scepter_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_scepter_init_process(ngx_cycle_t *cycle);
 
@@ -144,7 +145,46 @@ ngx_http_scepter_postconfiguration(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    return ngx_http_scepter_check_worker_user(cf);
+    if (ngx_http_scepter_check_worker_user(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_scepter_check_ca_key(cf);
+}
+
+
+/*
+ * `nginx -t` only: a CA key in a PKCS#11 token is loaded and checked here,
+ * in a process that exits. A master that goes on to fork workers never
+ * opens the token (a PKCS#11 session does not survive fork); each worker
+ * loads the key itself.
+ */
+static ngx_int_t
+ngx_http_scepter_check_ca_key(ngx_conf_t *cf)
+{
+    char                               err[NGX_HTTP_SCEPTER_ERR_LEN];
+    ngx_uint_t                         i;
+    ngx_http_scepter_main_conf_t      *smcf;
+    ngx_http_scepter_service_entry_t  *entry;
+
+    if (!ngx_test_config) {
+        return NGX_OK;
+    }
+
+    smcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_scepter_module);
+    entry = smcf->services.elts;
+
+    for (i = 0; i < smcf->services.nelts; i++) {
+        err[0] = '\0';
+        if (!scepter_service_check_ca_key(entry[i].service, err, sizeof(err))) {
+            err[sizeof(err) - 1] = '\0';
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          SCEPTER_ID_CONFIG_INVALID " scepter_config: %s", err);
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
 }
 
 

@@ -21,6 +21,7 @@ SCEPTER_PACKAGES=(
   logrotate  # test_157 rotates the audit trail with the shipped example file
   curl openssl
   prometheus  # a real Prometheus scrapes the metrics location (test_180), promtool checks the text
+  softhsm2 libengine-pkcs11-openssl opensc  # test_045: the CA key in a PKCS#11 token (SoftHSM2), via OpenSSL's pkcs11 engine; pkcs11-tool makes the keys
 )
 
 # scepter_missing_packages PKG...: prints the ones not installed.

@@ -19,6 +19,7 @@
 #include "scepter/challenge.h"
 #include "scepter/config.h"
 #include "scepter/log_level.h"
+#include "scepter/ossl.h"
 #include "scepter/store.h"
 
 #include <cstddef>
@@ -179,5 +180,11 @@ class StatusDirectory {
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
+
+// A private key inside a PKCS#11 token, for signing in this process
+// (`scepter init --ca-key-uri`): the URI checked as ca.key's is, then
+// loaded through OpenSSL's pkcs11 engine with the PIN file's PIN. The key
+// never leaves the token. Throws std::runtime_error (never naming the PIN).
+ossl::PKey load_token_private_key(const TokenKeySettings& settings);
 
 }  // namespace scepter

@@ -102,6 +102,15 @@ size_t scepter_service_max_body(const scepter_service *svc) SCEPTER_NOEXCEPT;
 int scepter_service_check_worker_user(const scepter_service *svc, const char *user, unsigned long uid,
                                       unsigned long gid, char *err, size_t err_len);
 
+/* A configuration check (`nginx -t`, `apachectl configtest`, `scepter config
+ * check`) in a process that exits afterwards: when ca.key is in a PKCS#11
+ * token, loads the engine, logs in with the PIN file's PIN, finds the key
+ * and checks it against ca.cert. Never call it in nginx's master or Apache's
+ * parent that go on to fork workers: a PKCS#11 session does not survive
+ * fork. Returns 1 when fine (or nothing to check), else 0 and the reason in
+ * err (never the PIN). */
+int scepter_service_check_ca_key(const scepter_service *svc, char *err, size_t err_len) SCEPTER_NOEXCEPT;
+
 /* What loading found worth a warning but not a refusal: today, CA and RA
  * certificates that expire within 30 days or have expired. The connectors
  * log each with SCEPTER_ID_CERT_EXPIRING wherever they announce a loaded

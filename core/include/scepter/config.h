@@ -31,6 +31,15 @@ struct KeyPairFiles {
     std::string key;
 };
 
+// A private key that stays inside a PKCS#11 token (ca.key as an RFC 7512
+// `pkcs11:` URI): the module that reaches the token and the file holding the
+// user PIN. The PIN itself is read only where the key is loaded, never kept.
+struct TokenKeySettings {
+    std::string uri;       // pkcs11:token=...;object=...;type=private
+    std::string module;    // ca.pkcs11_module: the PKCS#11 module (.so)
+    std::string pin_file;  // ca.key_pin_file: the PIN is its first line
+};
+
 struct SubjectRules {
     std::set<std::string> allowed;   // short names: CN, O, OU, ...
     std::set<std::string> required;
@@ -191,7 +200,8 @@ struct Config {
     std::string pg_password_file;  // store.postgresql_password_file
     bool uses_postgresql() const { return !pg_conninfo.empty(); }
     PgSettings pg_settings() const { return {pg_conninfo, pg_password_file}; }
-    KeyPairFiles ca;
+    KeyPairFiles ca;                     // ca.key: a PEM file, or the URI of ca_token
+    std::optional<TokenKeySettings> ca_token;  // set when ca.key is a pkcs11: URI
     std::vector<std::string> ca_chain;
     std::string ca_issuers_url;  // the CA certificate's URL, put into issued certificates' AIA (caIssuers)
     std::optional<KeyPairFiles> ra_signing;     // absent: the CA acts as RA

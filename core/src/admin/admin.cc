@@ -7,6 +7,8 @@
 #include "admin/revocation.h"
 #include "audit/audit.h"
 #include "ca/ca_material.h"
+#include "ca/token_key.h"
+#include "config/ca_key.h"
 #include "ca/crl.h"
 #include "policy/policy.h"
 #include "scepter/log_ids.h"
@@ -50,7 +52,10 @@ struct Admin::Impl {
     }
 
     const CaMaterial& ca_material() {
-        if (!ca) ca = load_ca_material(cfg);
+        if (ca) return *ca;
+        CaMaterial loaded = load_ca_material(cfg);
+        load_ca_token_key(cfg, loaded);  // the CLI signs CRLs itself: a token's key is loaded here
+        ca = std::move(loaded);
         return *ca;
     }
 
@@ -241,6 +246,12 @@ PolicyTrial Admin::policy_trial(const std::string& profile) const {
     trial.templates = {{"signature", by.signature}, {"encryption", by.encryption},
                        {"general_purpose", by.general_purpose}};
     return trial;
+}
+
+ossl::PKey load_token_private_key(const TokenKeySettings& settings) {
+    std::string problem = pkcs11_uri_problem(settings.uri);
+    if (!problem.empty()) throw std::runtime_error("'" + settings.uri + "': " + problem);
+    return load_token_key(settings);
 }
 
 }  // namespace scepter

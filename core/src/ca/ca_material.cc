@@ -1,4 +1,5 @@
 #include "ca/ca_material.h"
+#include "ca/token_key.h"
 #include "scepter/der.h"
 
 #include "scepter/openssl_error.h"
@@ -9,6 +10,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <stdexcept>
 
 namespace scepter {
 namespace {
@@ -157,6 +159,20 @@ KeyPair read_pair(const Config& cfg, const std::string& key, const KeyPairFiles&
     return p;
 }
 
+ossl::PKey load_checked_token_key(const Config& cfg, X509* ca_cert) {
+    ossl::PKey key = load_token_key(*cfg.ca_token);
+    if (EVP_PKEY_eq(X509_get0_pubkey(ca_cert), key.get()) != 1) {
+        clear_openssl_errors();
+        throw std::runtime_error("ca.key (pkcs11): the token's key '" + cfg.ca_token->uri +
+                                 "' is not the key of ca.cert '" + cfg.ca.cert + "'");
+    }
+    return key;
+}
+
+void load_ca_token_key(const Config& cfg, CaMaterial& m) {
+    if (cfg.ca_token && !m.ca.key) m.ca.key = load_checked_token_key(cfg, m.ca.cert.get());
+}
+
 std::vector<std::pair<X509*, EVP_PKEY*>> CaMaterial::decryption_keys() const {
     std::vector<std::pair<X509*, EVP_PKEY*>> keys{{ra_encryption.cert.get(), ra_encryption.key.get()}};
     if (X509_cmp(ra_signing.cert.get(), ra_encryption.cert.get()) != 0 &&
@@ -180,8 +196,16 @@ std::string thumbprint(X509* cert, const EVP_MD* md) {
 
 CaMaterial load_ca_material(const Config& cfg) {
     CaMaterial m;
-    m.ca = read_pair(cfg, "ca", cfg.ca);
-    check_ca_key(cfg, m.ca.key.get());
+    if (cfg.ca_token) {
+        m.ca.cert = read_cert(cfg, "ca.cert", cfg.ca.cert);
+        // Without an RA the CA key would decrypt every request and sign every
+        // CertRep; in a token it signs certificates and CRLs only.
+        if (!cfg.ra_signing)
+            fail(cfg, "ca.key", "a CA key in a token needs an RA (ra: with its pairs in files) to sign CertReps");
+    } else {
+        m.ca = read_pair(cfg, "ca", cfg.ca);
+    }
+    check_ca_key(cfg, X509_get0_pubkey(m.ca.cert.get()));
     if (X509_check_ca(m.ca.cert.get()) == 0) fail(cfg, "ca.cert", "the CA certificate is not a CA (basicConstraints)");
     for (const auto& path : cfg.ca_chain) m.chain.push_back(read_cert(cfg, "ca.chain", path));
     load_ra(cfg, m);

@@ -18,7 +18,7 @@ struct KeyPair {
 };
 
 struct CaMaterial {
-    KeyPair ca;
+    KeyPair ca;  // ca.key is null until load_ca_token_key when it lives in a token
     std::vector<ossl::X509Ptr> chain;  // above the CA, up to the root
     KeyPair ra_signing;                // the CA's own pair when the CA acts as RA
     KeyPair ra_encryption;             // ra_signing's pair when there is one RA pair
@@ -46,9 +46,21 @@ struct CaMaterial {
 KeyPair read_pair(const Config& cfg, const std::string& key, const KeyPairFiles& files,
                   const std::string& cert_key = "", const std::string& key_key = "");
 
-// Loads and cross-checks every certificate and key the configuration names.
+// Loads and cross-checks every certificate and key the configuration names,
+// except a CA key in a token (see load_ca_token_key: never in a web server's
+// master or parent, since a PKCS#11 session does not survive fork).
 // Throws ConfigError pointing at the offending key.
 CaMaterial load_ca_material(const Config& cfg);
+
+// A CA key in a token (cfg.ca_token): loads it in this process and checks
+// that it is the CA certificate's key (EVP_PKEY_eq). Nothing for a key file
+// or a key already loaded. Throws std::runtime_error naming what failed; the
+// PIN never appears in it.
+void load_ca_token_key(const Config& cfg, CaMaterial& m);
+
+// The token's key of cfg.ca_token, checked against ca_cert; for a
+// configuration check, which loads it and lets it go.
+ossl::PKey load_checked_token_key(const Config& cfg, X509* ca_cert);
 
 // The digest the CA signs with (certificates, CRLs): SHA-256 for RSA and
 // P-256, SHA-384 for P-384, SHA-512 for P-521, so the hash is never weaker

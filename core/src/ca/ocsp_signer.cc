@@ -76,7 +76,7 @@ bool signs_ocsp(X509* cert) {
 
 OcspSigner issue_ocsp_signer(const KeyPair& ca, int validity_hours, int next_update_hours) {
     OcspSigner s;
-    s.pair.key = responder_key(ca.key.get());
+    s.pair.key = responder_key(X509_get0_pubkey(ca.cert.get()));  // the cert's: a token key may not export its group
     s.pair.cert.reset(X509_new());
     X509* x = s.pair.cert.get();
     check(x != nullptr && X509_set_version(x, X509_VERSION_3) == 1, "X509_new");

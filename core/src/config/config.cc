@@ -2,6 +2,7 @@
 // without loading keys. examples/scepter.yaml is the reference of the keys.
 #include "config/config_template.h"
 #include "config/config_yaml.h"
+#include "config/ca_key.h"
 #include "scepter/config.h"
 #include "util/digest_hex.h"
 #include "util/header_line.h"
@@ -315,8 +316,8 @@ Config load_config(const std::string& path) {
     if (top.has("audit")) cfg.audit_get_requests = read_audit(top.section("audit"));
     read_store(top.section("store"), cfg);
     YamlSection ca = top.section("ca");
-    ca.allow_only({"cert", "key", "chain", "issuers_url"});
-    cfg.ca = KeyPairFiles{ca.readable_file("cert"), ca.readable_file("key")};
+    ca.allow_only({"cert", "key", "chain", "issuers_url", "pkcs11_module", "key_pin_file"});
+    read_ca_key(ca, cfg);
     cfg.ca_issuers_url = ca.string_or("issuers_url", "");
     check_plain_http_url(ca, "issuers_url", cfg.ca_issuers_url);
     for (const auto& c : ca.list("chain")) cfg.ca_chain.push_back(resolve_path(cfg.path, c));

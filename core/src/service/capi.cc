@@ -108,6 +108,18 @@ int scepter_service_check_worker_user(const scepter_service* svc, const char* us
     return 0;
 }
 
+int scepter_service_check_ca_key(const scepter_service* svc, char* err, size_t err_len) noexcept {
+    try {
+        svc->impl->check_ca_key();
+        return 1;
+    } catch (const std::exception& e) {
+        write_error(err, err_len, e.what());
+    } catch (...) {
+        write_error(err, err_len, "cannot check the CA key");
+    }
+    return 0;
+}
+
 int scepter_service_worker_init(scepter_service* svc, char* err, size_t err_len) {
     try {
         svc->impl->worker_init();

@@ -45,6 +45,10 @@ class Service {
     // ConfigError.
     void check_worker_user(const std::string& name, unsigned long uid, unsigned long gid) const;
 
+    // A configuration check that exits afterwards: a CA key in a token is
+    // loaded and checked against the CA certificate, then let go.
+    void check_ca_key() const;
+
     // Thread-safe. nullopt when the request needs slow work and
     // allow_blocking is false (the connector then retries on a worker thread).
     std::optional<Response> handle(const Request& req, bool allow_blocking) noexcept;
@@ -73,6 +77,7 @@ class Service {
     bool worker_ready(std::string& why);  // builds them if due; why: the last failure
     void try_building();                  // store_mutex_ held; never throws
     void build_worker_resources();        // store_mutex_ held; publishes only when all are built
+    void load_token_key_once();           // store_mutex_ held; the CA key when it is in a token
     Response unavailable(const std::string& why, AuditContext& ctx) const;
     Response unavailable_pki_operation(const Bytes& message, const Profile& profile, const std::string& why,
                                        AuditContext& ctx) const;
@@ -120,6 +125,7 @@ class Service {
     std::unique_ptr<StatusRecords> status_;      // opened in the worker (it creates directories)
     std::mutex store_mutex_;                     // guards building and publishing the worker's resources
     std::unique_ptr<Store> store_;               // published last: set means everything is in place
+    std::string pin_failure_;                    // the token refused the CA key's PIN: not tried again (lockout)
     std::string build_failure_;                  // why the last attempt failed
     std::chrono::steady_clock::time_point last_attempt_;
     bool attempted_ = false;

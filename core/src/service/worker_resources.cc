@@ -6,8 +6,10 @@
 // the external validation because its client is missing would issue what
 // the validation service never approved). Until then every request that
 // needs them is refused in a way that issues nothing, and the build is tried
-// again at most every kRetryInterval, so a transient problem heals.
+// again at most every kRetryInterval, so a transient problem heals (a PIN a
+// token refused excepted: see load_token_key_once).
 #include "ca/cert_rep.h"
+#include "ca/token_key.h"
 #include "config/config_paths.h"
 #include "enrollment/steps.h"
 #include "scepter/log_ids.h"
@@ -47,7 +49,27 @@ void Service::check_worker_user(const std::string& name, unsigned long uid, unsi
     if (!why.empty()) throw ConfigError(cfg_.path, cfg_.line_of("audit_log"), "audit_log", why);
 }
 
+void Service::check_ca_key() const {
+    if (cfg_.ca_token) load_checked_token_key(cfg_, ca_.ca.cert.get());
+}
+
+// A CA key in a token is loaded in the worker, after fork. A PIN the token
+// refused is not tried again before a reload: tried every few seconds by
+// every worker it would lock a real token's PIN. Anything else (the token
+// busy or unreachable) is retried like the rest of the worker's resources.
+void Service::load_token_key_once() {
+    if (!cfg_.ca_token || ca_.ca.key) return;
+    if (!pin_failure_.empty()) throw std::runtime_error(pin_failure_ + " (not tried again before a reload)");
+    try {
+        load_ca_token_key(cfg_, ca_);
+    } catch (const TokenPinError& e) {
+        pin_failure_ = e.what();
+        throw;
+    }
+}
+
 void Service::build_worker_resources() {
+    load_token_key_once();
     // As the worker itself: names the directory it cannot write, before
     // SQLite or mkdir report it less clearly.
     check_worker_paths(cfg_, current_path_user());
