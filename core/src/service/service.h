@@ -73,6 +73,7 @@ class Service {
     bool worker_ready(std::string& why);  // builds them if due; why: the last failure
     void try_building();                  // store_mutex_ held; never throws
     void build_worker_resources();        // store_mutex_ held; publishes only when all are built
+    ExternalValidationConfig intune_config(const std::string& profile, const IntuneSettings& s) const;
     Response unavailable(const std::string& why, AuditContext& ctx) const;
     Response unavailable_pki_operation(const Bytes& message, const Profile& profile, const std::string& why,
                                        AuditContext& ctx) const;
