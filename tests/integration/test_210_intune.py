@@ -211,3 +211,20 @@ def test_210_007_config_check_refuses_a_secret_in_the_yaml(it, workdir):
     assert "inline-secret-value" not in p.stderr + p.stdout
     good = h.run([h.SCEPTER, "config", "check", it.pki.config], check=False)
     assert good.returncode == 0 and SECRET not in good.stdout + good.stderr, good
+
+
+@pytest.mark.parametrize("profile,failed", [("intune", None), ("intune_cert", None), ("intune_refused", "token"),
+                                            ("intune_nodisc", "discovery"), ("intune_dead", "validateRequest")])
+def test_210_008_intune_check_prints_each_stage(it, profile, failed):
+    p = h.run([h.SCEPTER, "intune", "check", "--config", it.pki.config, "--profile", profile], check=False)
+    stages = re.findall(r"^(token|discovery|validateRequest): (ok|FAILED): ", p.stdout, re.M)
+    if failed is None:
+        assert p.returncode == 0, p.stdout + p.stderr
+        assert stages == [("token", "ok"), ("discovery", "ok"), ("validateRequest", "ok")], p.stdout
+        assert "Intune answered Success" in p.stdout
+    else:
+        assert p.returncode == 1, p.stdout + p.stderr
+        assert stages[-1] == (failed, "FAILED") and all(ok == "ok" for _, ok in stages[:-1]), p.stdout
+        assert f"intune check failed at stage '{failed}'" in p.stderr
+    tokens = set(it.svc.tokens) | {t for s in it.failing.values() for t in s.tokens}
+    assert not [t for t in tokens | {SECRET} if t in p.stdout + p.stderr]

@@ -3,6 +3,7 @@
 // certificates, requests and challenges.
 #include "scepter/admin.h"
 
+#include "admin/intune_check.h"
 #include "admin/one_time_challenge.h"
 #include "admin/revocation.h"
 #include "audit/audit.h"
@@ -239,6 +240,14 @@ PolicyTrial Admin::policy_trial(const std::string& profile) const {
     trial.templates = {{"signature", by.signature}, {"encryption", by.encryption},
                        {"general_purpose", by.general_purpose}};
     return trial;
+}
+
+std::vector<Admin::IntuneStage> Admin::check_intune(const std::string& profile,
+                                                   const std::function<void(const IntuneStage&)>& report) {
+    const Profile* p = impl_->profile(profile);
+    if (p == nullptr) throw std::runtime_error(impl_->no_profile(profile));
+    if (!p->intune) throw std::runtime_error("profile '" + profile + "' has no intune block");
+    return run_intune_check(*p, impl_->ca_material(), report);
 }
 
 }  // namespace scepter
