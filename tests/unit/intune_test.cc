@@ -2,8 +2,11 @@
 // OpenSSL verifies with the certificate's key), Graph's endpoint map, and
 // the `intune:` configuration block.
 #include "config/config_intune.h"
+#include "integrations/external_validation.h"
 #include "integrations/intune/client_assertion.h"
 #include "integrations/intune/json_tree.h"
+#include "integrations/intune/token_client.h"
+#include "test_http_server.h"
 #include "scepter/text.h"
 #include "test_keys.h"
 #include "util/json_flat.h"
@@ -12,6 +15,8 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <set>
+#include <thread>
 
 namespace scepter {
 namespace {
@@ -68,6 +73,72 @@ TEST(IntuneDiscovery, EndpointsAreKeyedWithoutRegardToCase) {
     EXPECT_EQ(json_top_string(R"({"error":"invalid_client","error_codes":[7000215]})", "error").value(),
               "invalid_client");
     EXPECT_FALSE(json_top_string("plain text", "error"));
+}
+
+using test::TestServer;
+
+TokenClient secret_client(const TestServer& server, HttpClient& http) {
+    TokenCredentials c;
+    c.token_url = server.url("/t1/oauth2/v2.0/token");
+    c.client_id = "c1";
+    c.client_secret = "S3cret/+&=";
+    return TokenClient(std::move(c), http, HttpOptions{3000, 0, "Scepter-test", ""});
+}
+
+// Eight threads that want a token at once cause one request; the token is
+// cached until forgotten (a 401), then fetched once more.
+TEST(IntuneToken, OneFetchForConcurrentCallersAndAgainAfterForget) {
+    TestServer server;
+    server.script({}, {TestServer::Action::Respond, 200,
+                       R"({"token_type":"Bearer","expires_in":3599,"ext_expires_in":3599,"access_token":"tok-A"})"});
+    HttpClient http;
+    TokenClient tokens = secret_client(server, http);
+    std::vector<std::thread> threads;
+    std::mutex mu;
+    std::set<std::string> got;
+    for (int i = 0; i < 8; ++i)
+        threads.emplace_back([&] {
+            std::string t = tokens.token("https://api.manage.microsoft.com//.default");
+            std::lock_guard<std::mutex> lock(mu);
+            got.insert(t);
+        });
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(got, std::set<std::string>{"tok-A"});
+    auto sent = server.received();
+    ASSERT_EQ(sent.size(), 1u);
+    EXPECT_EQ(sent[0].path, "/t1/oauth2/v2.0/token");
+    EXPECT_EQ(sent[0].headers["content-type"], "application/x-www-form-urlencoded");
+    EXPECT_EQ(sent[0].body, "grant_type=client_credentials&client_id=c1&scope=https%3A%2F%2Fapi.manage.microsoft.com"
+                            "%2F%2F.default&client_secret=S3cret%2F%2B%26%3D");
+    tokens.forget("https://api.manage.microsoft.com//.default");
+    tokens.token("https://api.manage.microsoft.com//.default");
+    EXPECT_EQ(server.received().size(), 2u);
+}
+
+TEST(IntuneToken, ARefusalNamesEntrasErrorAndNeverTheSecret) {
+    TestServer server;
+    server.script({}, {TestServer::Action::Respond, 401,
+                       R"({"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided.",)"
+                       R"("error_codes":[7000215]})"});
+    HttpClient http;
+    TokenClient tokens = secret_client(server, http);
+    try {
+        tokens.token("x/.default");
+        FAIL() << "no TargetError";
+    } catch (const TargetError& e) {
+        EXPECT_EQ(e.code(), "IntuneTokenRefused");
+        EXPECT_NE(e.why().find("HTTP 401: invalid_client: AADSTS7000215"), std::string::npos) << e.why();
+        EXPECT_EQ(std::string(e.what()).find("S3cret"), std::string::npos);
+    }
+    server.script({}, {TestServer::Action::Respond, 503, "busy"});
+    try {
+        tokens.token("x/.default");
+        FAIL() << "no TargetError";
+    } catch (const TargetError& e) {
+        EXPECT_EQ(e.code(), "IntuneTokenUnavailable");
+    }
+    server.script({}, {TestServer::Action::Respond, 200, R"({"token_type":"Bearer","access_token":"t"})"});
+    EXPECT_THROW(tokens.token("x/.default"), TargetError);  // no expires_in
 }
 
 class IntuneConfig : public ::testing::Test {
