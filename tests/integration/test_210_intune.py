@@ -228,3 +228,24 @@ def test_210_008_intune_check_prints_each_stage(it, profile, failed):
         assert f"intune check failed at stage '{failed}'" in p.stderr
     tokens = set(it.svc.tokens) | {t for s in it.failing.values() for t in s.tokens}
     assert not [t for t in tokens | {SECRET} if t in p.stdout + p.stderr]
+
+
+@pytest.mark.expect_log("SCP3003")
+@pytest.mark.parametrize("rule,text", [({"validate": "500"}, r"^external_validation: ServiceUnavailable: .*HTTP 500"),
+                                       ({"success": "500"}, r"NotificationFailed: .*HTTP 500")])
+def test_210_009_a_500_from_intune_means_no_certificate(it, devices_dir, rule, text):
+    """Microsoft's test matrix: a 500 on validateRequest or on the success
+    notification stops issuance (a certificate already signed is withdrawn)."""
+    it.svc.clear()
+    it.svc.set(**rule)
+    try:
+        _, rep = enroll(it, devices_dir, "/scep-intune")
+    finally:
+        it.svc.set(validate="allow", success="ok")
+    no_certificate(rep, text)
+    _, rep = enroll(it, devices_dir, "/scep-intune", name="after")  # endpoints found again, enrollments go on
+    assert rep["status"] == "SUCCESS", rep
+    seq = [c["path"].rsplit("/", 1)[1] for c in it.svc.calls()]
+    failed_call = "validateRequest" if "validate" in rule else "successNotification"
+    assert "endpoints" in seq[seq.index(failed_call) + 1:], seq  # the error cleared the cached endpoints
+    assert not it.svc.violations, it.svc.violations
