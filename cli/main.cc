@@ -40,6 +40,7 @@ constexpr const char* kUsage =
     "                                        failures grouped by step and reason\n"
     "  status list|show|retry --dir DIR ...  enrollment status records (processing,\n"
     "                                        succeeded, failed) and failed notifications\n"
+    "  intune check --config F --profile P   a profile's Intune conversation, stage by stage\n"
     "\n"
     "Options:\n"
     "  -h, --help      show help (also after a command: scepter certs --help)\n"
@@ -58,6 +59,7 @@ int dispatch(const std::string& command, const std::vector<std::string>& rest) {
     if (command == "challenge") return run_challenge(rest);
     if (command == "trace") return run_trace(rest);
     if (command == "ra") return run_ra(rest);
+    if (command == "intune") return run_intune(rest);
     throw UsageError("unknown command '" + command + "'", "");
 }
 

@@ -125,6 +125,19 @@ class Admin {
     // the CSR and may override the rest. std::runtime_error for no such profile.
     PolicyTrial policy_trial(const std::string& profile) const;
 
+    // `scepter intune check`: the profile's Intune conversation without a
+    // device, stage by stage (Graph token, discovery, Intune token,
+    // validateRequest for a throw-away CSR), each reported as it ends; stops
+    // at the first failed stage. No token is ever put into a stage's detail.
+    // std::runtime_error for no such profile or one without an intune block.
+    struct IntuneStage {
+        std::string name;
+        bool ok = false;
+        std::string detail;
+    };
+    std::vector<IntuneStage> check_intune(const std::string& profile,
+                                          const std::function<void(const IntuneStage&)>& report);
+
    private:
     struct Impl;
     std::unique_ptr<Impl> impl_;

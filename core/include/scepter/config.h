@@ -95,6 +95,28 @@ struct ExternalValidationSettings {
     std::vector<std::string> headers;
 };
 
+// A real Intune tenant (docs/INTUNE.md): an Entra ID application's token,
+// Graph service discovery, then the same ScepActions calls as
+// external_validation. The client secret is read from its file when the
+// configuration loads (the file may be root's alone) and is never written
+// anywhere; the certificate credential (a signed client assertion) is
+// loaded with the CA's keys.
+struct IntuneSettings {
+    std::string tenant;                // directory (tenant) ID or domain
+    std::string client_id;             // the application (client) ID
+    std::string client_secret_file;    // either this ...
+    std::string client_secret;         // (its contents, trailing new lines cut)
+    std::optional<KeyPairFiles> client_certificate;  // ... or this
+    std::string authority = "https://login.microsoftonline.com";
+    std::string graph = "https://graph.microsoft.com";
+    std::string resource = "https://api.manage.microsoft.com/";  // Intune's; scope "{resource}/.default"
+    std::string api_version = "2018-02-20";                        // ScepActions' api-version header
+    std::string caller_info = "Scepter";                            // "callerInfo", User-Agent
+    std::string ca_file;               // PEM bundle for the HTTPS endpoints; empty: the system's
+    int timeout_ms = 10000;            // each call, retries included
+    int retries = 2;
+};
+
 // RenewalReq: authenticated by the device's current certificate, no challenge.
 struct RenewalConfig {
     bool enabled = false;
@@ -132,6 +154,7 @@ struct Profile {
     std::string policy_path;   // Lua policy (verify_request, generate_challenge, notify)
     PolicyLimits policy_limits;  // the global policy_limits, then this profile's
     std::optional<ExternalValidationSettings> external_validation;
+    std::optional<IntuneSettings> intune;  // never together with external_validation
 };
 
 struct AdminConfig {

@@ -61,6 +61,8 @@
 #define SCEPTER_ID_ADMIN_OTHER_PROFILE  "SCP3010" /* warn: an admin location bound to a profile was asked for another, 403 */
 #define SCEPTER_ID_ADMIN_BAD_REQUEST    "SCP3011" /* warn: an admin operation refused its request (method, JSON, size), 4xx */
 #define SCEPTER_ID_REVOKE_CRL_FAILED    "SCP3012" /* error: certificates were revoked but the CRL could not be published */
+#define SCEPTER_ID_INTUNE_TOKEN_FAILED  "SCP3013" /* error: Entra ID gave no token (refused or unreachable): FAILURE, nothing issued */
+#define SCEPTER_ID_INTUNE_DISCOVERY_FAILED "SCP3014" /* error: Graph discovery gave no Intune endpoint: FAILURE, nothing issued */
 
 /* store and files */
 #define SCEPTER_ID_STORE_FAILED         "SCP4001" /* error: the store could not record (read-only, full, gone, busy): PKIOperation answered FAILURE, other routes 503 */

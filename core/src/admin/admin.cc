@@ -3,6 +3,7 @@
 // certificates, requests and challenges.
 #include "scepter/admin.h"
 
+#include "admin/intune_check.h"
 #include "admin/one_time_challenge.h"
 #include "admin/revocation.h"
 #include "audit/audit.h"
@@ -252,6 +253,14 @@ ossl::PKey load_token_private_key(const TokenKeySettings& settings) {
     std::string problem = pkcs11_uri_problem(settings.uri);
     if (!problem.empty()) throw std::runtime_error("'" + settings.uri + "': " + problem);
     return load_token_key(settings);
+}
+
+std::vector<Admin::IntuneStage> Admin::check_intune(const std::string& profile,
+                                                   const std::function<void(const IntuneStage&)>& report) {
+    const Profile* p = impl_->profile(profile);
+    if (p == nullptr) throw std::runtime_error(impl_->no_profile(profile));
+    if (!p->intune) throw std::runtime_error("profile '" + profile + "' has no intune block");
+    return run_intune_check(*p, impl_->ca_material(), report);
 }
 
 }  // namespace scepter

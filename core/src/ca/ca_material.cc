@@ -147,6 +147,20 @@ void load_legacy_context(const Config& cfg, CaMaterial& m) {
                                                drain_openssl_errors());
 }
 
+// Intune's certificate credential: RS256 is what Entra ID accepts for a
+// client assertion, so the key must be RSA.
+void load_intune_clients(const Config& cfg, CaMaterial& m) {
+    for (const auto& [name, profile] : cfg.profiles) {
+        if (!profile.intune || !profile.intune->client_certificate) continue;
+        std::string key = "profiles." + name + ".intune";
+        KeyPair pair = read_pair(cfg, key, *profile.intune->client_certificate, key + ".client_certificate",
+                                 key + ".client_key");
+        if (EVP_PKEY_get_base_id(pair.key.get()) != EVP_PKEY_RSA)
+            fail(cfg, key + ".client_key", "must be an RSA key (Entra ID verifies client assertions with RS256)");
+        m.intune_clients[name] = std::move(pair);
+    }
+}
+
 }  // namespace
 
 KeyPair read_pair(const Config& cfg, const std::string& key, const KeyPairFiles& files, const std::string& cert_key,
@@ -212,6 +226,7 @@ CaMaterial load_ca_material(const Config& cfg) {
     load_legacy_context(cfg, m);
     make_getcacert(m);
     load_next_ca(cfg, m);
+    load_intune_clients(cfg, m);
     return m;
 }
 

@@ -6,6 +6,7 @@
 #include "scepter/ossl.h"
 #include "scepter/pki_message.h"
 
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -39,6 +40,9 @@ struct CaMaterial {
     // as certs-only, signed by the current RA; empty without next_ca.
     std::vector<ossl::X509Ptr> next_certs;
     Bytes getnextcacert_body;
+    // Per profile: the certificate and key an `intune:` block signs its
+    // client assertions with (client_certificate, client_key).
+    std::map<std::string, KeyPair> intune_clients;
 };
 
 // A certificate and its key from PEM files, checked to belong together.

@@ -1,8 +1,9 @@
 // Reads scepter.yaml into Config and checks everything that can be checked
 // without loading keys. examples/scepter.yaml is the reference of the keys.
+#include "config/ca_key.h"
+#include "config/config_intune.h"
 #include "config/config_template.h"
 #include "config/config_yaml.h"
-#include "config/ca_key.h"
 #include "scepter/config.h"
 #include "util/digest_hex.h"
 #include "util/header_line.h"
@@ -169,7 +170,7 @@ GetCertAccess read_get_cert(const YamlSection& s) {
 Profile read_profile(const YamlSection& s, const std::string& name) {
     s.allow_only({"template", "templates_by_key_usage", "challenge", "ciphers", "digests",
                   "allow_legacy_clients", "response_digest", "renewal", "get_cert", "get_crl", "policy",
-                  "policy_limits", "external_validation"});
+                  "policy_limits", "external_validation", "intune"});
     Profile p;
     p.name = name;
     if (s.has("templates_by_key_usage")) {
@@ -195,6 +196,11 @@ Profile read_profile(const YamlSection& s, const std::string& name) {
     p.policy_limits = s.config().policy_limits;
     if (s.has("policy_limits")) p.policy_limits = read_policy_limits(s.section("policy_limits"), p.policy_limits);
     if (s.has("external_validation")) p.external_validation = read_external_validation(s.section("external_validation"));
+    if (s.has("intune")) {
+        if (p.external_validation)
+            s.fail_at("intune", "give either external_validation or intune, not both (intune finds its own URLs)");
+        p.intune = read_intune(s.section("intune"));
+    }
     return p;
 }
 

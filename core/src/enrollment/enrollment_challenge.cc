@@ -73,6 +73,12 @@ ChallengeOutcome check_challenge(const StepEnv& env, const CsrInfo& csr) {
     if (password.empty())
         throw ScepFailure(FailInfo::bad_request, "ChallengePasswordMissing: the CSR carries no challengePassword");
     const auto& challenge = env.profile.challenge;
+    if (env.profile.intune && challenge.static_sha256.empty() && !challenge.one_time.enabled) {
+        // Intune's own challenge (signed and encrypted by Intune, bound to the
+        // device and the profile): only Intune can read it, in validateRequest.
+        env.steps.passed("checked by Intune's validateRequest", {{"kind", "intune"}});
+        return {};
+    }
     std::string id = challenge.one_time.enabled ? challenge_id(password) : "";
     if (!id.empty()) {
         if (auto rec = env.store.find_challenge(id)) return check_one_time_challenge(env, *rec, password, csr);

@@ -78,6 +78,9 @@ void validate_externally(const StepEnv& env, const CsrInfo& csr) {
     if (!env.hooks.validator) return;
     env.steps.begin(SCEPTER_ID_EXTERNAL_VALIDATED, "external_validation");
     ValidationOutcome outcome = env.hooks.validator->validate(env.ctx.transaction_id, csr.der);
+    if (outcome.log_id)  // Intune's token or discovery: its own line, so the admin finds it by ID
+        env.steps.log(SCEPTER_LOG_ERROR, outcome.log_id,
+                      "transaction " + env.ctx.transaction_id + ": " + outcome.code + ": " + outcome.description);
     if (!outcome.ok)
         throw ScepFailure(FailInfo::bad_request, (outcome.code.empty() ? "Unknown" : outcome.code) +
                                                      (outcome.description.empty() ? "" : ": " + outcome.description));

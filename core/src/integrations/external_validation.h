@@ -22,18 +22,60 @@
 // caller enforces.
 //
 // The calls block: they run on the worker threads that do PKIOperation work,
-// never on a web server's event loop. Each call, retries included, ends
-// within timeout_ms (plus a few milliseconds). An ExternalValidator is
-// thread-safe: every call uses its own libcurl easy handle; DNS answers and
-// TLS sessions are shared between the calls (under a lock).
+// never on a web server's event loop (integrations/http_client.h). Each
+// call, retries included, ends within timeout_ms (plus a few milliseconds),
+// not counting what a target spends on a token or discovery. An
+// ExternalValidator is thread-safe.
+//
+// With a ValidationTarget (a real Intune tenant: integrations/intune/), the
+// URLs are found at run time and every call carries the target's headers
+// (a bearer token, api-version); a 401 makes the target drop its token and
+// the call is sent once more, and any other HTTP error makes it forget the
+// endpoints it discovered.
 #pragma once
+
+#include "integrations/http_client.h"
 
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace scepter {
+
+// Where the calls go and what they carry when that is found at run time.
+class ValidationTarget {
+   public:
+    struct Call {
+        std::string url;
+        std::vector<std::string> headers;  // "Name: value", secrets among them: never logged
+    };
+    virtual ~ValidationTarget() = default;
+    // action: "validateRequest", "successNotification" or "failureNotification".
+    // Throws TargetError when the URL or the credentials cannot be had.
+    virtual Call prepare(const std::string& action) = 0;
+    // The service answered 401: the credentials are stale.
+    virtual void unauthorized() noexcept = 0;
+    // The service answered another error or could not be reached.
+    virtual void failed() noexcept = 0;
+};
+
+// Why a target could not prepare a call: a code for failInfoText (e.g.
+// "IntuneTokenRefused") and the log line's stable ID.
+class TargetError : public std::runtime_error {
+   public:
+    TargetError(std::string code, const char* log_id, const std::string& why)
+        : std::runtime_error(code + ": " + why), code_(std::move(code)), log_id_(log_id), why_(why) {}
+    const std::string& code() const noexcept { return code_; }
+    const char* log_id() const noexcept { return log_id_; }
+    const std::string& why() const noexcept { return why_; }
+
+   private:
+    std::string code_;
+    const char* log_id_;
+    std::string why_;
+};
 
 struct ExternalValidationConfig {
     std::string validate_url;  // empty: validate() refuses (fails closed)
@@ -45,6 +87,7 @@ struct ExternalValidationConfig {
     std::string caller_info = "Scepter";  // "callerInfo", and the User-Agent
     std::vector<std::string> headers;     // extra request headers, "Name: value"
     std::string ca_file;                  // PEM CA bundle for https; empty: the system's
+    std::shared_ptr<ValidationTarget> target;  // set: the URLs above are unused
 };
 
 // ok is true only for code "Success". When the service could not give an
@@ -55,6 +98,7 @@ struct ValidationOutcome {
     bool ok = false;
     std::string code;
     std::string description;
+    const char* log_id = nullptr;  // set when the failure deserves its own log line (a TargetError's)
 };
 
 class ExternalValidator {
@@ -87,9 +131,15 @@ class ExternalValidator {
                         std::uint32_t hresult, const std::string& description);
 
    private:
-    struct Shared;
+    struct Sent {
+        std::string url;
+        HttpReply reply;
+    };
+    Sent call(const std::string& action, const std::string& fixed_url, const std::string& body);
+
     ExternalValidationConfig cfg_;
-    std::unique_ptr<Shared> shared_;
+    HttpOptions options_;
+    std::unique_ptr<HttpClient> http_;
 };
 
 // The bodies, exactly as POSTed (exposed for tests and for the CLI).

@@ -78,6 +78,7 @@ class Service {
     void try_building();                  // store_mutex_ held; never throws
     void build_worker_resources();        // store_mutex_ held; publishes only when all are built
     void load_token_key_once();           // store_mutex_ held; the CA key when it is in a token
+    ExternalValidationConfig intune_config(const std::string& profile, const IntuneSettings& s) const;
     Response unavailable(const std::string& why, AuditContext& ctx) const;
     Response unavailable_pki_operation(const Bytes& message, const Profile& profile, const std::string& why,
                                        AuditContext& ctx) const;

@@ -12,6 +12,7 @@
 #include "ca/token_key.h"
 #include "config/config_paths.h"
 #include "enrollment/steps.h"
+#include "integrations/intune/intune_session.h"
 #include "scepter/log_ids.h"
 #include "service/service.h"
 
@@ -31,6 +32,25 @@ ExternalValidationConfig validator_config(const ExternalValidationSettings& s) {
     c.headers = s.headers;
     return c;
 }
+
+}  // namespace
+
+// A real tenant: the URLs and credentials come from the session, the
+// client certificate (if any) from the CA material loaded at configuration.
+ExternalValidationConfig Service::intune_config(const std::string& profile, const IntuneSettings& s) const {
+    ExternalValidationConfig c;
+    c.timeout_ms = s.timeout_ms;
+    c.retries = s.retries;
+    c.caller_info = s.caller_info;
+    c.ca_file = s.ca_file;
+    auto pair = ca_.intune_clients.find(profile);
+    X509* cert = pair == ca_.intune_clients.end() ? nullptr : pair->second.cert.get();
+    EVP_PKEY* key = pair == ca_.intune_clients.end() ? nullptr : pair->second.key.get();
+    c.target = std::make_shared<IntuneSession>(s, cert, key);
+    return c;
+}
+
+namespace {
 
 // The failure that made the worker unready, for the error log.
 std::string not_ready_text(const AuditContext& ctx, const std::string& why, const char* answer) {
@@ -82,11 +102,13 @@ void Service::build_worker_resources() {
     }
     std::map<std::string, std::unique_ptr<ExternalValidator>> validators;
     for (const auto& [name, profile] : cfg_.profiles) {
-        if (!profile.external_validation) continue;
+        const char* block = profile.intune ? "intune" : "external_validation";
         try {
-            validators[name] = std::make_unique<ExternalValidator>(validator_config(*profile.external_validation));
+            if (profile.external_validation)
+                validators[name] = std::make_unique<ExternalValidator>(validator_config(*profile.external_validation));
+            if (profile.intune) validators[name] = std::make_unique<ExternalValidator>(intune_config(name, *profile.intune));
         } catch (const std::exception& e) {
-            throw std::runtime_error("profile '" + name + "': external_validation: " + e.what());
+            throw std::runtime_error("profile '" + name + "': " + block + ": " + e.what());
         }
     }
     // Publish: nothing below throws, and store_ goes last (it is the flag).
