@@ -194,3 +194,16 @@ def test_200_005_postgresql_restart_costs_a_failure_and_the_nodes_recover(fleet)
     # No half-written record: every certificate has its successful transaction.
     assert sql(fleet, "SELECT count(*) FROM certificates c WHERE NOT EXISTS (SELECT 1 FROM transactions t"
                       " WHERE t.serial = c.serial AND t.status = 'success')") == "0"
+
+
+def test_200_006_a_database_newer_than_the_node_is_refused(fleet):
+    fleet.pg.create_database("fleet_future")
+    config = fleet.pki.config.with_name("scepter-future.yaml")
+    config.write_text(fleet.pki.config.read_text())
+    h.use_postgresql(config, fleet.pg, "fleet_future")
+    h.run([h.SCEPTER, "certs", "list", "--config", config])  # creates schema version 1
+    fleet.pg.psql("UPDATE scepter_schema_version SET version = 99", db="fleet_future")
+    p = h.run([h.SCEPTER, "certs", "list", "--config", config], check=False)
+    assert p.returncode == 1, p
+    assert "schema version 99 is newer than this build understands" in p.stderr, p.stderr
+    assert h.PG_PASSWORD not in p.stdout + p.stderr
