@@ -52,5 +52,6 @@ int run_challenge(const std::vector<std::string>& args);
 int run_trace(const std::vector<std::string>& args);
 int run_ra(const std::vector<std::string>& args);
 int run_intune(const std::vector<std::string>& args);
+int run_store(const std::vector<std::string>& args);
 
 }  // namespace scepter::cli

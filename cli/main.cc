@@ -31,6 +31,8 @@ constexpr const char* kUsage =
     "                                        alone on stdout)\n"
     "  challenge purge --config FILE [--unused [--requester R]]\n"
     "                                        delete expired challenges (or withdraw unused ones)\n"
+    "  store migrate --from CONFIG_A --to CONFIG_B\n"
+    "                                        copy one store (SQLite) into an empty one (PostgreSQL)\n"
     "  config check FILE                     load FILE as the web server would (nginx -t)\n"
     "  policy test --policy FILE --csr CSR [--templates SIG,ENC,GP] [--claims K=V,...]\n"
     "  policy test --config FILE --profile P --csr CSR\n"
@@ -60,6 +62,7 @@ int dispatch(const std::string& command, const std::vector<std::string>& rest) {
     if (command == "trace") return run_trace(rest);
     if (command == "ra") return run_ra(rest);
     if (command == "intune") return run_intune(rest);
+    if (command == "store") return run_store(rest);
     throw UsageError("unknown command '" + command + "'", "");
 }
 

@@ -1158,18 +1158,22 @@ class PostgresCluster:
         (self.dir / "initdb-pw").unlink()
         return self
 
-    def start(self) -> "PostgresCluster":
+    def _options(self) -> list:
+        # -l: the server's output to its log, never to our pipe (run() would
+        # wait for the pipe to close as long as the server lives)
         opts = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
                 "-c max_connections=200 -c shared_buffers=32MB")
-        self._as_owner(self.bindir / "pg_ctl", "-D", self.data, "-l", self.log, "-o", opts,
-                       "-w", "-t", "60", "start")
+        return ["-D", self.data, "-l", self.log, "-o", opts, "-w", "-t", "60"]
+
+    def start(self) -> "PostgresCluster":
+        self._as_owner(self.bindir / "pg_ctl", *self._options(), "start")
         return self
 
     def stop(self) -> None:
         self._as_owner(self.bindir / "pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop", check=False)
 
     def restart(self) -> None:
-        self._as_owner(self.bindir / "pg_ctl", "-D", self.data, "-m", "fast", "-w", "-t", "60", "restart")
+        self._as_owner(self.bindir / "pg_ctl", *self._options(), "-m", "fast", "restart")
 
     def psql(self, sql: str, db: str = "postgres") -> str:
         """Runs SQL over the unix socket; the rows unaligned, '|' between columns."""

@@ -292,9 +292,9 @@ def test_100_016_next_ca_is_announced_while_configured(life, workdir):
         assert "GetNextCACert" in caps
         r = h.get_op(life.server.port, "/scep-strict", "GetNextCACert")
         assert r.status == 200 and r.content_type == "application/x-x509-next-ca-cert"
-        signed = workdir / "next.der"
+        signed = life.pki.dir / "next.der"
         signed.write_bytes(r.body)
-        inner = workdir / "next-inner.der"
+        inner = life.pki.dir / "next-inner.der"
         # Signed by the current RA, which chains to the current CA.
         h.run(["openssl", "cms", "-verify", "-inform", "DER", "-in", signed, "-binary",
                "-CAfile", life.pki.ca_cert, "-purpose", "any", "-out", inner])
@@ -318,7 +318,7 @@ def serial_of(cert: Path) -> str:
 def test_100_017_scepclient_renews_with_its_certificate(life, workdir):
     """micromdm's scepclient sends RenewalReq, signed with its certificate,
     when it already has one."""
-    d = workdir / "scepclient-renewal"
+    d = life.pki.dir / "scepclient-renewal"
     d.mkdir()
     url = f"http://127.0.0.1:{life.server.port}/scep"
     h.run(["scepclient", "-server-url", url, "-challenge", life.pki.challenge,

@@ -194,3 +194,95 @@ def test_200_005_postgresql_restart_costs_a_failure_and_the_nodes_recover(fleet)
     # No half-written record: every certificate has its successful transaction.
     assert sql(fleet, "SELECT count(*) FROM certificates c WHERE NOT EXISTS (SELECT 1 FROM transactions t"
                       " WHERE t.serial = c.serial AND t.status = 'success')") == "0"
+
+
+def test_200_006_a_database_newer_than_the_node_is_refused(fleet):
+    fleet.pg.create_database("fleet_future")
+    config = fleet.pki.config.with_name("scepter-future.yaml")
+    config.write_text(fleet.pki.config.read_text())
+    h.use_postgresql(config, fleet.pg, "fleet_future")
+    h.run([h.SCEPTER, "certs", "list", "--config", config])  # creates schema version 1
+    fleet.pg.psql("UPDATE scepter_schema_version SET version = 99", db="fleet_future")
+    p = h.run([h.SCEPTER, "certs", "list", "--config", config], check=False)
+    assert p.returncode == 1, p
+    assert "schema version 99 is newer than this build understands" in p.stderr, p.stderr
+    assert h.PG_PASSWORD not in p.stdout + p.stderr
+
+
+LOAD = 30  # enrollments spread over the three nodes
+
+
+@pytest.mark.device_keys("fleet-load", LOAD)
+@pytest.mark.expect_log("exited on signal 9", "SCP4001", "SCP1004", "SCP3003")
+def test_200_007_kill_9_and_postgresql_restart_under_load(fleet, key_pool):
+    import os
+    import signal
+    import threading
+    devices, reqs = h.prebuild_requests(fleet.client, fleet.dir / "load", fleet.pki.challenge,
+                                        key_pool.keys("fleet-load", LOAD), "fleet-load")
+    lock = threading.Lock()
+    state = {"next": 0, "done": 0}
+    in_flight: set[int] = set()
+    outcomes: list = [None] * LOAD
+
+    def client():
+        while True:
+            with lock:
+                i = state["next"]
+                if i >= LOAD:
+                    return
+                state["next"] += 1
+                in_flight.add(i)
+            try:
+                outcomes[i] = h.post_pki(fleet.nodes[i % 3].port, "/scep", reqs[i].der)
+            except (OSError, h.httpclient.HTTPException) as exc:
+                outcomes[i] = repr(exc)
+            finally:
+                with lock:
+                    in_flight.discard(i)
+                    state["done"] += 1
+
+    def wait_done(n):
+        deadline = time.monotonic() + 120
+        while state["done"] < n and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+    threads = [threading.Thread(target=client) for _ in range(6)]
+    for t in threads:
+        t.start()
+    cut = 0
+    wait_done(LOAD // 3)
+    victim = sorted(fleet.nodes[0].worker_pids())[0]
+    with lock:
+        os.kill(victim, signal.SIGKILL)  # a worker of node A, our own server
+        cut += len(in_flight)
+    wait_done(2 * LOAD // 3)
+    with lock:
+        cut += len(in_flight)
+    fleet.pg.restart()
+    for t in threads:
+        t.join(timeout=300)
+    successes = 0
+    for i, r in enumerate(outcomes):
+        if isinstance(r, str):
+            continue  # cut by the kill
+        assert r.status in (200, 503), (i, r.status, r.body[:200])
+        if r.status == 200:
+            rep = fleet.client.reply(devices[i], reqs[i], r.body, name="load-reply")
+            assert rep["status"] in ("SUCCESS", "FAILURE"), rep
+            successes += rep["status"] == "SUCCESS"
+    stored = int(sql(fleet, "SELECT count(*) FROM certificates WHERE subject LIKE '%fleet-load-%'"))
+    assert successes <= stored <= successes + cut, (successes, stored, cut)
+    assert sql(fleet, "SELECT count(*) - count(DISTINCT subject) FROM certificates"
+                      " WHERE subject LIKE '%fleet-load-%'") == "0"
+    assert sql(fleet, "SELECT count(*) FROM certificates c WHERE NOT EXISTS (SELECT 1 FROM transactions t"
+                      " WHERE t.serial = c.serial AND t.status = 'success')") == "0"
+    for node in fleet.nodes:  # every node answers again, without a restart
+        deadline = time.monotonic() + 10
+        while True:
+            _, rep = exchange(fleet, node, h.Device.create(fleet.dir / "devices", fleet.pki.challenge), name="after")
+            if rep["status"] == "SUCCESS" or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert rep["status"] == "SUCCESS", (node, rep)
+    print(f"load: {LOAD} sent, {successes} SUCCESS, {stored} stored, {cut} in flight at the kill and the restart")

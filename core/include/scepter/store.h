@@ -198,6 +198,8 @@ class Store {
     // active and unexpired → consumed by transaction_id. Exactly one of
     // several racing callers (any process) gets true.
     virtual bool consume_challenge(const std::string& id, const std::string& transaction_id, std::int64_t now) = 0;
+    // The active (unused) challenges that expire after `now`, oldest first.
+    virtual std::vector<ChallengeRecord> list_unused_challenges(std::int64_t now) = 0;
     // Deletes challenges that expired before `before`; returns how many.
     virtual std::size_t purge_challenges(std::int64_t before) = 0;
     // Deletes the unused challenges, expired or not, of `requester` (every
@@ -270,6 +272,22 @@ std::unique_ptr<Store> open_pg_store(const PgSettings& settings);
 // Why a store.postgresql conninfo cannot be used (it does not parse, or it
 // holds a password), or empty. The message never repeats the conninfo.
 std::string pg_conninfo_problem(const std::string& conninfo);
+
+// What copy_store copied.
+struct StoreCopyCounts {
+    std::size_t certificates = 0;
+    std::size_t revoked = 0;
+    std::size_t pending = 0;
+    std::size_t challenges = 0;
+    std::int64_t crl_number = 0;  // the latest CRL's (0: none)
+};
+
+// Copies a store into an empty one (`scepter store migrate`): every
+// certificate (with its revocation and requester), every pending request,
+// the unused, unexpired challenges (hashed, as stored) and the latest CRL,
+// so the target's CRL numbers go on from the source's. Throws StoreError
+// when `to` holds certificates already.
+StoreCopyCounts copy_store(Store& from, Store& to, std::int64_t now);
 
 // Throws StoreError when the store file is missing although a store was
 // created there before (its marker file or its WAL leftovers remain): an

@@ -19,14 +19,30 @@ const std::string kInsertChallenge = std::string("INSERT INTO challenges (") + k
 constexpr const char* kLockQuota = "SELECT pg_advisory_xact_lock(hashtextextended($1 || chr(1) || $2, 0))";
 constexpr const char* kCountActive =
     "SELECT COUNT(*) FROM challenges WHERE requester = $1 AND profile = $3 AND status = 'active' AND expires_at > $2";
-constexpr const char* kFindChallenge =
+constexpr const char* kSelectChallenges =
     "SELECT id, secret_sha256, profile, user_name, requester, created_at, expires_at, claims_json, status, "
-    "COALESCE(transaction_id, ''), COALESCE(consumed_at, 0) FROM challenges WHERE id = $1";
+    "COALESCE(transaction_id, ''), COALESCE(consumed_at, 0) FROM challenges";
 constexpr const char* kConsumeChallenge =
     "UPDATE challenges SET status = 'consumed', transaction_id = $2, consumed_at = $3 "
     "WHERE id = $1 AND status = 'active' AND expires_at > $3 RETURNING id";
 constexpr const char* kPurgeChallenges = "DELETE FROM challenges WHERE expires_at < $1";
 constexpr const char* kWithdrawUnused = "DELETE FROM challenges WHERE status = 'active' AND ($1 = '' OR requester = $1)";
+
+ChallengeRecord read_challenge(const pg::Result& r, int row) {
+    ChallengeRecord c;
+    c.id = r.text(row, 0);
+    c.secret_sha256 = r.text(row, 1);
+    c.profile = r.text(row, 2);
+    c.user = r.text(row, 3);
+    c.requester = r.text(row, 4);
+    c.created_at = r.integer(row, 5);
+    c.expires_at = r.integer(row, 6);
+    c.claims_json = r.text(row, 7);
+    c.status = r.text(row, 8);
+    c.transaction_id = r.text(row, 9);
+    c.consumed_at = r.integer(row, 10);
+    return c;
+}
 
 std::string stored_secret_hash(const std::string& hex) {
     auto h = canonical_digest_hex(hex, 32);
@@ -63,21 +79,19 @@ void PgStore::add_challenge(const ChallengeRecord& c, std::size_t max_active, st
 
 std::optional<ChallengeRecord> PgStore::find_challenge(const std::string& id) {
     auto conn = pool_.acquire();
-    auto r = conn->exec(kFindChallenge, pg::Params().text(id));
+    auto r = conn->exec(std::string(kSelectChallenges) + " WHERE id = $1", pg::Params().text(id));
     if (r.rows() == 0) return std::nullopt;
-    ChallengeRecord c;
-    c.id = r.text(0, 0);
-    c.secret_sha256 = r.text(0, 1);
-    c.profile = r.text(0, 2);
-    c.user = r.text(0, 3);
-    c.requester = r.text(0, 4);
-    c.created_at = r.integer(0, 5);
-    c.expires_at = r.integer(0, 6);
-    c.claims_json = r.text(0, 7);
-    c.status = r.text(0, 8);
-    c.transaction_id = r.text(0, 9);
-    c.consumed_at = r.integer(0, 10);
-    return c;
+    return read_challenge(r, 0);
+}
+
+std::vector<ChallengeRecord> PgStore::list_unused_challenges(std::int64_t now) {
+    auto conn = pool_.acquire();
+    auto r = conn->exec(std::string(kSelectChallenges) +
+                            " WHERE status = 'active' AND expires_at > $1 ORDER BY created_at, id",
+                        pg::Params().integer(now));
+    std::vector<ChallengeRecord> out;
+    for (int i = 0; i < r.rows(); ++i) out.push_back(read_challenge(r, i));
+    return out;
 }
 
 bool PgStore::consume_challenge(const std::string& id, const std::string& transaction_id, std::int64_t now) {

@@ -59,6 +59,7 @@ class SqliteStore final : public Store {
     void add_challenge(const ChallengeRecord& c, std::size_t max_active, std::int64_t now) override;
     std::optional<ChallengeRecord> find_challenge(const std::string& id) override;
     bool consume_challenge(const std::string& id, const std::string& transaction_id, std::int64_t now) override;
+    std::vector<ChallengeRecord> list_unused_challenges(std::int64_t now) override;
     std::size_t purge_challenges(std::int64_t before) override;
     std::size_t withdraw_unused_challenges(const std::string& requester) override;
 

@@ -29,6 +29,10 @@ const std::string kFindChallenge =
 constexpr const char* kConsumeChallenge =
     "UPDATE challenges SET status = 'consumed', transaction_id = ?2, consumed_at = ?3 "
     "WHERE id = ?1 AND status = 'active' AND expires_at > ?3";
+const std::string kListUnused =
+    "SELECT id, secret_sha256, profile, user, requester, created_at, expires_at, claims_json, status, "
+    "COALESCE(transaction_id, ''), COALESCE(consumed_at, 0) FROM challenges WHERE status = 'active' AND expires_at > ?1"
+    " ORDER BY created_at, id";
 constexpr const char* kPurgeChallenges = "DELETE FROM challenges WHERE expires_at < ?1";
 constexpr const char* kWithdrawUnused = "DELETE FROM challenges WHERE status = 'active' AND (?1 = '' OR requester = ?1)";
 
@@ -117,6 +121,15 @@ void SqliteStore::use_challenge(sqlite::Connection& conn, const ChallengeUse& ch
         .bind(3, challenge.checked_at).step();
     if (conn.changes() != 1)
         throw ChallengeAlreadyUsed("challenge " + challenge.id + " is used, withdrawn or expired");
+}
+
+std::vector<ChallengeRecord> SqliteStore::list_unused_challenges(std::int64_t now) {
+    auto conn = pool_.acquire();
+    auto st = conn->prepare(kListUnused.c_str());
+    st.bind(1, now);
+    std::vector<ChallengeRecord> out;
+    while (st.step()) out.push_back(read_challenge(st));
+    return out;
 }
 
 std::size_t SqliteStore::purge_challenges(std::int64_t before) {
