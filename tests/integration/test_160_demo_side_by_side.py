@@ -93,3 +93,55 @@ def test_160_001_nginx_and_apache_demos_side_by_side(session_dir, built):
     finally:
         for server, port in ports.items():
             demo(base, "--stop", "--server", server, "--port", str(port))
+
+
+def free_run_of_ports(n: int) -> int:
+    """A base port whose next n-1 ports are free too (the fleet demo's
+    nodes and PostgreSQL sit on consecutive ports)."""
+    import socket
+
+    for _ in range(50):
+        base = h.free_port()
+        try:
+            socks = []
+            for p in range(base, base + n):
+                s = socket.socket()
+                socks.append(s)
+                s.bind(("127.0.0.1", p))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise AssertionError(f"no {n} consecutive free ports")
+
+
+def listening(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        s.settimeout(1)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_160_002_the_fleet_demo_and_its_stop(session_dir, built):
+    """scripts/demo --fleet: a private PostgreSQL and three nodes on it (two
+    nginx, one Apache); a device enrolls through one node and renews through
+    another, so both certificates are in the one shared store."""
+    base_dir = session_dir / "fleet-demo"
+    port = free_run_of_ports(4)
+    try:
+        out = demo(base_dir, "--fleet", "--port", str(port), "--detach")
+        urls = out["NODE_URLS"].split(" ")
+        assert urls == [f"http://127.0.0.1:{port + i}/scep" for i in range(3)], out["_out"]
+        assert out["PG_URL"] == f"postgresql://scepter@127.0.0.1:{port + 3}/scepter", out["_out"]
+        assert all(serving(port + i) for i in range(3)) and listening(port + 3)
+        assert "postgresql:" in Path(out["CONFIG"]).read_text() and "password" not in out["PG_URL"]
+        # the certificate node a issued, revoked by the renewal through node c
+        assert re.search(r"revoked \(superseded\)\s+CN=scepter-fleet-device", out["_out"]), out["_out"]
+        assert len(re.findall(r"^\s+[0-9A-F]{32}\s+issued\s", out["_out"], re.M)) == 1, out["_out"]
+        assert "fleet stopped" in demo(base_dir, "--fleet", "--stop")["_out"]
+        assert not any(serving(port + i) for i in range(3)) and not listening(port + 3)
+    finally:
+        demo(base_dir, "--fleet", "--stop")
