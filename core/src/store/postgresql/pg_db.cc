@@ -128,6 +128,10 @@ Connection::Connection(const ConnectSettings& settings) {
         throw PgError("cannot connect to " + where(conn_.get()) + ": " + trimmed(PQerrorMessage(conn_.get())), "",
                       "", true);
     }
+    // libpq prints the server's notices ("relation ... already exists,
+    // skipping" from the migrations) on stderr: in a worker, raw lines in the
+    // web server's error log without an ID; errors reach us as results.
+    PQsetNoticeProcessor(conn_.get(), [](void*, const char*) {}, nullptr);
 }
 
 Result Connection::exec(const std::string& sql, const Params& params) {
