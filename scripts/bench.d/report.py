@@ -101,6 +101,9 @@ def main():
         "ceiling": None,
         "scepter": enroll_figures(load(d, "scepter.wrk"), load(d, "scepter.meta"), clk_tck),
         "scepter_apache": enroll_figures(load(d, "apache.wrk"), load(d, "apache.meta"), clk_tck),
+        # --store postgresql|both: the same servers with the store in PostgreSQL
+        "scepter_pg": enroll_figures(load(d, "scepter-pg.wrk"), load(d, "scepter-pg.meta"), clk_tck),
+        "scepter_apache_pg": enroll_figures(load(d, "apache-pg.wrk"), load(d, "apache-pg.meta"), clk_tck),
         "micromdm": enroll_figures(load(d, "micromdm.wrk"), load(d, "micromdm.meta"), clk_tck),
         "core_only": load(d, "core"),
         "get": {
@@ -183,6 +186,12 @@ def main():
         bad = (ap["failure"] + ap["pending"] + ap["unreadable_200"] + ap["http_other"]
                + sum(ap["wrk_errors"].values()))
         goals.append({"goal": "Apache: no failed enrollment", "target": 0, "value": bad, "met": bad == 0})
+    # A fleet's store must not cost more than a quarter of the embedded one's rate.
+    for name, lite, pg in (("nginx", sc, res["scepter_pg"]), ("Apache", ap, res["scepter_apache_pg"])):
+        if lite and pg and lite["enrollments_per_s"]:
+            x = pg["enrollments_per_s"] / lite["enrollments_per_s"]
+            goals.append({"goal": f"{name}: PostgreSQL enrollments/s >= 75% of SQLite's", "target": 0.75,
+                          "value": rnd(x, 3), "met": x >= 0.75})
     res["goals"] = goals
 
     with open(out_path, "w") as f:
@@ -216,7 +225,9 @@ def main():
               f"{fmt(c.get('enrollments_per_s_ideal'), '.0f'):>10}"
               f"{c['floor_cpu_ms_per_enrollment']:>11.3f}{'':>8}{'':>8}{'(floor)':>14}")
     co = res["core_only"]
-    for name, r in (("Scepter (nginx module)", sc), ("Scepter (Apache module)", ap), ("core", co),
+    for name, r in (("Scepter (nginx module)", sc), ("  the same on PostgreSQL", res["scepter_pg"]),
+                    ("Scepter (Apache module)", ap), ("  the same on PostgreSQL", res["scepter_apache_pg"]),
+                    ("core", co),
                     ("micromdm scepserver", mm)):
         if not r:
             continue
