@@ -74,12 +74,18 @@ def write_config(pki: h.Pki, svc: ValidationService) -> None:
     pki.config.write_text(text + f"status_dir: {d / 'state' / 'status'}\n")
 
 
-@pytest.fixture(scope="module")
-def chal(server_class, workdir):
+@pytest.fixture(scope="module", params=h.STORES)
+def chal(request, server_class, workdir):
+    store = request.param  # challenges, quotas and consumption on each store backend
     svc = ValidationService().start()
-    pki = h.Pki.create(workdir / "pki-challenges")
+    pki = h.Pki.create(workdir / f"pki-challenges-{store}")
+    cluster = None
+    if store == "postgresql":
+        cluster = request.getfixturevalue("postgres")
+        cluster.create_database(f"challenges_{server_class.kind}")
+        h.use_postgresql(pki.config, cluster, f"challenges_{server_class.kind}")
     write_config(pki, svc)
-    htpasswd = workdir / "admin.htpasswd"
+    htpasswd = workdir / f"admin-{store}.htpasswd"
     hashed = h.run(["openssl", "passwd", "-apr1", ADMIN_PASSWORD]).stdout.strip()
     htpasswd.write_text(f"{ADMIN_USER}:{hashed}\n")
     htpasswd.chmod(0o644)
@@ -90,13 +96,26 @@ def chal(server_class, workdir):
                   h.AdminLocation("/admin/open", "admin", None, None),
                   h.AdminLocation("/admin/legacy", "admin", "legacy", htpasswd),
                   h.AdminLocation("/certsrv/mscep_admin/", "mscep_admin", None, htpasswd)]
-    server = server_class(workdir / f"{server_class.kind}-challenges", pki.config, locations=locations)
+    server = server_class(workdir / f"{server_class.kind}-challenges-{store}", pki.config, locations=locations)
     server.start()
-    cacert = workdir / "challenges-getcacert.der"
+    cacert = workdir / f"challenges-getcacert-{store}.der"
     cacert.write_bytes(h.get_op(server.port, "/scep", "GetCACert").body)
-    yield SimpleNamespace(pki=pki, server=server, svc=svc, client=h.TestClient(cacert, pki.ca_cert))
+    yield SimpleNamespace(pki=pki, server=server, svc=svc, client=h.TestClient(cacert, pki.ca_cert),
+                          store=store, cluster=cluster, db=f"challenges_{server_class.kind}")
     server.discard()
     svc.stop()
+
+
+def store_rows(chal, sql: str) -> list:
+    """Rows of one query on the module's store, SQLite or PostgreSQL (the
+    challenges' user column is user_name there); values inlined, so only
+    for the tests' own identifiers."""
+    if chal.store == "postgresql":
+        out = chal.cluster.psql(sql.replace(" user ", " user_name ").replace("SELECT user ", "SELECT user_name "),
+                                db=chal.db)
+        return [tuple(line.split("|")) for line in out.splitlines()]
+    with sqlite3.connect(chal.pki.state_dir / "scepter.db") as db:
+        return [tuple(str(v) for v in row) for row in db.execute(sql).fetchall()]
 
 
 def new_challenge(chal, profile="default", user="alice", *claims, check=True):
@@ -143,8 +162,7 @@ def test_110_002_replay_of_a_used_challenge(chal, devices_dir):
 def test_110_003_each_phase_fails_with_its_own_text(chal, devices_dir):
     failure(enroll(chal, device(chal, devices_dir, "")), r"^challenge_lookup: ChallengePasswordMissing")
     expired = new_challenge(chal).stdout.strip()
-    with sqlite3.connect(chal.pki.state_dir / "scepter.db") as db:
-        db.execute("UPDATE challenges SET expires_at = 1 WHERE id = ?", (h.challenge_id(expired),))
+    store_rows(chal, f"UPDATE challenges SET expires_at = 1 WHERE id = '{h.challenge_id(expired)}'")
     failure(enroll(chal, device(chal, devices_dir, expired), name="expired"), r"^challenge_lookup: ChallengeExpired")
     good = new_challenge(chal).stdout.strip()
     wrong = good[:10] + ("A" if good[10] != "A" else "B") + good[11:]
@@ -391,8 +409,7 @@ def test_110_020_cli_with_a_config_path_relative_to_the_working_directory(chal):
     c = h.run([h.SCEPTER, "challenge", "--config", relative, "--profile", "default", "--user", "ivan"],
               cwd=conf.parent.parent).stdout.strip()
     assert re.fullmatch(r"[A-Za-z0-9]{32}", c)
-    with sqlite3.connect(chal.pki.state_dir / "scepter.db") as db:
-        assert db.execute("SELECT user FROM challenges WHERE id = ?", (h.challenge_id(c),)).fetchone() == ("ivan",)
+    assert store_rows(chal, f"SELECT user FROM challenges WHERE id = '{h.challenge_id(c)}'") == [("ivan",)]
     assert not (conf.parent / conf.parent.name).exists(), "the store path was resolved twice"
     listed = h.run([h.SCEPTER, "certs", "list", "--config", relative], cwd=conf.parent.parent).stdout
     assert listed.startswith("SERIAL")
@@ -434,8 +451,7 @@ def test_110_023_no_part_of_a_challenge_is_stored_or_logged(chal, devices_dir):
     offset = chal.server.log_size()
     c = new_challenge(chal, "default", "lena").stdout.strip()
     assert enroll(chal, device(chal, devices_dir, c, cn="lena-device"), name="lena")["status"] == "SUCCESS"
-    with sqlite3.connect(chal.pki.state_dir / "scepter.db") as db:
-        row = db.execute("SELECT id, secret_sha256 FROM challenges WHERE user = 'lena'").fetchone()
+    row = store_rows(chal, "SELECT id, secret_sha256 FROM challenges WHERE user = 'lena'")[0]
     assert row[0] == h.challenge_id(c)
     audit = chal.pki.audit_log.read_text()
     assert h.challenge_id(c) in audit
