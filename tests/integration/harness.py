@@ -1194,6 +1194,16 @@ class PostgresCluster:
                 f"  postgresql_password_file: {self.password_file}\n")
 
 
+def with_manual_approval(config_text: str, challenge: str) -> str:
+    """A `scepter init` configuration plus the profile "manual" (static
+    challenge) whose template requires an admin's approval: its requests
+    are PENDING until `scepter pending approve`."""
+    template = ("  manual:\n    key_usage: [digitalSignature, keyEncipherment]\n"
+                "    extended_key_usage: [clientAuth]\n    require_approval: true\n")
+    profile = f"  manual:\n    template: manual\n    challenge:\n      static: {challenge}\n"
+    return config_text.replace("templates:\n", "templates:\n" + template, 1) + profile
+
+
 def use_postgresql(config: Path, cluster: PostgresCluster, db: str) -> None:
     """Rewrites a `scepter init` configuration's store section to PostgreSQL."""
     text = config.read_text()

@@ -15,17 +15,6 @@ import pytest
 
 import harness as h
 
-MANUAL_TEMPLATE = """  manual:
-    key_usage: [digitalSignature, keyEncipherment]
-    extended_key_usage: [clientAuth]
-    require_approval: true
-"""
-
-MANUAL_PROFILE = """  manual:
-    template: manual
-    challenge:
-      static: {challenge}
-"""
 
 LOCATIONS = [("/scep", "legacy"), ("/scep-strict", None), ("/scep-manual", "manual")]
 
@@ -39,8 +28,7 @@ def life(request, server_class, workdir):
         cluster.create_database(f"lifecycle_{server_class.kind}")
         h.use_postgresql(pki.config, cluster, f"lifecycle_{server_class.kind}")
     text = pki.config.read_text().replace("window_days: 30", "window_days: 400")
-    text = text.replace("templates:\n", "templates:\n" + MANUAL_TEMPLATE, 1)
-    pki.config.write_text(text + MANUAL_PROFILE.format(challenge=pki.challenge))
+    pki.config.write_text(h.with_manual_approval(text, pki.challenge))
     n = server_class(workdir / f"{server_class.kind}-lifecycle-{store}", pki.config, locations=LOCATIONS)
     n.start()
     cacert = workdir / f"lifecycle-getcacert-{store}.der"

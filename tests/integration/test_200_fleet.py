@@ -24,16 +24,6 @@ import harness as h
 ADMIN_USER, ADMIN_PASSWORD = "fleet", "s3cret-Fleet"
 AUTH = {"Authorization": "Basic " + base64.b64encode(f"{ADMIN_USER}:{ADMIN_PASSWORD}".encode()).decode()}
 
-MANUAL_TEMPLATE = """  manual:
-    key_usage: [digitalSignature, keyEncipherment]
-    extended_key_usage: [clientAuth]
-    require_approval: true
-"""
-MANUAL_PROFILE = """  manual:
-    template: manual
-    challenge:
-      static: {challenge}
-"""
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +33,7 @@ def fleet(built, session_dir, postgres):
     postgres.create_database("fleet")
     h.use_postgresql(pki.config, postgres, "fleet")
     text = pki.config.read_text().replace("max_per_requester: 5", "max_per_requester: 0")
-    text = text.replace("templates:\n", "templates:\n" + MANUAL_TEMPLATE, 1)
-    pki.config.write_text(text + MANUAL_PROFILE.format(challenge=pki.challenge))
+    pki.config.write_text(h.with_manual_approval(text, pki.challenge))
     htpasswd = base / "admin.htpasswd"
     hashed = h.run(["openssl", "passwd", "-apr1", ADMIN_PASSWORD]).stdout.strip()
     htpasswd.write_text(f"{ADMIN_USER}:{hashed}\n")

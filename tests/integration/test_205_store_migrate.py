@@ -14,16 +14,6 @@ import pytest
 
 import harness as h
 
-MANUAL_TEMPLATE = """  manual:
-    key_usage: [digitalSignature, keyEncipherment]
-    extended_key_usage: [clientAuth]
-    require_approval: true
-"""
-MANUAL_PROFILE = """  manual:
-    template: manual
-    challenge:
-      static: {challenge}
-"""
 LOCATIONS = [("/scep", None), ("/scep-manual", "manual")]
 
 
@@ -53,8 +43,7 @@ def scepter(*args, check=True):
 def test_205_001_sqlite_store_moves_to_postgresql_and_its_certificate_renews(server_class, workdir, postgres):
     pki = h.Pki.create(workdir / "pki-migrate")
     text = pki.config.read_text().replace("window_days: 30", "window_days: 400")
-    text = text.replace("templates:\n", "templates:\n" + MANUAL_TEMPLATE, 1)
-    pki.config.write_text(text + MANUAL_PROFILE.format(challenge=pki.challenge))
+    pki.config.write_text(h.with_manual_approval(text, pki.challenge))
     devices = workdir / "devices-migrate"
 
     # ---- before: SQLite ----

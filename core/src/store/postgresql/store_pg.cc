@@ -4,6 +4,7 @@
 // master or Apache's parent.
 #include "store/postgresql/store_pg.h"
 #include "store/cert_match.h"
+#include "store/store_columns.h"
 #include "store/store_keys.h"
 
 namespace scepter {
@@ -12,10 +13,7 @@ namespace {
 constexpr const char* kCertInsertColumns =
     "serial, subject, sans, sha1, sha256, not_before, not_after, template, profile, "
     "transaction_id, requester_ip, issued_at, status, der, revoked_at, revocation_reason, requester";
-constexpr const char* kCertSelectColumns =
-    "serial, subject, sans, sha1, sha256, not_before, not_after, template, profile, "
-    "transaction_id, requester_ip, issued_at, status, der, COALESCE(revoked_at, 0), "
-    "COALESCE(revocation_reason, -1), COALESCE(requester, '')";
+constexpr const char* kCertSelectColumns = store_columns::kCert;
 
 const std::string kInsertCert = std::string("INSERT INTO certificates (") + kCertInsertColumns +
                                 ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)";

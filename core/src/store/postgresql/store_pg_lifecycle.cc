@@ -3,6 +3,7 @@
 // matches no row); the CRL counter is one row, so its row lock hands every
 // node a different number.
 #include "store/postgresql/store_pg.h"
+#include "store/store_columns.h"
 #include "store/store_keys.h"
 
 namespace scepter {
@@ -10,9 +11,7 @@ namespace {
 
 constexpr std::int64_t kCrlsKept = 32;  // as in the SQLite store
 
-constexpr const char* kPendingColumns =
-    "transaction_id, profile, template, message_type, subject, requester_ip, status, reason, "
-    "created_at, updated_at, serial, csr, signer";
+constexpr const char* kPendingColumns = store_columns::kPending;
 const std::string kInsertPending = std::string("INSERT INTO pending_requests (") + kPendingColumns +
                                    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
                                    " ON CONFLICT (transaction_id) DO NOTHING";

@@ -5,6 +5,7 @@
 // requests, revocation, CRLs) is in store_sqlite_lifecycle.cc.
 #include "store/sqlite/store_sqlite.h"
 #include "store/cert_match.h"
+#include "store/store_columns.h"
 #include "store/store_keys.h"
 
 #include <sqlite3.h>
@@ -29,10 +30,7 @@ constexpr const char* kCertInsertColumns =
     "serial, subject, sans, sha1, sha256, not_before, not_after, template, profile, "
     "transaction_id, requester_ip, issued_at, status, der, revoked_at, revocation_reason, requester";
 // Read back in the same order; the revocation columns are NULL unless revoked.
-constexpr const char* kCertSelectColumns =
-    "serial, subject, sans, sha1, sha256, not_before, not_after, template, profile, "
-    "transaction_id, requester_ip, issued_at, status, der, COALESCE(revoked_at, 0), "
-    "COALESCE(revocation_reason, -1), COALESCE(requester, '')";
+constexpr const char* kCertSelectColumns = store_columns::kCert;
 
 const std::string kInsertCert =
     std::string("INSERT INTO certificates (") + kCertInsertColumns +

@@ -4,6 +4,7 @@
 // two admins (or an admin and a worker) racing on the same row cannot both
 // win: the loser's UPDATE matches no row and it is told so.
 #include "store/sqlite/store_sqlite.h"
+#include "store/store_columns.h"
 #include "store/store_keys.h"
 
 #include <sqlite3.h>
@@ -15,9 +16,7 @@ namespace {
 // for looking back, not all of them: a busy CA publishes one per revocation.
 constexpr std::int64_t kCrlsKept = 32;
 
-constexpr const char* kPendingColumns =
-    "transaction_id, profile, template, message_type, subject, requester_ip, status, reason, "
-    "created_at, updated_at, serial, csr, signer";
+constexpr const char* kPendingColumns = store_columns::kPending;
 
 const std::string kInsertPending =
     std::string("INSERT INTO pending_requests (") + kPendingColumns +
