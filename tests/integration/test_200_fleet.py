@@ -39,9 +39,12 @@ def fleet(built, session_dir, postgres):
     htpasswd.write_text(f"{ADMIN_USER}:{hashed}\n")
     htpasswd.chmod(0o644)
     locations = [("/scep", None), ("/scep-manual", "manual"), h.AdminLocation("/admin", "admin", None, htpasswd)]
+    # Node c is Apache; scripts/sanitize builds the instrumented nginx module
+    # alone, so there node c is a third nginx.
+    third = h.Nginx if h.SANITIZE else h.Apache
     nodes = [h.Nginx(base / "node-a-nginx", pki.config, locations=locations),
              h.Nginx(base / "node-b-nginx", pki.config, locations=locations),
-             h.Apache(base / "node-c-apache", pki.config, locations=locations)]
+             third(base / f"node-c-{third.kind}", pki.config, locations=locations)]
     for n in nodes:
         n.start()
     cacert = base / "getcacert.der"

@@ -53,6 +53,13 @@ ENGINE* pkcs11_engine(const std::string& module) {
     clear_openssl_errors();
     ENGINE* e = ENGINE_by_id("pkcs11");
     if (!e) fail("OpenSSL's pkcs11 engine cannot be loaded (is libengine-pkcs11-openssl installed?)");
+    // libp11 keeps its RSA and EC methods in statics of the engine's shared
+    // object and never frees them: once OpenSSL's exit-time cleanup frees the
+    // engine and unloads the object, they are unreachable (a leak report in
+    // every process that ever loaded it). One reference for the process's
+    // life keeps the object loaded and its statics reachable.
+    static ENGINE* const keeps_module_loaded = ENGINE_up_ref(e) == 1 ? e : nullptr;
+    (void)keeps_module_loaded;
     if (ENGINE_ctrl_cmd_string(e, "MODULE_PATH", module.c_str(), 0) != 1 || ENGINE_init(e) != 1) {
         ENGINE_free(e);
         fail("the PKCS#11 module '" + module + "' cannot be initialised");
