@@ -5,6 +5,7 @@
 //   store_pg_schema.cc         the schema and its migrations
 //   store_pg_lifecycle.cc      pending requests, revocation, CRLs
 //   store_pg_challenges.cc     one-time challenges
+//   leader_lease_pg.cc         leader leases (session advisory locks)
 // Internal to the core; everything else sees only scepter/store.h.
 //
 // Every race the SQLite store settles with BEGIN IMMEDIATE is settled here
@@ -65,6 +66,7 @@ class PgStore final : public Store {
     std::int64_t next_crl_number() override;
     void save_crl(const CrlRecord& crl) override;
     std::optional<CrlRecord> latest_crl() override;
+    std::unique_ptr<LeaderLease> try_leader_lease(const std::string& name) override;  // leader_lease_pg.cc
 
    private:
     void insert_cert(pg::Connection& conn, const IssuedCert& cert);
@@ -77,6 +79,7 @@ class PgStore final : public Store {
     void on_open(pg::Connection& conn);
 
     std::atomic<bool> schema_ready_{false};
+    const pg::ConnectSettings connect_;  // a leader lease's own connection
     pg::ConnectionPool pool_;
 };
 
