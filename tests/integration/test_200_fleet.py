@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import concurrent.futures
 import json
-import re
 import time
 from types import SimpleNamespace
 
