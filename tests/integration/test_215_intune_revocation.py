@@ -104,14 +104,37 @@ def test_215_002_the_audit_trail_tells_each_result(rv):
     assert "cert_issued" in out and "cert_revoked" in out and "intune_revocation_answered" in out, out
 
 
-def test_215_003_one_worker_of_the_node_polls(rv):
+def test_215_003_revoked_already_other_issuer_and_not_hex(rv, devices_dir):
+    """The other answers: a certificate revoked before counts as done (None:
+    the state Intune asked for holds), a request for another CA's issuer is
+    not ours (CertificateNotFoundError), a serial that is not hex is
+    ParameterDataInvalidError."""
+    _, rep = enroll(rv.client, rv.server.port, devices_dir, "/scep-intune", name="rev-before")
+    assert rep["status"] == "SUCCESS", rep
+    h.run([h.SCEPTER, "certs", "revoke", "--config", rv.pki.config, rep["cert_serial"], "--reason", "superseded"])
+    issuer = rv.svc.calls("/ScepActions/successNotification")[-1]["body"]["notification"][
+        "issuingCertificateAuthority"]
+    before = rv.svc.queue_revocation(rep["cert_serial"], issuer)
+    other = rv.svc.queue_revocation(rep["cert_serial"], "/CN=Some Other CA")
+    not_hex = rv.svc.queue_revocation("not-a-serial", issuer)
+    results = wait_for("three uploaded results", lambda: {before, other, not_hex} <= set(rv.svc.results())
+                       and rv.svc.results())
+    assert (results[before]["succeeded"], results[before]["errorCode"]) == (True, "None"), results[before]
+    assert (results[other]["succeeded"], results[other]["errorCode"]) == (False, "CertificateNotFoundError")
+    assert (results[not_hex]["succeeded"], results[not_hex]["errorCode"]) == (False, "ParameterDataInvalidError")
+    out = h.run([h.SCEPTER, "certs", "show", "--config", rv.pki.config, rep["cert_serial"]]).stdout
+    assert re.search(r"^revocation_reason:\s+superseded$", out, re.M), out  # the first revocation stands
+    assert not rv.svc.violations, rv.svc.violations
+
+
+def test_215_004_one_worker_of_the_node_polls(rv):
     rv.svc.polls.clear()
     wait_for("several polls", lambda: len(rv.svc.polls) >= 4)
     pids = {p["pid"] for p in rv.svc.polls}
     assert len(pids) == 1 and pids <= rv.server.worker_pids(), (pids, rv.server.worker_pids())
 
 
-def test_215_004_a_reload_stops_the_old_poller_and_a_new_worker_polls(rv):
+def test_215_005_a_reload_stops_the_old_poller_and_a_new_worker_polls(rv):
     old = rv.server.worker_pids()
     started = time.time()
     rv.server.reload(timeout=20)  # old workers exit: their poller threads stop with them
@@ -123,7 +146,7 @@ def test_215_004_a_reload_stops_the_old_poller_and_a_new_worker_polls(rv):
     assert polled[0]["time"] - started < 10, polled[0]["time"] - started
 
 
-def test_215_005_no_token_or_secret_in_any_log(rv):
+def test_215_006_no_token_or_secret_in_any_log(rv):
     seen = rv.pki.audit_log.read_text() + "\n".join(rv.server.log_since(0))
     for p in (rv.server.prefix / "logs").iterdir():
         seen += p.read_text(errors="replace")
