@@ -10,7 +10,6 @@ unauthenticated caller is refused."""
 from __future__ import annotations
 
 import json
-import re
 import time
 from types import SimpleNamespace
 
