@@ -11,6 +11,12 @@
 namespace scepter {
 namespace {
 
+// Bounds on what Intune sends before any of it is echoed (audit trail,
+// results): a serial of 20 octets is 40 hex digits (with colons, 59).
+constexpr std::size_t kMaxSerialChars = 128;
+constexpr std::size_t kMaxContextBytes = 4096;
+constexpr std::size_t kMaxIssuerEcho = 256;
+
 struct Pending {
     std::size_t index;  // into the results
     IssuedCert cert;
@@ -31,13 +37,20 @@ std::optional<IssuedCert> look_up(Store& store, const std::string& issuer, const
     r.request_context = field("requestContext");
     r.serial = field("serialNumber");
     const std::string asked_issuer = field("issuerName");
+    if (r.request_context.size() > kMaxContextBytes || r.serial.size() > kMaxSerialChars) {
+        r.request_context = utf8_truncate(r.request_context, kMaxContextBytes);
+        r.serial = utf8_truncate(r.serial, kMaxSerialChars);
+        r = answer(r, false, "ParameterDataInvalidError", "the request context or serial number is too long");
+        return std::nullopt;
+    }
     auto serial = canonical_serial(r.serial);
     if (!serial) {
         r = answer(r, false, "ParameterDataInvalidError", "the serial number is not hex");
         return std::nullopt;
     }
     if (!asked_issuer.empty() && asked_issuer != issuer) {
-        r = answer(r, false, "CertificateNotFoundError", "this CA is " + issuer + ", not " + asked_issuer);
+        r = answer(r, false, "CertificateNotFoundError",
+                   "this CA is " + issuer + ", not " + utf8_truncate(asked_issuer, kMaxIssuerEcho));
         return std::nullopt;
     }
     std::optional<IssuedCert> cert;

@@ -15,7 +15,7 @@
 // this round or earlier (the state Intune asked for holds, so a retry
 // would change nothing); "CertificateNotFoundError" for a serial this CA
 // never issued (or another issuerName); "ParameterDataInvalidError" for a
-// serial that is not hex; "ServiceUnavailableException" when the store
+// serial that is not hex (or a serial or requestContext too long to echo); "ServiceUnavailableException" when the store
 // failed (Intune may ask again).
 #pragma once
 

@@ -137,7 +137,8 @@ int scepter_service_start_background(scepter_service* svc, scepter_log_sink sink
     try {
         svc->impl->start_background_tasks([sink, ctx](const scepter::LogLine& line) {
             if (!sink) return;
-            scepter_log_record record{line.level, line.text.c_str()};
+            const std::string text = scepter::log_safe(line.text);  // as every response's records
+            scepter_log_record record{line.level, text.c_str()};
             sink(ctx, &record);
         });
         return 0;
