@@ -3,7 +3,8 @@
 // requests would borrow). PostgreSQL releases it when that session ends,
 // so a worker killed with SIGKILL frees it as soon as the server sees the
 // connection close. held() asks on the same connection: a broken one means
-// the lock is (or soon is) gone.
+// the lock is (or soon is) gone. A worker that asked in vain keeps its
+// connection for the next attempt (one per worker, not one per interval).
 #include "store/postgresql/store_pg.h"
 #include "store/store_keys.h"
 
@@ -34,11 +35,21 @@ class AdvisoryLease final : public LeaderLease {
 }  // namespace
 
 std::unique_ptr<LeaderLease> PgStore::try_leader_lease(const std::string& name) {
-    auto conn = std::make_unique<pg::Connection>(connect_);
     pg::Params p;
     p.text(checked_lease_name(name));
-    if (conn->exec(kTryLock, p).text(0, 0) != "t") return nullptr;
-    return std::make_unique<AdvisoryLease>(std::move(conn));
+    std::lock_guard<std::mutex> lock(lease_mutex_);
+    std::unique_ptr<pg::Connection>& conn = lease_askers_[name];
+    if (conn && conn->broken()) conn.reset();
+    if (!conn) conn = std::make_unique<pg::Connection>(connect_);
+    try {
+        if (conn->exec(kTryLock, p).text(0, 0) != "t") return nullptr;  // kept for the next attempt
+    } catch (...) {
+        conn.reset();
+        throw;
+    }
+    auto lease = std::make_unique<AdvisoryLease>(std::move(conn));
+    lease_askers_.erase(name);
+    return lease;
 }
 
 }  // namespace scepter

@@ -18,6 +18,8 @@
 #include "store/postgresql/pg_db.h"
 
 #include <atomic>
+#include <map>
+#include <mutex>
 #include <memory>
 #include <string>
 
@@ -80,6 +82,11 @@ class PgStore final : public Store {
 
     std::atomic<bool> schema_ready_{false};
     const pg::ConnectSettings connect_;  // a leader lease's own connection
+    // Per lease name, the connection that asked in vain, kept for the next
+    // attempt: a worker that is not the leader does not connect anew each
+    // interval. Handed to the lease when it is granted.
+    std::mutex lease_mutex_;
+    std::map<std::string, std::unique_ptr<pg::Connection>> lease_askers_;
     pg::ConnectionPool pool_;
 };
 
