@@ -200,6 +200,8 @@ def test_210_008_intune_check_prints_each_stage(it, profile, failed):
         assert p.returncode == 0, p.stdout + p.stderr
         assert stages == [("token", "ok"), ("discovery", "ok"), ("validateRequest", "ok")], p.stdout
         assert "Intune answered Success" in p.stdout
+        # the revocation sync is on by default: discovery names its service too
+        assert re.search(r"^discovery: ok: .*PkiConnectorFEService = https://", p.stdout, re.M), p.stdout
     else:
         assert p.returncode == 1, p.stdout + p.stderr
         assert stages[-1] == (failed, "FAILED") and all(ok == "ok" for _, ok in stages[:-1]), p.stdout
