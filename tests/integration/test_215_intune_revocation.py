@@ -171,7 +171,8 @@ def fleet(built, session_dir, postgres):
         n.start()
     cacert = base / "getcacert.der"
     cacert.write_bytes(h.get_op(nodes[0].port, "/scep", "GetCACert").body)
-    yield SimpleNamespace(pki=pki, nodes=nodes, svc=svc, dir=base, client=h.TestClient(cacert, pki.ca_cert))
+    yield SimpleNamespace(pki=pki, nodes=nodes, svc=svc, dir=base, pg=postgres,
+                          client=h.TestClient(cacert, pki.ca_cert))
     for n in nodes:
         n.discard()
     svc.stop()
@@ -214,4 +215,25 @@ def test_215_010_one_poller_in_the_fleet_and_a_successor_after_kill_9(fleet):
     time.sleep(3)
     tail = [p for p in fleet.svc.polls if p["time"] > after[0]["time"]]
     assert len(pollers(tail)) <= 1, pollers(tail)  # still one at a time
+    assert not fleet.svc.violations, fleet.svc.violations
+
+
+@pytest.mark.expect_log("SCP7302")
+def test_215_011_a_leader_whose_lease_connection_ends_steps_down(fleet):
+    """PostgreSQL ends the leader's lease session (a failover, an admin's
+    pg_terminate_backend): the lock is gone with it, the leader says so
+    (SCP7302) and stops polling until it wins the lease again; meanwhile at
+    most one process polls."""
+    holder = fleet.pg.psql("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted", db="intune_rev")
+    assert holder and "\n" not in holder, holder  # exactly one session holds a lease
+    before = len(fleet.svc.polls)
+    ended_at = time.time()
+    fleet.pg.psql(f"SELECT pg_terminate_backend({holder})")
+    wait_for("SCP7302 from the old leader",
+             lambda: any("SCP7302" in line for n in fleet.nodes for line in n.log_since(0)), timeout=10)
+    wait_for("polls after the lease moved", lambda: len([p for p in fleet.svc.polls if p["time"] > ended_at + 2]) >= 3,
+             timeout=15)
+    assert len(fleet.svc.polls) > before
+    later = [p for p in fleet.svc.polls if p["time"] > ended_at + 2]
+    assert len(pollers(later)) == 1, pollers(later)
     assert not fleet.svc.violations, fleet.svc.violations
