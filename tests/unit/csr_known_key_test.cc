@@ -91,6 +91,38 @@ TEST(CsrKnownKey, ABrokenSignatureIsRefused) {
     EXPECT_EQ(refusal_of(der, nullptr), "the CSR's signature does not verify");
 }
 
+// What read_csr answers: its refusal, or the fields it read.
+std::string outcome(const Bytes& der, const InputLimits& limits, X509* signer) {
+    try {
+        CsrInfo info = read_csr(der, limits, signer);
+        std::string out = info.subject_text + "|" + info.key_type + std::to_string(info.key_bits);
+        for (const auto& san : info.sans) out += "|" + san.type + ":" + san.value;
+        return out + "|" + std::to_string(info.requested_validity_seconds.value_or(0));
+    } catch (const ScepFailure& f) {
+        return std::string("refused: ") + f.what();
+    }
+}
+
+TEST(CsrKnownKey, EveryRefusalIsTheSameBothWays) {
+    ossl::PKey key = test::rsa_key();
+    ossl::X509Ptr signer = signer_for(key.get());
+    std::vector<test::CsrSpec> specs(6, full_spec());
+    specs[1].more_extensions = {{NID_subject_alt_name, "DNS:b.example"}};                  // SAN twice
+    specs[2].more_extensions = {{NID_subject_alt_name, "DER:300582036162"}};               // unreadable
+    specs[3].name_value_pairs = {{"ValidityPeriod", "Days"}};                               // half a pair
+    specs[4].subject = {{"CN", std::string(50, 'x')}};                                      // over tight
+    specs[5].name_value_pairs = {{"ValidityPeriod", "Fortnights"}, {"ValidityPeriodUnits", "2"}};
+    InputLimits tight;
+    tight.max_name_bytes = 32;
+    for (std::size_t i = 0; i < specs.size(); ++i) {
+        Bytes der = test::csr_der(key.get(), specs[i]);
+        ASSERT_TRUE(read_csr_with_known_key(der, signer.get()).has_value());
+        EXPECT_EQ(outcome(der, tight, signer.get()).rfind("refused: ", 0) == 0, i > 0) << i;
+        for (const InputLimits& limits : {InputLimits{}, tight})
+            EXPECT_EQ(outcome(der, limits, signer.get()), outcome(der, limits, nullptr));
+    }
+}
+
 TEST(CsrKnownKey, TrailingBytesAreRefusedBothWays) {
     ossl::PKey key = test::rsa_key();
     ossl::X509Ptr signer = signer_for(key.get());
