@@ -25,7 +25,7 @@ constexpr const char* kChallengeHelp =
     "Usage: scepter challenge --config FILE --user USER --profile PROFILE [--requester R]\n"
     "                         [--subject DN | --subject-pattern REGEX] [--san TYPE:VALUE ...]\n"
     "                         [--key-usage U,U] [--eku E,E] [--min-key-size BITS]\n"
-    "                         [--validity-minutes N]\n"
+    "                         [--validity-minutes N] [--count N]\n"
     "       scepter challenge purge --config FILE [--unused [--requester R]]\n"
     "\n"
     "Issues a one-time challenge password for USER's enrollment under PROFILE and\n"
@@ -35,6 +35,9 @@ constexpr const char* kChallengeHelp =
     "store keeps only its SHA-256. As at the admin locations, the profile must\n"
     "have challenge.one_time, its policy's generate_challenge may add claims or\n"
     "refuse (exit 1), and the challenge_issued line goes to the audit_log.\n"
+    "--count N (1 to 100000) issues N such challenges, one per line (a batch of\n"
+    "devices to provision; the quota counts each); a refusal stops the batch\n"
+    "with exit 1 after the ones already printed.\n"
     "\n"
     "The enrollment's CSR must then match what is given here:\n"
     "  --subject DN             exactly this subject (RFC 2253, e.g. CN=alice,O=Example)\n"
@@ -201,25 +204,26 @@ std::string invoking_user() {
 // the profile must have challenge.one_time, its policy's generate_challenge
 // may add claims or refuse, and the configuration's audit_log gets the
 // challenge_issued line.
-int issue_challenge(const std::string& config_file, const ParsedArgs& parsed, const Claims& claims,
-                    int validity_minutes) {
+int issue_challenges(const std::string& config_file, const ParsedArgs& parsed, const Claims& claims,
+                     int validity_minutes, int count) {
     ChallengeOrder order;
     order.profile = parsed.options.at("--profile");
     order.user = parsed.options.at("--user");
     order.requester = parsed.has("--requester") ? parsed.options.at("--requester") : invoking_user();
     order.claims = claims;
     order.validity_minutes = validity_minutes;
-    IssuedChallenge issued;
-    try {
-        issued = open_admin(config_file)->issue_challenge(order, "cli");
-    } catch (const ChallengeQuotaFull& e) {
-        std::cerr << "The password cache is full.\n" << "scepter: " << e.what() << "\n";
-        return kExitFailure;
-    } catch (const ChallengeRefused& e) {
-        std::cerr << "scepter: no challenge issued: " << e.what() << "\n";
-        return kExitFailure;
+    auto admin = open_admin(config_file);
+    for (int i = 0; i < count; ++i) {
+        try {
+            std::cout << admin->issue_challenge(order, "cli").challenge << "\n";
+        } catch (const ChallengeQuotaFull& e) {
+            std::cerr << "The password cache is full.\n" << "scepter: " << e.what() << "\n";
+            return kExitFailure;
+        } catch (const ChallengeRefused& e) {
+            std::cerr << "scepter: no challenge issued: " << e.what() << "\n";
+            return kExitFailure;
+        }
     }
-    std::cout << issued.challenge << "\n";
     return kExitOk;
 }
 
@@ -243,7 +247,7 @@ int run_challenge(const std::vector<std::string>& args) {
     std::vector<std::string> san_options = take_san_options(rest);
     ParsedArgs parsed = parse_args(rest,
                                    {"--config", "--user", "--profile", "--requester", "--subject", "--subject-pattern",
-                                    "--key-usage", "--eku", "--min-key-size", "--validity-minutes"},
+                                    "--key-usage", "--eku", "--min-key-size", "--validity-minutes", "--count"},
                                    {"--unused"}, "challenge");
     if (parsed.help) {
         std::cout << kChallengeHelp;
@@ -284,7 +288,8 @@ int run_challenge(const std::vector<std::string>& args) {
     int validity = parsed.has("--validity-minutes")
                        ? positive_number(parsed.options.at("--validity-minutes"), "--validity-minutes", 60 * 24 * 30)
                        : 0;
-    return issue_challenge(config_file, parsed, claims, validity);
+    int count = parsed.has("--count") ? positive_number(parsed.options.at("--count"), "--count", 100000) : 1;
+    return issue_challenges(config_file, parsed, claims, validity, count);
 }
 
 }  // namespace scepter::cli

@@ -22,6 +22,7 @@ namespace fs = std::filesystem;
 struct BatchOptions {
     X509* recipient = nullptr;
     std::string challenge;
+    std::vector<std::string> challenges;  // --challenges: message I uses line I
     std::string tag;
     std::string keydir;
     ContentCipher cipher = ContentCipher::aes128;
@@ -50,6 +51,20 @@ long parse_count(const Args& args, const std::string& name, long fallback, long 
     throw UsageError("--" + name + " must be a number >= " + std::to_string(min) + ", not '" + s + "'");
 }
 
+// One challenge per line (`scepter challenge --count N`), at least `count`.
+std::vector<std::string> read_challenges(const std::string& path, long count) {
+    std::ifstream in(path);
+    if (!in) throw UsageError("cannot read --challenges " + path);
+    std::vector<std::string> out;
+    for (std::string line; out.size() < std::size_t(count) && std::getline(in, line);) {
+        if (!line.empty()) out.push_back(line);
+    }
+    if (out.size() < std::size_t(count))
+        throw UsageError("--challenges " + path + " holds " + std::to_string(out.size()) + " challenges, not " +
+                         std::to_string(count));
+    return out;
+}
+
 std::string key_path(const BatchOptions& o, long k) { return o.keydir + "/key-" + std::to_string(k) + ".pem"; }
 
 // Written under a temporary name and renamed: an interrupted run leaves no
@@ -70,7 +85,8 @@ void make_missing_keys(const BatchOptions& o) {
 // Transaction IDs are random: keys are shared between messages, so the
 // usual one (a hash of the public key) would repeat.
 Built build_one(const BatchOptions& o, long i, EVP_PKEY* key, OSSL_LIB_CTX* libctx) {
-    ossl::X509Req csr = make_csr(key, o.tag + "-" + std::to_string(i), o.challenge);
+    ossl::X509Req csr = make_csr(key, o.tag + "-" + std::to_string(i),
+                                   o.challenges.empty() ? o.challenge : o.challenges[std::size_t(i)]);
     ossl::X509Ptr signer = make_signer(key, X509_REQ_get_subject_name(csr.get()), false);
     Bytes envelope = seal_envelope(csr_der(csr.get()), {o.recipient}, o.cipher, false, libctx);
 
@@ -131,8 +147,12 @@ int run_batch(const Args& args) {
     std::vector<ossl::X509Ptr> ca_certs = read_ca_certs(args.require("cacert"));
     std::string out = args.require("out");
     BatchOptions o;
-    o.challenge = args.require("challenge");
     o.count = parse_count(args, "count", 0, 1);
+    if (args.has("challenges")) {
+        o.challenges = read_challenges(args.require("challenges"), o.count);
+    } else {
+        o.challenge = args.require("challenge");
+    }
     o.keys = std::min(parse_count(args, "keys", 100, 1), o.count);
     o.spot = parse_count(args, "spot", 0, 0);
     if (o.spot > o.count) throw UsageError("--spot must not exceed --count");

@@ -51,10 +51,11 @@ usage: scepter-testclient request --csr CSR --key KEY --cacert GETCACERT --out M
        scepter-testclient tamper --in MSG.der --out BAD.der [--where signature|content]
          Flips one byte in the signature (default) or the signed content, in place.
 
-       scepter-testclient batch --cacert GETCACERT --challenge PW --count N --out DIR [options]
+       scepter-testclient batch --cacert GETCACERT --challenge PW|--challenges FILE --count N --out DIR [options]
          Builds N distinct PKCSReq messages at once (load tests: scripts/bench), each a new
          enrollment: CSR for CN=TAG-I with the challenge, fresh signer, random transaction ID
          and nonce; device key I mod K (RSA-2048, made once in the key directory, then reused).
+         --challenges FILE     one challenge per line, message I using line I (one-time ones)
          --keys K              distinct device keys (default 100)
          --keydir DIR          where they are kept (default DIR/keys)
          --cipher C, --digest D as for request (default aes128, sha256)

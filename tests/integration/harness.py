@@ -289,6 +289,23 @@ def challenge_id(challenge: str) -> str:
     return hashlib.sha256(b"scepter challenge id\n" + challenge.encode()).hexdigest()[:20]
 
 
+def ocsp_status_line(out: str) -> str:
+    """The certificate status in `openssl ocsp` output: good, revoked or
+    unknown."""
+    m = re.search(r"^\S+: (good|revoked|unknown)$", out, re.M)
+    assert m, out
+    return m.group(1)
+
+
+def ocsp_status(ca_cert, cert, url) -> str:
+    """`openssl ocsp` for one certificate issued by ca_cert: the answer must
+    verify against that CA; returns good, revoked or unknown."""
+    p = run(["openssl", "ocsp", "-CAfile", ca_cert, "-issuer", ca_cert, "-cert", cert, "-url", url], check=False)
+    out = p.stdout + p.stderr
+    assert p.returncode == 0 and "Response verify OK" in out, out
+    return ocsp_status_line(out)
+
+
 def norm_serial(s: str) -> str:
     """Serials compare as numbers: any case, with or without colons or
     leading zeros."""

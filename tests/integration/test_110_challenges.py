@@ -477,3 +477,22 @@ def test_110_024_purge_unused_frees_a_full_quota(chal):
     assert withdrawn and withdrawn[-1]["requester"] == requester and withdrawn[-1]["id"] == "SCP2027"
     bad = h.run([h.SCEPTER, "challenge", "purge", "--config", chal.pki.config, "--user", "x"], check=False)
     assert bad.returncode == 2 and "takes only --config" in bad.stderr
+
+
+def test_110_025_cli_count_issues_a_batch_within_the_quota(chal, devices_dir):
+    """`--count N` prints N challenges, one per line, each stored and each
+    good once; the quota counts every one, and a full quota stops the batch
+    after those already printed."""
+    batch = new_challenge(chal, "default", "kim", "--count", "3").stdout.split("\n")
+    assert batch[-1] == "" and len(batch) == 4, batch
+    batch = batch[:3]
+    assert len(set(batch)) == 3 and all(re.fullmatch(r"[A-Za-z0-9]{32}", c) for c in batch), batch
+    for c in batch:
+        assert store_rows(chal, f"SELECT user FROM challenges WHERE id = '{h.challenge_id(c)}'") == [("kim",)]
+    rep = enroll(chal, device(chal, devices_dir, batch[1], cn="batch-1"), name="batch")
+    assert rep["status"] == "SUCCESS", rep
+    full = new_challenge(chal, "quota", "lee", "--requester", "batcher", "--count", "3", check=False)
+    assert full.returncode == 1 and "The password cache is full." in full.stderr, full.stderr
+    assert len(full.stdout.split()) == 2, full.stdout  # the quota profile allows 2
+    bad = new_challenge(chal, "default", "kim", "--count", "100001", check=False)
+    assert bad.returncode == 2 and "--count needs a number from 1 to 100000" in bad.stderr, bad.stderr

@@ -71,12 +71,6 @@ def target(ocsp, cert=None, serial=None, issuer=None) -> list:
     return ["-issuer", issuer or ocsp.pki.ca_cert, *who]
 
 
-def status_line(out: str) -> str:
-    m = re.search(r"^\S+: (good|revoked|unknown)$", out, re.M)
-    assert m, out
-    return m.group(1)
-
-
 def post(ocsp, *who, nonce=True) -> str:
     return ocsp_cli(ocsp, *who, "-url", ocsp.url, *([] if nonce else ["-no_nonce"]))
 
@@ -107,7 +101,7 @@ def wait_for_status(fn, wanted, timeout=5.0):
     deadline = time.monotonic() + timeout
     while True:
         out = fn()
-        if status_line(out) == wanted or time.monotonic() > deadline:
+        if h.ocsp_status_line(out) == wanted or time.monotonic() > deadline:
             return out
         time.sleep(0.3)
 
@@ -122,10 +116,10 @@ def test_190_002_fresh_certificate_is_good_by_post_and_get(ocsp, issued, tmp_pat
     _, cert, _ = issued()
     for nonce in (True, False):
         out = post(ocsp, *target(ocsp, cert=cert), nonce=nonce)
-        assert "Response verify OK" in out and status_line(out) == "good", out
+        assert "Response verify OK" in out and h.ocsp_status_line(out) == "good", out
         assert ("WARNING: no nonce in response" in out) is False, out
         out, _ = get(ocsp, tmp_path / f"get-{nonce}", *target(ocsp, cert=cert), nonce=nonce)
-        assert "Response verify OK" in out and status_line(out) == "good", out
+        assert "Response verify OK" in out and h.ocsp_status_line(out) == "good", out
         # thisUpdate / nextUpdate: 24 hours apart by default
         m = re.search(r"This Update: (.*)\n\s*Next Update: (.*)", out)
         assert m, out
@@ -133,25 +127,25 @@ def test_190_002_fresh_certificate_is_good_by_post_and_get(ocsp, issued, tmp_pat
 
 def test_190_003_revoked_certificate_is_revoked_with_its_reason(ocsp, issued, tmp_path):
     _, cert, serial = issued()
-    assert status_line(post(ocsp, *target(ocsp, cert=cert), nonce=False)) == "good"  # cached now
+    assert h.ocsp_status_line(post(ocsp, *target(ocsp, cert=cert), nonce=False)) == "good"  # cached now
     get(ocsp, tmp_path / "before", *target(ocsp, cert=cert), nonce=False)
     revoke(ocsp, serial, "keyCompromise")
     for nonce in (True, False):
         out = wait_for_status(lambda: post(ocsp, *target(ocsp, cert=cert), nonce=nonce), "revoked")
-        assert "Response verify OK" in out and status_line(out) == "revoked", out
+        assert "Response verify OK" in out and h.ocsp_status_line(out) == "revoked", out
         assert "Reason: keyCompromise" in out and "Revocation Time:" in out, out
         out = wait_for_status(lambda: get(ocsp, tmp_path / f"get-{nonce}", *target(ocsp, cert=cert),
                                           nonce=nonce)[0], "revoked")
-        assert "Response verify OK" in out and status_line(out) == "revoked", out
+        assert "Response verify OK" in out and h.ocsp_status_line(out) == "revoked", out
         assert "Reason: keyCompromise" in out, out
 
 
 def test_190_004_unknown_serial_and_foreign_certificate(ocsp, tmp_path):
     # ours as issuer, never issued: verified like any answer
     out = post(ocsp, *target(ocsp, serial="1234ABCD"))
-    assert "Response verify OK" in out and status_line(out) == "unknown", out
+    assert "Response verify OK" in out and h.ocsp_status_line(out) == "unknown", out
     out, _ = get(ocsp, tmp_path / "never", *target(ocsp, serial="1234ABCD"), escape=False)
-    assert status_line(out) == "unknown", out
+    assert h.ocsp_status_line(out) == "unknown", out
     # another CA's certificate: unknown, signed by our responder, which is
     # authorised for our CA only, so it is checked against our CA directly
     d = tmp_path / "foreign"
@@ -163,13 +157,13 @@ def test_190_004_unknown_serial_and_foreign_certificate(ocsp, tmp_path):
            "-CA", d / "ca.pem", "-CAkey", d / "ca.key", "-days", "1"])
     out = ocsp_cli(ocsp, *target(ocsp, cert=d / "leaf.pem", issuer=d / "ca.pem"), "-url", ocsp.url,
                    "-resp_text", "-respout", d / "resp.der", check=False)
-    assert status_line(out) == "unknown", out
+    assert h.ocsp_status_line(out) == "unknown", out
     responder = d / "responder.pem"
     responder.write_text(h.split_pem(out)[0])
     h.run(["openssl", "verify", "-CAfile", ocsp.pki.ca_cert, "-purpose", "ocsphelper", responder])
     out = ocsp_cli(ocsp, *target(ocsp, cert=d / "leaf.pem", issuer=d / "ca.pem"), "-respin", d / "resp.der",
                    "-VAfile", responder, "-no_nonce")
-    assert "Response verify OK" in out and status_line(out) == "unknown", out
+    assert "Response verify OK" in out and h.ocsp_status_line(out) == "unknown", out
 
 
 def test_190_005_the_delegated_responder_certificate(ocsp, tmp_path):

@@ -134,10 +134,30 @@ Connection::Connection(const ConnectSettings& settings) {
     PQsetNoticeProcessor(conn_.get(), [](void*, const char*) {}, nullptr);
 }
 
+// Only statements with parameters are prepared: they are the ones repeated
+// per request; the rest (schema, migrations) run once and may change tables
+// a prepared SELECT would depend on. A bounded cache, in case a caller ever
+// builds statement text from data.
+const std::string* Connection::prepared(const std::string& sql, int n_params) {
+    constexpr std::size_t kMaxPrepared = 64;
+    if (n_params == 0) return nullptr;
+    auto found = prepared_.find(sql);
+    if (found != prepared_.end()) return &found->second;
+    if (prepared_.size() >= kMaxPrepared) return nullptr;
+    std::string name = "scepter_" + std::to_string(prepared_.size());
+    ResultHandle r(PQprepare(conn_.get(), name.c_str(), sql.c_str(), n_params, nullptr));
+    if (!r || PQresultStatus(r.get()) != PGRES_COMMAND_OK) fail(r.get(), sql);
+    return &prepared_.emplace(sql, std::move(name)).first->second;
+}
+
 Result Connection::exec(const std::string& sql, const Params& params) {
     auto values = params.values();
-    ResultHandle r(PQexecParams(conn_.get(), sql.c_str(), params.size(), nullptr,
-                                params.size() ? values.data() : nullptr, params.lengths(), params.formats(), 0));
+    const char* const* data = params.size() ? values.data() : nullptr;
+    const std::string* name = prepared(sql, params.size());
+    ResultHandle r(name ? PQexecPrepared(conn_.get(), name->c_str(), params.size(), data, params.lengths(),
+                                         params.formats(), 0)
+                        : PQexecParams(conn_.get(), sql.c_str(), params.size(), nullptr, data, params.lengths(),
+                                       params.formats(), 0));
     ExecStatusType st = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) fail(r.get(), sql);
     return Result(std::move(r));

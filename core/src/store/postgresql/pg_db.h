@@ -19,6 +19,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace scepter::pg {
@@ -112,8 +113,12 @@ class Connection {
 
    private:
     [[noreturn]] void fail(const PGresult* r, const std::string& sql);
+    const std::string* prepared(const std::string& sql, int n_params);
     ConnHandle conn_;
     bool broken_ = false;
+    // Statement text -> server-side name: each is parsed and planned once
+    // per connection instead of on every call (issuance runs ~6 of them).
+    std::unordered_map<std::string, std::string> prepared_;
 };
 
 // BEGIN on construction, ROLLBACK on destruction unless committed.
