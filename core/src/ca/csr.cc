@@ -1,6 +1,7 @@
 #include "ca/csr.h"
 
 #include "ca/csr_checks.h"
+#include "ca/csr_known_key.h"
 #include "ca/x509_text.h"
 #include "scepter/openssl_error.h"
 
@@ -272,17 +273,30 @@ Digest signature_digest_of(X509_REQ* req) {
     }
 }
 
-void read_key(CsrInfo& info) {
-    EVP_PKEY* key = X509_REQ_get0_pubkey(info.req.get());
+// The key, then the signature (over the bytes as received), checked.
+void check_key_and_signature(CsrInfo& info, bool signature_verifies) {
+    EVP_PKEY* key = info.key.get();
     if (key == nullptr) throw ScepFailure(FailInfo::bad_request, "the CSR's public key cannot be read");
     int id = EVP_PKEY_get_base_id(key);
     info.key_type = id == EVP_PKEY_RSA ? "rsa" : id == EVP_PKEY_EC ? "ec" : OBJ_nid2sn(id);
     info.key_bits = EVP_PKEY_get_bits(key);
     check_public_key(key);
-    if (X509_REQ_verify(info.req.get(), key) != 1) {
+    if (!signature_verifies) {
         clear_openssl_errors();
         throw ScepFailure(FailInfo::bad_message_check, "the CSR's signature does not verify");
     }
+}
+
+// d2i_X509_REQ, which decodes the key with OpenSSL 3.0's decoder.
+bool read_with_own_key(CsrInfo& info, const Bytes& der) {
+    const unsigned char* p = der.data();
+    info.req.reset(d2i_X509_REQ(nullptr, &p, long(der.size())));
+    if (!info.req || p != der.data() + der.size()) {
+        clear_openssl_errors();
+        throw ScepFailure(FailInfo::bad_request, "the decrypted content is not a PKCS#10 request");
+    }
+    info.key = ossl::up_ref(X509_REQ_get0_pubkey(info.req.get()));
+    return info.key && X509_REQ_verify(info.req.get(), info.key.get()) == 1;
 }
 
 }  // namespace
@@ -305,18 +319,20 @@ long long validity_request_seconds(const std::string& period, const std::string&
     return n * it->second;
 }
 
-CsrInfo read_csr(const Bytes& der, const InputLimits& limits) {
+CsrInfo read_csr(const Bytes& der, const InputLimits& limits, X509* signer) {
     clear_openssl_errors();
     CsrInfo info;
-    const unsigned char* p = der.data();
-    info.req.reset(d2i_X509_REQ(nullptr, &p, long(der.size())));
-    if (!info.req || p != der.data() + der.size()) {
-        clear_openssl_errors();
-        throw ScepFailure(FailInfo::bad_request, "the decrypted content is not a PKCS#10 request");
+    bool signature_verifies = false;
+    if (auto known = read_csr_with_known_key(der, signer)) {
+        info.req = std::move(known->req);
+        info.key = std::move(known->key);
+        signature_verifies = known->signature_verifies;
+    } else {
+        signature_verifies = read_with_own_key(info, der);
     }
     info.der = der;
     info.signature_digest = signature_digest_of(info.req.get());
-    read_key(info);
+    check_key_and_signature(info, signature_verifies);
     read_subject(info);
     read_challenge(info);
     read_extensions(info);

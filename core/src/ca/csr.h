@@ -25,7 +25,8 @@ struct SanEntry {
 };
 
 struct CsrInfo {
-    ossl::X509Req req;
+    ossl::X509Req req;  // X509_REQ_get0_pubkey may be null (ca/csr_known_key.h): use key
+    ossl::PKey key;
     Bytes der;
     std::vector<SubjectAttribute> subject;
     std::string subject_text;               // RFC 2253 one-line form
@@ -53,7 +54,9 @@ long long validity_request_seconds(const std::string& period, const std::string&
 ossl::GeneralNames requested_sans(X509_REQ* req);
 
 // Parses and verifies the CSR's self-signature, then checks its names and
-// key (ca/csr_checks.h) against limits. Throws ScepFailure.
-CsrInfo read_csr(const Bytes& der, const InputLimits& limits = InputLimits{});
+// key (ca/csr_checks.h) against limits. Throws ScepFailure. signer: the
+// message's signer certificate, whose key, when the CSR holds the same, is
+// not decoded a second time (ca/csr_known_key.h).
+CsrInfo read_csr(const Bytes& der, const InputLimits& limits = InputLimits{}, X509* signer = nullptr);
 
 }  // namespace scepter

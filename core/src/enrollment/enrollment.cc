@@ -99,7 +99,7 @@ Response Enrollment::dispatch(const VerifiedMessage& m) {
 Response Enrollment::enroll(const VerifiedMessage& m) {
     const bool renewal = m.type == MessageType::renewal_req;
     OpenedEnvelope envelope = open_request_envelope(env_, m.msg);
-    CsrInfo csr = check_csr(env_, envelope.content);
+    CsrInfo csr = check_csr(env_, envelope.content, m.msg.signer.get());
     reports_.concern(csr.der);
     // A request re-sent under a transaction ID we already hold is a poll;
     // the very request issued before gets its certificate again.

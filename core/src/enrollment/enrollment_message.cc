@@ -76,9 +76,9 @@ OpenedEnvelope open_request_envelope(const StepEnv& env, const SignedMessage& ms
     return {std::move(plain), cipher};
 }
 
-CsrInfo check_csr(const StepEnv& env, const Bytes& der) {
+CsrInfo check_csr(const StepEnv& env, const Bytes& der, X509* signer) {
     env.steps.begin(SCEPTER_ID_CSR_CHECKED, "csr_checked");
-    CsrInfo csr = read_csr(der, env.cfg.input_limits);
+    CsrInfo csr = read_csr(der, env.cfg.input_limits, signer);
     if (!env.profile.digests.count(csr.signature_digest))
         throw ScepFailure(FailInfo::bad_alg, std::string("the CSR signature digest ") + to_string(csr.signature_digest) +
                                                  " is not allowed on this profile");

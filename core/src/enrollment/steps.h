@@ -97,8 +97,8 @@ void check_attribute_bounds(const InputLimits& limits, const ScepAttributes& a);
 VerifiedMessage verify_message(const StepEnv& env, const SignedMessage& msg);
 // envelope_decrypted.
 OpenedEnvelope open_request_envelope(const StepEnv& env, const SignedMessage& msg);
-// csr_checked.
-CsrInfo check_csr(const StepEnv& env, const Bytes& der);
+// csr_checked. signer: the message's, whose key the CSR usually holds too (decoded once).
+CsrInfo check_csr(const StepEnv& env, const Bytes& der, X509* signer);
 // The library context a content cipher needs (single DES lives in the legacy provider).
 OSSL_LIB_CTX* cipher_libctx(const StepEnv& env, ContentCipher cipher);
 
