@@ -424,6 +424,23 @@ static int scepter_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
  * answers what needs the missing resources with a refusal that issues
  * nothing (SCP1004) and tries the start-up again later.
  */
+/* The log of the core's background threads (the Intune revocation sync):
+ * the main server's error log; ap_log_error is thread-safe. */
+static void scepter_background_log(void *ctx, const scepter_log_record *rec)
+{
+    if (rec->text != NULL) {
+        ap_log_error(APLOG_MARK, scepter_ap_log_level(rec->level), 0, (server_rec *) ctx, "%s", rec->text);
+    }
+}
+
+/* At the child's exit (pchild destroyed): the background threads stop
+ * before the process goes. Not in a forked CGI (no child cleanup). */
+static apr_status_t scepter_stop_background(void *data)
+{
+    scepter_service_stop_background(data);
+    return APR_SUCCESS;
+}
+
 static void scepter_child_init(apr_pool_t *pchild, server_rec *s)
 {
     const scepter_server_conf *sc = ap_get_module_config(s->module_config, &scepter_module);
@@ -443,6 +460,16 @@ static void scepter_child_init(apr_pool_t *pchild, server_rec *s)
                          SCEPTER_ID_WORKER_INIT_FAILED " ScepterConfig %s: %s",
                          entry[i].path, err);
         }
+        err[0] = '\0';
+        if (scepter_service_start_background(entry[i].service, scepter_background_log, s, err,
+                                             sizeof(err)) != 0) {
+            err[sizeof(err) - 1] = '\0';
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
+                         SCEPTER_ID_WORKER_INIT_FAILED " ScepterConfig %s: %s",
+                         entry[i].path, err);
+        }
+        apr_pool_cleanup_register(pchild, entry[i].service, scepter_stop_background,
+                                  apr_pool_cleanup_null);
     }
 }
 

@@ -41,6 +41,9 @@ extern module AP_MODULE_DECLARE_DATA scepter_module;
 /* The content handler (mod_scepter_handler.c). */
 int scepter_handler(request_rec *r);
 
+/* Apache's level for a core log record's (mod_scepter_handler.c). */
+int scepter_ap_log_level(scepter_log_level level);
+
 /* The metrics' shared memory, made once by the parent and kept across
  * restarts (mod_scepter_metrics.c); NULL when it cannot be had (logged). */
 void *scepter_metrics_memory(server_rec *s);

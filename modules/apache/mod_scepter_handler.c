@@ -272,9 +272,7 @@ static void scepter_fill_request(request_rec *r, const scepter_dir_conf *dc,
 
 /* ---- writing the response ---- */
 
-/* Before anything is sent: the records are the audit trail, written even
- * if the client has gone. */
-static void scepter_log_records(request_rec *r, const scepter_response *resp)
+int scepter_ap_log_level(scepter_log_level level)
 {
     static const int levels[] = {
         APLOG_DEBUG,    /* SCEPTER_LOG_DEBUG */
@@ -282,20 +280,25 @@ static void scepter_log_records(request_rec *r, const scepter_response *resp)
         APLOG_WARNING,  /* SCEPTER_LOG_WARN */
         APLOG_ERR       /* SCEPTER_LOG_ERROR */
     };
+    if ((size_t) level < sizeof(levels) / sizeof(levels[0])) {
+        return levels[level];
+    }
+    return APLOG_ERR;
+}
+
+/* Before anything is sent: the records are the audit trail, written even
+ * if the client has gone. */
+static void scepter_log_records(request_rec *r, const scepter_response *resp)
+{
     const scepter_log_record *rec;
     size_t i;
-    int level;
 
     for (i = 0; i < resp->log_count; i++) {
         rec = &resp->logs[i];
         if (rec->text == NULL) {
             continue;
         }
-        level = APLOG_ERR;
-        if ((size_t) rec->level < sizeof(levels) / sizeof(levels[0])) {
-            level = levels[rec->level];
-        }
-        ap_log_rerror(APLOG_MARK, level, 0, r, "%s", rec->text);
+        ap_log_rerror(APLOG_MARK, scepter_ap_log_level(rec->level), 0, r, "%s", rec->text);
     }
 }
 

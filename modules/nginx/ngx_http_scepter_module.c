@@ -20,6 +20,7 @@ static ngx_int_t ngx_http_scepter_check_worker_user(ngx_conf_t *cf);
 static ngx_int_t ngx_http_scepter_check_ca_key(ngx_conf_t *cf);
 static ngx_int_t ngx_http_scepter_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_scepter_init_process(ngx_cycle_t *cycle);
+static void ngx_http_scepter_exit_process(ngx_cycle_t *cycle);
 
 
 static ngx_http_module_t  ngx_http_scepter_module_ctx = {
@@ -47,7 +48,7 @@ ngx_module_t  ngx_http_scepter_module = {
     ngx_http_scepter_init_process,         /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_http_scepter_exit_process,         /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
@@ -295,6 +296,22 @@ ngx_http_scepter_init_module(ngx_cycle_t *cycle)
 
 
 /*
+ * The log of the core's background threads (the Intune revocation sync):
+ * the worker's error log, written as nginx's own thread pool writes it.
+ */
+static void
+ngx_http_scepter_background_log(void *ctx, const scepter_log_record *rec)
+{
+    ngx_cycle_t  *cycle = ctx;
+
+    if (rec->text != NULL) {
+        ngx_log_error(ngx_http_scepter_log_level(rec->level), cycle->log, 0,
+                      "%s", rec->text);
+    }
+}
+
+
+/*
  * Per-process resources (store handles, status records, validation clients)
  * are built after fork, in workers only: never in the master, nor in cache
  * manager/loader helpers.
@@ -334,7 +351,49 @@ ngx_http_scepter_init_process(ngx_cycle_t *cycle)
              * answers what needs the missing resources with a refusal
              * (SCP1004), trying the start-up again later. */
         }
+
+        err[0] = '\0';
+        if (scepter_service_start_background(entry[i].service,
+                                             ngx_http_scepter_background_log,
+                                             cycle, err, sizeof(err))
+            != 0)
+        {
+            err[sizeof(err) - 1] = '\0';
+            ngx_log_error(NGX_LOG_ERR, cycle->log, 0,
+                          SCEPTER_ID_WORKER_INIT_FAILED " scepter_config "
+                          "\"%V\": %s", &entry[i].path, err);
+        }
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * The background threads stop before the worker's cycle (and its log) goes
+ * away: after this, the pool cleanup frees the services.
+ */
+static void
+ngx_http_scepter_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_uint_t                         i;
+    ngx_http_scepter_main_conf_t      *smcf;
+    ngx_http_scepter_service_entry_t  *entry;
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return;
+    }
+
+    smcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_scepter_module);
+    if (smcf == NULL) {
+        return;
+    }
+
+    entry = smcf->services.elts;
+
+    for (i = 0; i < smcf->services.nelts; i++) {
+        scepter_service_stop_background(entry[i].service);
+    }
 }

@@ -74,6 +74,9 @@ ngx_int_t ngx_http_scepter_handler(ngx_http_request_t *r);
  * (ngx_http_scepter_response.c). */
 ngx_int_t ngx_http_scepter_send(ngx_http_request_t *r, scepter_response *resp);
 
+/* nginx's level for a core log record's (ngx_http_scepter_response.c). */
+ngx_uint_t ngx_http_scepter_log_level(scepter_log_level level);
+
 /* Postconfiguration: installs the request body filter that holds bodies of
  * scepter requests to the core's limit while they are read. */
 ngx_int_t ngx_http_scepter_body_filter_init(ngx_conf_t *cf);

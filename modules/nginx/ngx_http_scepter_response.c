@@ -5,11 +5,8 @@
  */
 #include "ngx_http_scepter_module.h"
 
-/* On the event loop, before anything can fail: the records are the audit
- * trail, they are written even if the client has gone. */
-static void
-ngx_http_scepter_log_records(ngx_http_request_t *r,
-    const scepter_response *resp)
+ngx_uint_t
+ngx_http_scepter_log_level(scepter_log_level level)
 {
     static const ngx_uint_t  levels[] = {
         NGX_LOG_DEBUG,   /* SCEPTER_LOG_DEBUG */
@@ -18,8 +15,21 @@ ngx_http_scepter_log_records(ngx_http_request_t *r,
         NGX_LOG_ERR      /* SCEPTER_LOG_ERROR */
     };
 
+    if ((size_t) level < sizeof(levels) / sizeof(levels[0])) {
+        return levels[level];
+    }
+
+    return NGX_LOG_ERR;
+}
+
+
+/* On the event loop, before anything can fail: the records are the audit
+ * trail, they are written even if the client has gone. */
+static void
+ngx_http_scepter_log_records(ngx_http_request_t *r,
+    const scepter_response *resp)
+{
     size_t                     i;
-    ngx_uint_t                 level;
     const scepter_log_record  *rec;
 
     for (i = 0; i < resp->log_count; i++) {
@@ -29,12 +39,8 @@ ngx_http_scepter_log_records(ngx_http_request_t *r,
             continue;
         }
 
-        level = NGX_LOG_ERR;
-        if ((size_t) rec->level < sizeof(levels) / sizeof(levels[0])) {
-            level = levels[rec->level];
-        }
-
-        ngx_log_error(level, r->connection->log, 0, "%s", rec->text);
+        ngx_log_error(ngx_http_scepter_log_level(rec->level),
+                      r->connection->log, 0, "%s", rec->text);
     }
 }
 

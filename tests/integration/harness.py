@@ -315,6 +315,17 @@ def norm_serial(s: str) -> str:
     return s.lstrip("0") or "0"
 
 
+def served_crl(port: int, ca_cert: Path, out: Path, path: str = "/scep/ca.crl") -> tuple[set, int]:
+    """The CRL a node serves over HTTP, checked against the CA with openssl:
+    its revoked serials (norm_serial) and its CRL number. Keeps the DER in out."""
+    r = http_request(port, "GET", path)
+    assert r.status == 200, (port, r.status)
+    out.write_bytes(r.body)
+    text = run(["openssl", "crl", "-inform", "DER", "-in", out, "-noout", "-text", "-CAfile", ca_cert]).stdout
+    number = int(re.search(r"X509v3 CRL Number:\s*\n\s*(\d+)", text).group(1))
+    return {norm_serial(s) for s in re.findall(r"Serial Number: ([0-9A-Fa-f]+)", text)}, number
+
+
 def flat_values(obj) -> list[str]:
     if isinstance(obj, dict):
         return [v for x in obj.values() for v in flat_values(x)]

@@ -17,6 +17,14 @@ breach of the contract in `violations` (a test asserts it stays empty):
                      failureNotification} with a live token for the Intune
                      scope (else 401), api-version: 2018-02-20, a
                      client-request-id that is a UUID and never repeats.
+    revocation       POST /pki/CertificateAuthorityRequests/{downloadRevocationRequests,
+                     uploadRevocationResults} (PkiConnectorFEService) with the
+                     same checks, api-version: 5019-05-05; download's
+                     maxRequests 1..500 and an issuerName; upload's results
+                     answer requests handed out, errorCode a CARequestErrorCode name.
+                     A test queues requests (queue_revocation); every poll is
+                     recorded in `polls` with its time and the polling process
+                     (the pid the User-Agent names), every upload in `uploads`.
 
 Rules (changeable while running, as in validation_service.py):
     token:     "ok", "refuse" (400 invalid_client, AADSTS7000215), "500"
@@ -51,6 +59,11 @@ from validation_service import _Rule
 
 INTUNE_APP_ID = "0000000a-0000-0000-c000-000000000000"
 API_VERSION = "2018-02-20"
+REVOCATION_API_VERSION = "5019-05-05"
+CA_REQUEST_ERROR_CODES = {"None", "NonRetryableServiceException", "DataSerializationError",
+                          "ParameterDataInvalidError", "CryptographyError", "CertificateNotFoundError",
+                          "ConflictError", "NotSupportedError", "PayloadTooLargeError", "RetryableServiceException",
+                          "ServiceUnavailableException", "ServiceTooBusyException", "AuthenticationException"}
 RESOURCE = "https://api.manage.microsoft.com/"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
@@ -89,6 +102,7 @@ class IntuneStandIn:
                        ("failure", "ok"))}
         self.records, self.violations, self.tokens = [], [], {}
         self._request_ids, self._jtis = set(), set()
+        self.revocation_queue, self.handed_out, self.polls, self.uploads = [], {}, [], []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
@@ -128,6 +142,19 @@ class IntuneStandIn:
     def calls(self, suffix=""):
         with self._lock:
             return [r for r in self.records if r["path"].endswith(suffix)]
+
+    def queue_revocation(self, serial: str, issuer: str | None = None) -> str:
+        """Queues a revocation request as Intune would hold it; returns its requestContext."""
+        context = "ctx-" + str(uuid.uuid4())
+        with self._lock:
+            self.revocation_queue.append({"requestContext": context, "serialNumber": serial,
+                                          "issuerName": issuer, "caConfiguration": None})
+        return context
+
+    def results(self) -> dict:
+        """The uploaded results by requestContext (the last upload of each)."""
+        with self._lock:
+            return {r["requestContext"]: r for u in self.uploads for r in u["results"]}
 
     def clear(self):
         with self._lock:
@@ -247,6 +274,42 @@ class IntuneStandIn:
             return 200, {"code": rule[5:], "errorDescription": "denied by the Intune stand-in"}
         return 200, {"code": "Success", "errorDescription": ""}
 
+    def revocation(self, kind, headers, body, port):
+        self._check_request_id(headers)
+        if headers.get("api-version") != REVOCATION_API_VERSION:
+            self._violation(f"revocation api-version {headers.get('api-version')!r}")
+            return 400, {"error": {"code": "BadRequest", "message": "api-version"}}
+        if not self._live_token(headers, RESOURCE + "/.default"):
+            return 401, {"error": {"code": "Unauthorized"}}
+        pid = re.search(r"\bpid (\d+)", headers.get("user-agent", ""))
+        if not pid:
+            self._violation(f"a revocation call whose User-Agent names no process: {headers.get('user-agent')!r}")
+        who = int(pid.group(1)) if pid else None
+        if kind == "downloadRevocationRequests":
+            params = (body or {}).get("downloadParameters") or {}
+            n = params.get("maxRequests")
+            if not isinstance(n, int) or not 1 <= n <= 500 or not params.get("issuerName"):
+                self._violation(f"downloadParameters {params!r}")
+                return 400, {"error": {"code": "BadRequest"}}
+            with self._lock:
+                self.polls.append({"time": time.time(), "pid": who, "port": port,
+                                   "issuer": params["issuerName"], "max": n})
+                out, self.revocation_queue = self.revocation_queue[:n], self.revocation_queue[n:]
+                for r in out:
+                    self.handed_out[r["requestContext"]] = r
+            return 200, {"value": out}
+        results = (body or {}).get("results")
+        if not isinstance(results, list):
+            self._violation(f"upload without results: {body!r}")
+            return 400, {"error": {"code": "BadRequest"}}
+        for r in results:
+            if r.get("requestContext") not in self.handed_out or not isinstance(r.get("succeeded"), bool) \
+                    or r.get("errorCode") not in CA_REQUEST_ERROR_CODES:
+                self._violation(f"upload result {r!r}")
+        with self._lock:
+            self.uploads.append({"time": time.time(), "pid": who, "results": results})
+        return 200, {"value": True}
+
     def _handler_class(self):
         svc = self
 
@@ -291,6 +354,10 @@ class IntuneStandIn:
                     self._send(*svc.token(parse_qs(raw.decode(), keep_blank_values=True)))
                 elif path.startswith("/intune/ScepActions/"):
                     self._send(*svc.action(path.rsplit("/", 1)[1], e["headers"], e["body"]))
+                elif path in ("/pki/CertificateAuthorityRequests/downloadRevocationRequests",
+                              "/pki/CertificateAuthorityRequests/uploadRevocationResults"):
+                    self._send(*svc.revocation(path.rsplit("/", 1)[1], e["headers"], e["body"],
+                                               self.client_address[1]))
                 else:
                     self._send(404, {"code": "Unknown", "errorDescription": "no such path"})
 

@@ -10,7 +10,6 @@ unauthenticated caller is refused."""
 from __future__ import annotations
 
 import json
-import re
 import time
 from types import SimpleNamespace
 
@@ -75,13 +74,7 @@ def revoke_json(mdm, order: dict):
 
 
 def crl_serials(mdm) -> set[str]:
-    r = h.http_request(mdm.server.port, "GET", "/scep/ca.crl")
-    assert r.status == 200, r.status
-    der = mdm.pki.dir / "mdm-served.crl"
-    der.write_bytes(r.body)
-    text = h.run(["openssl", "crl", "-inform", "DER", "-in", der, "-noout", "-text",
-                  "-CAfile", mdm.pki.ca_cert]).stdout
-    return {h.norm_serial(s) for s in re.findall(r"Serial Number: ([0-9A-Fa-f]+)", text)}
+    return h.served_crl(mdm.server.port, mdm.pki.ca_cert, mdm.pki.dir / "mdm-served.crl")[0]
 
 
 def ocsp_status(mdm, cert) -> str:

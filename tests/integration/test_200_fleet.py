@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import concurrent.futures
 import json
-import re
 import time
 from types import SimpleNamespace
 
@@ -75,14 +74,7 @@ def admin_challenge(fleet, node, user) -> str:
 
 
 def crl_serials(fleet, node) -> tuple[set, int]:
-    r = h.http_request(node.port, "GET", "/scep/ca.crl")
-    assert r.status == 200, (node, r.status)
-    der = fleet.dir / f"crl-{node.port}.der"
-    der.write_bytes(r.body)
-    text = h.run(["openssl", "crl", "-inform", "DER", "-in", der, "-noout", "-text",
-                  "-CAfile", fleet.pki.ca_cert]).stdout
-    number = int(re.search(r"X509v3 CRL Number:\s*\n\s*(\d+)", text).group(1))
-    return {h.norm_serial(s) for s in re.findall(r"Serial Number: ([0-9A-Fa-f]+)", text)}, number
+    return h.served_crl(node.port, fleet.pki.ca_cert, fleet.dir / f"crl-{node.port}.der")
 
 
 @pytest.mark.expect_log("SCP3003")  # C refuses the used challenge (a FAILURE CertRep)

@@ -19,36 +19,19 @@ import pytest
 from cryptography import x509
 
 import harness as h
-from intune_service import RESOURCE, IntuneStandIn, make_test_ca
+from harness_intune import INTUNE_CHALLENGE, SECRET, intune_files, intune_profile
+from harness_intune import enroll as intune_enroll
+from intune_service import RESOURCE, IntuneStandIn
 
 SCEPCLIENT = shutil.which("scepclient") or "/usr/bin/scepclient"
-SECRET = "Sx8Q~intune-stand-in-secret.Do-not-log-1234"
-INTUNE_CHALLENGE = "MIIIntuneChallengeBlob-" + "A" * 40  # opaque to Scepter: Intune reads it
 FAILURE_CASES = {"nodisc": {"discovery": "500"}, "refused": {"token": "refuse"},
                  "dead": {"discovery": "unreachable"}}
-
-
-def intune_profile(name, svc, files, secret_file=None):
-    cred = (f"      client_secret_file: {secret_file}\n" if secret_file else
-            f"      client_certificate: {files['client']}\n      client_key: {files['client_key']}\n")
-    return (f"  {name}:\n    templates_by_key_usage:\n      signature: signature\n"
-            "      encryption: encryption\n      general_purpose: general_purpose\n"
-            "    allow_legacy_clients: true\n    ciphers: [des, des3, aes128, aes192, aes256]\n"
-            "    digests: [sha1, sha256, sha384, sha512]\n"
-            f"    intune:\n      tenant: {svc.tenant}\n      client_id: {svc.client_id}\n{cred}"
-            f"      authority: {svc.base}\n      graph: {svc.base}\n      ca_file: {files['ca']}\n"
-            "      caller_info: Scepter-test/1.0\n      timeout_ms: 3000\n      retries: 0\n")
 
 
 @pytest.fixture(scope="module")
 def it(server_class, workdir):
     pki = h.Pki.create(workdir / "pki-intune")
-    files = make_test_ca(pki.dir / "intune-ca")
-    for f in ("ca", "server", "client"):
-        files[f].chmod(0o644)
-    secret_file = pki.dir / "intune-secret"
-    secret_file.write_text(SECRET + "\n")
-    secret_file.chmod(0o600)
+    files, secret_file = intune_files(pki)
     main = IntuneStandIn(files, client_secret=SECRET).start()
     failing = {}
     for name, rules in FAILURE_CASES.items():
@@ -59,7 +42,6 @@ def it(server_class, workdir):
         intune_profile("intune_cert", main, files) + \
         "".join(intune_profile(f"intune_{n}", s, files, secret_file) for n, s in failing.items())
     pki.config.write_text(text)
-    h.make_traversable(pki.dir / "intune-ca")
     locations = [("/scep", None), ("/scep-intune", "intune"), ("/scep-intune-cert", "intune_cert")]
     locations += [(f"/scep-intune-{n}", f"intune_{n}") for n in FAILURE_CASES]
     server = server_class(workdir / f"{server_class.kind}-intune", pki.config, locations=locations, workers=1)
@@ -81,11 +63,7 @@ def run_scepclient(it, d, cn, path="/scep-intune"):
 
 
 def enroll(it, devices_dir, path, name="req"):
-    dev = h.Device.create(devices_dir, INTUNE_CHALLENGE)
-    req = it.client.request(dev, name=name)
-    r = h.send_pki(it.server.port, path, req.der)
-    assert r.status == 200, f"HTTP {r.status}: {r.body[:300]!r}"
-    return req, it.client.reply(dev, req, r.body, name=f"{name}-reply")
+    return intune_enroll(it.client, it.server.port, devices_dir, path, name)
 
 
 def no_certificate(rep, text):
@@ -222,6 +200,8 @@ def test_210_008_intune_check_prints_each_stage(it, profile, failed):
         assert p.returncode == 0, p.stdout + p.stderr
         assert stages == [("token", "ok"), ("discovery", "ok"), ("validateRequest", "ok")], p.stdout
         assert "Intune answered Success" in p.stdout
+        # the revocation sync is on by default: discovery names its service too
+        assert re.search(r"^discovery: ok: .*PkiConnectorFEService = https://", p.stdout, re.M), p.stdout
     else:
         assert p.returncode == 1, p.stdout + p.stderr
         assert stages[-1] == (failed, "FAILED") and all(ok == "ok" for _, ok in stages[:-1]), p.stdout

@@ -1,6 +1,7 @@
 // The Intune pieces that need no network: the client assertion (a JWT that
 // OpenSSL verifies with the certificate's key), Graph's endpoint map, and
 // the `intune:` configuration block.
+#include "admin/intune_revocation_sync.h"
 #include "config/config_intune.h"
 #include "integrations/external_validation.h"
 #include "integrations/intune/client_assertion.h"
@@ -178,6 +179,48 @@ TEST_F(IntuneConfig, DefaultsArePublicCloudAndTheSecretIsReadFromItsFile) {
     EXPECT_EQ(t.resource, "https://api.manage.microsoft.com/");
     EXPECT_EQ(t.api_version, "2018-02-20");
     EXPECT_EQ(t.client_secret, "TopSecretValue");
+    EXPECT_EQ(t.revocation_poll_seconds, 300);
+    EXPECT_EQ(t.revocation_max_requests, 100);
+    EXPECT_EQ(t.revocation_api_version, "5019-05-05");
+}
+
+TEST_F(IntuneConfig, RevocationSyncKeysAreBounded) {
+    std::string head = "      tenant: t1\n      client_id: c1\n      client_secret_file: secret\n";
+    Config c;
+    ASSERT_EQ(error_of(head + "      revocation_poll_seconds: 0\n      revocation_max_requests: 500\n", &c), "no error");
+    EXPECT_EQ(c.profiles.at("p").intune->revocation_poll_seconds, 0);  // 0: no revocation sync
+    EXPECT_EQ(c.profiles.at("p").intune->revocation_max_requests, 500);
+    EXPECT_NE(error_of(head + "      revocation_poll_seconds: -1\n").find("revocation_poll_seconds"),
+              std::string::npos);
+    EXPECT_NE(error_of(head + "      revocation_max_requests: 501\n").find("revocation_max_requests"),
+              std::string::npos);
+    EXPECT_NE(error_of(head + "      revocation_max_requests: 0\n").find("revocation_max_requests"),
+              std::string::npos);
+}
+
+TEST(IntuneRevocation, BodiesAreTheContractsShapes) {
+    EXPECT_EQ(revocation_download_body(100, "/CN=Scepter CA/O=Example"),
+              R"({"downloadParameters":{"maxRequests":100,"issuerName":"/CN=Scepter CA/O=Example"}})");
+    RevocationResult ok{"ctx-1", "7F01", true, "None", "revoked", "tx"};
+    RevocationResult missing{"ctx-\"2", "ABCD", false, "CertificateNotFoundError", "no such serial", ""};
+    EXPECT_EQ(revocation_upload_body({ok, missing}),
+              R"({"results":[{"requestContext":"ctx-1","succeeded":true,"errorCode":"None","errorMessage":"revoked"},)"
+              R"({"requestContext":"ctx-\"2","succeeded":false,"errorCode":"CertificateNotFoundError",)"
+              R"("errorMessage":"no such serial"}]})");
+}
+
+TEST(IntuneRevocation, DownloadedRequestsAreReadFromTheValueArray) {
+    auto v = json_value_objects(
+        R"({"value":[{"requestContext":"c1","serialNumber":"0A1B","issuerName":"/CN=CA","caConfiguration":null},)"
+        R"(7,{"requestContext":"c2","serialNumber":"FF","extra":{"nested":1}}]})");
+    ASSERT_EQ(v.size(), 2u);
+    EXPECT_EQ(v[0].at("serialNumber"), "0A1B");
+    EXPECT_EQ(v[0].at("issuerName"), "/CN=CA");
+    EXPECT_EQ(v[1].at("requestContext"), "c2");
+    EXPECT_EQ(v[1].count("extra"), 0u);
+    EXPECT_TRUE(json_value_objects(R"({"value":[]})").empty());
+    EXPECT_THROW(json_value_objects(R"({"error":"x"})"), std::runtime_error);
+    EXPECT_THROW(json_value_objects("not json"), std::runtime_error);
 }
 
 TEST_F(IntuneConfig, MistakesAreNamedAndSecretsNeverEchoed) {

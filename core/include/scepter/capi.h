@@ -12,6 +12,8 @@
  *        precomputes the GetCACert/GetCACaps answers. No threads, no database
  *        handles, nothing per-process is created here.
  *   2. in each worker/child after fork: scepter_service_worker_init().
+ *      Then scepter_service_start_background(), and at the worker's exit
+ *      scepter_service_stop_background().
  *   3. per HTTP request: scepter_handle(). With allow_blocking = 0 it answers
  *      only what is cheap (GetCACaps, GetCACert, errors) and returns NULL when
  *      the request needs slow work (RSA, store writes); the connector then
@@ -125,6 +127,25 @@ const char *scepter_service_warning(const scepter_service *svc, size_t i) SCEPTE
  * every request that needs those resources (a CertRep FAILURE or HTTP 503,
  * logged with SCP1004), never issues, and tries the start-up again later. */
 int scepter_service_worker_init(scepter_service *svc, char *err, size_t err_len);
+
+/* Receives the log lines of the core's background threads. Called from
+ * those threads: it must be safe to call from a thread that is not the
+ * server's own (nginx's ngx_log_error, as nginx's thread pool uses it;
+ * Apache's ap_log_error). */
+typedef void (*scepter_log_sink)(void *ctx, const scepter_log_record *record);
+
+/* In each worker/child, after scepter_service_worker_init (whatever it
+ * returned): starts the core's background tasks on threads of their own,
+ * today the Intune revocation sync of every profile whose intune block
+ * polls (one worker of the whole fleet polls at a time: a leader lease in
+ * the store decides). Their log lines go to sink(ctx, record). Never in
+ * nginx's master or Apache's parent. Returns 0, or -1 with a message. */
+int scepter_service_start_background(scepter_service *svc, scepter_log_sink sink, void *ctx, char *err,
+                                     size_t err_len) SCEPTER_NOEXCEPT;
+
+/* At the worker's/child's exit: stops those threads and waits for them (at
+ * most an Intune call's timeout_ms). scepter_service_free does it too. */
+void scepter_service_stop_background(scepter_service *svc) SCEPTER_NOEXCEPT;
 
 /* The audit trail's file (audit_log in the YAML), absolute; "" when the
  * audit lines go to the error log. Valid as long as svc. */

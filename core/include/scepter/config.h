@@ -117,6 +117,13 @@ struct IntuneSettings {
     std::string ca_file;               // PEM bundle for the HTTPS endpoints; empty: the system's
     int timeout_ms = 10000;            // each call, retries included
     int retries = 2;
+    // Revocation sync (PkiConnectorFEService): how often one worker of the
+    // fleet downloads Intune's revocation requests (0: never), how many per
+    // download (the contract's maxRequests, 1..500), and the api-version
+    // header of those calls (the libraries' default, sic).
+    int revocation_poll_seconds = 300;
+    int revocation_max_requests = 100;
+    std::string revocation_api_version = "5019-05-05";
 };
 
 // RenewalReq: authenticated by the device's current certificate, no challenge.

@@ -47,6 +47,9 @@
 #define SCEPTER_ID_REQUEST_DECIDED      "SCP2025" /* an administrator approved or denied a pending request */
 #define SCEPTER_ID_REPLAY_ANSWERED      "SCP2026" /* a request issued before came again: its certificate again, no second one */
 #define SCEPTER_ID_CHALLENGES_WITHDRAWN "SCP2027" /* an administrator deleted unused one-time challenges */
+#define SCEPTER_ID_INTUNE_REVOCATIONS_DOWNLOADED "SCP2028" /* revocation sync: Intune handed out revocation requests (downloadRevocationRequests) */
+#define SCEPTER_ID_INTUNE_REVOCATION_ANSWERED "SCP2029" /* revocation sync: one request's result (serial, succeeded, error_code) */
+#define SCEPTER_ID_INTUNE_REVOCATIONS_UPLOADED "SCP2030" /* revocation sync: the results went to Intune (uploadRevocationResults) */
 
 /* request failures (warn: the client's mistake; error: ours) */
 #define SCEPTER_ID_BAD_HTTP_REQUEST     "SCP3001" /* warn: not SCEP at all, answered 4xx */
@@ -93,6 +96,10 @@
 #define SCEPTER_ID_ENROLLMENTS_TRAIL_UNREADABLE "SCP7101" /* warn: the enrollments page could not read all of the audit trail */
 #define SCEPTER_ID_AUDIT_REOPENED       "SCP7102" /* notice: the audit log was reopened (nginx -s reopen) */
 #define SCEPTER_ID_AUDIT_REOPEN_FAILED  "SCP7103" /* error: the audit log could not be reopened; lines go on to the old file */
+/* the Intune revocation sync (docs/INTUNE.md) */
+#define SCEPTER_ID_INTUNE_POLLER_LEADER "SCP7301" /* info: this worker took the revocation-sync lease and polls for the fleet */
+#define SCEPTER_ID_INTUNE_POLLER_LOST   "SCP7302" /* warn: this worker lost the revocation-sync lease (its database connection broke) */
+#define SCEPTER_ID_INTUNE_SYNC_FAILED   "SCP7303" /* error: a revocation-sync round failed (token, discovery, Intune, the store); tried again next interval */
 /* metrics (docs/METRICS.md) */
 #define SCEPTER_ID_METRICS_UNAVAILABLE  "SCP7001" /* error: the metrics location was asked, but the core has no shared block (503) */
 #define SCEPTER_ID_METRICS_NO_MEMORY    "SCP7002" /* emerg/error: the connector could not make or hand over the shared metrics memory */

@@ -138,6 +138,19 @@ struct ChallengeUse {
     std::int64_t checked_at = 0;
 };
 
+// Leadership of one background task among every process that shares the
+// store (the Intune revocation sync: one poller in the whole fleet). Held
+// while this object lives; a process that dies, even by SIGKILL, loses it
+// at once, because the operating system (flock, SQLite) or PostgreSQL (a
+// session's advisory lock on its own connection) lets go of it.
+class LeaderLease {
+   public:
+    virtual ~LeaderLease() = default;
+    // false once it is lost (its connection broke): the holder stops and
+    // asks again later.
+    virtual bool held() noexcept = 0;
+};
+
 class Store {
    public:
     virtual ~Store() = default;
@@ -210,6 +223,13 @@ class Store {
     virtual std::int64_t next_crl_number() = 0;
     virtual void save_crl(const CrlRecord& crl) = 0;
     virtual std::optional<CrlRecord> latest_crl() = 0;
+
+    // The lease called `name` (letters, digits, '-', '.', '_', ':'), or
+    // nullptr while another process holds it. SQLite: a flock on a file
+    // beside the database (one machine); PostgreSQL: a session advisory
+    // lock on a connection of the lease's own (every node). Throws
+    // StoreError when the store cannot be asked.
+    virtual std::unique_ptr<LeaderLease> try_leader_lease(const std::string& name) = 0;
 };
 
 // A write's one-time challenge was used, withdrawn or had expired: nothing

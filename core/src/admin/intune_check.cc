@@ -63,8 +63,12 @@ std::vector<Stage> run_intune_check(const Profile& profile, const CaMaterial& ca
                    ", " + intune_token_url(s) + ")";
         }))
         return out;
-    if (!stage(out, report, "discovery",
-               [&] { return std::string(kScepValidationService) + " = " + session->endpoint(kScepValidationService); }))
+    if (!stage(out, report, "discovery", [&] {
+            std::string found = std::string(kScepValidationService) + " = " + session->endpoint(kScepValidationService);
+            if (s.revocation_poll_seconds > 0)  // the revocation sync needs the other service too
+                found += ", " + std::string(kPkiConnectorService) + " = " + session->endpoint(kPkiConnectorService);
+            return found;
+        }))
         return out;
     stage(out, report, "validateRequest", [&] {
         ExternalValidationConfig c;

@@ -232,6 +232,11 @@ const EVP_MD* ca_signature_digest(EVP_PKEY* ca_key) {
     return bits > 384 ? EVP_sha512() : bits > 256 ? EVP_sha384() : EVP_sha256();
 }
 
+std::string issuing_ca_name(const CaMaterial& m) {
+    ossl::Buffer<char> name(X509_NAME_oneline(X509_get_subject_name(m.ca.cert.get()), nullptr, 0));
+    return name ? name.get() : "";
+}
+
 std::string thumbprint(X509* cert, const EVP_MD* md) {
     unsigned char buf[EVP_MAX_MD_SIZE];
     unsigned int len = 0;

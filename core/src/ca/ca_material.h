@@ -82,6 +82,11 @@ void check_token_keys(const Config& cfg, const CaMaterial& m);
 // accepted (RSA, or EC on a NIST curve).
 const EVP_MD* ca_signature_digest(EVP_PKEY* ca_key);
 
+// The CA's subject in OpenSSL's one-line form ("/CN=.../O=..."): what the
+// success notification reports as issuingCertificateAuthority and what
+// downloadRevocationRequests then asks for as issuerName.
+std::string issuing_ca_name(const CaMaterial& m);
+
 // Lower-case hex SHA-1 / SHA-256 of a certificate's DER.
 std::string thumbprint(X509* cert, const EVP_MD* md);
 

@@ -49,7 +49,8 @@ IntuneSettings read_intune(const YamlSection& s) {
         s.fail_at("client_secret", "a secret is never written into the configuration: put it in a file that only "
                                    "root can read and name it with client_secret_file");
     s.allow_only({"tenant", "client_id", "client_secret_file", "client_certificate", "client_key", "authority",
-                  "graph", "resource", "api_version", "caller_info", "ca_file", "timeout_ms", "retries"});
+                  "graph", "resource", "api_version", "caller_info", "ca_file", "timeout_ms", "retries", "revocation_poll_seconds",
+                  "revocation_max_requests", "revocation_api_version"});
     IntuneSettings t;
     t.tenant = s.string("tenant");
     check_name(s, "tenant", t.tenant);
@@ -81,6 +82,10 @@ IntuneSettings read_intune(const YamlSection& s) {
     if (s.has("ca_file")) t.ca_file = s.readable_file("ca_file");
     t.timeout_ms = int(s.integer_or("timeout_ms", t.timeout_ms, 100, 120000));
     t.retries = int(s.integer_or("retries", t.retries, 0, 10));
+    t.revocation_poll_seconds = int(s.integer_or("revocation_poll_seconds", t.revocation_poll_seconds, 0, 86400));
+    t.revocation_max_requests = int(s.integer_or("revocation_max_requests", t.revocation_max_requests, 1, 500));
+    t.revocation_api_version = s.string_or("revocation_api_version", t.revocation_api_version);
+    check_name(s, "revocation_api_version", t.revocation_api_version);
     return t;
 }
 

@@ -101,10 +101,9 @@ void OutcomeReports::notify_success(const Issued& issued, const CsrInfo& csr) {
     }
     if (!env_.hooks.validator) return;
     env_.steps.begin(SCEPTER_ID_OUTCOME_NOTIFIED, "outcome_notified");
-    ossl::Buffer<char> ca_name(X509_NAME_oneline(X509_get_subject_name(env_.ca.ca.cert.get()), nullptr, 0));
     try {
         env_.hooks.validator->notify_success(tx, csr.der, issued.record.sha1_hex, issued.record.serial_hex,
-                                             issued.record.not_after, ca_name ? ca_name.get() : "");
+                                             issued.record.not_after, issuing_ca_name(env_.ca));
     } catch (const std::exception& e) {
         env_.store.revoke(issued.record.serial_hex, 5 /* cessationOfOperation */, std::time(nullptr));
         notification_ = std::string("failed: ") + e.what();
@@ -156,11 +155,10 @@ void OutcomeReports::open_status() {
 }
 
 void OutcomeReports::succeeded(const Issued& issued) {
-    ossl::Buffer<char> ca_name(X509_NAME_oneline(X509_get_subject_name(env_.ca.ca.cert.get()), nullptr, 0));
     finish_status(true, {{StatusRecords::kThumbprint, issued.record.sha1_hex},
                          {StatusRecords::kSerial, issued.record.serial_hex},
                          {StatusRecords::kNotAfter, std::to_string(issued.record.not_after)},
-                         {StatusRecords::kIssuingCa, ca_name ? ca_name.get() : ""},
+                         {StatusRecords::kIssuingCa, issuing_ca_name(env_.ca)},
                          {"template", issued.record.template_name}});
 }
 

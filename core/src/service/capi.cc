@@ -132,6 +132,26 @@ int scepter_service_worker_init(scepter_service* svc, char* err, size_t err_len)
     return -1;
 }
 
+int scepter_service_start_background(scepter_service* svc, scepter_log_sink sink, void* ctx, char* err,
+                                     size_t err_len) noexcept {
+    try {
+        svc->impl->start_background_tasks([sink, ctx](const scepter::LogLine& line) {
+            if (!sink) return;
+            const std::string text = scepter::log_safe(line.text);  // as every response's records
+            scepter_log_record record{line.level, text.c_str()};
+            sink(ctx, &record);
+        });
+        return 0;
+    } catch (const std::exception& e) {
+        write_error(err, err_len, e.what());
+    } catch (...) {
+        write_error(err, err_len, "unknown error while starting the background tasks");
+    }
+    return -1;
+}
+
+void scepter_service_stop_background(scepter_service* svc) noexcept { svc->impl->stop_background_tasks(); }
+
 const char* scepter_service_audit_log(const scepter_service* svc) noexcept {
     return svc->impl->audit_log_path().c_str();
 }

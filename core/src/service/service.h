@@ -10,6 +10,7 @@
 #include "challenge/challenge_claims.h"
 #include "codec/response.h"
 #include "enrollment/enrollment.h"
+#include "admin/intune_revocation_poller.h"
 #include "ocsp/ocsp_responder.h"
 #include "scepter/challenge.h"
 #include "scepter/config.h"
@@ -18,6 +19,7 @@
 #include <atomic>
 #include <chrono>
 #include <exception>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -40,6 +42,15 @@ class Service {
     // Throws with the reason on failure; the service then answers what needs
     // them with a refusal that issues nothing, and tries again later.
     void worker_init();
+
+    // In each worker after worker_init: starts the worker's background
+    // tasks on threads of their own (the Intune revocation sync of each
+    // profile whose intune block polls); their log lines go to `sink`, from
+    // those threads. stop_background_tasks stops them and waits (the web
+    // server's worker exit; the destructor does it too). worker_tasks.cc.
+    using LogSink = std::function<void(const LogLine&)>;
+    void start_background_tasks(LogSink sink);
+    void stop_background_tasks() noexcept;
 
     // Configuration time, once the web server knows the user its workers
     // will run as: can that user write the store and status_dir? Throws
@@ -135,6 +146,8 @@ class Service {
     std::string build_failure_;                  // why the last attempt failed
     std::chrono::steady_clock::time_point last_attempt_;
     bool attempted_ = false;
+    // Last: stopped (destroyed) before everything they use.
+    std::vector<std::unique_ptr<RevocationPoller>> pollers_;
 };
 
 // The answer to a request that failed with `error` (the store unavailable:

@@ -48,4 +48,12 @@ std::string stored_thumbprint(const std::string& hex, const char* which) {
     return *canonical;
 }
 
+const std::string& checked_lease_name(const std::string& name) {
+    bool ok = !name.empty() && name.size() <= 100;
+    for (unsigned char c : name)
+        if (!std::isalnum(c) && c != '-' && c != '.' && c != '_' && c != ':') ok = false;
+    if (!ok) throw StoreError("a leader lease name may hold only letters, digits, '-', '.', '_' and ':' (1 to 100)");
+    return name;
+}
+
 }  // namespace scepter

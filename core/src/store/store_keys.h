@@ -26,4 +26,9 @@ std::string stored_serial(const std::string& serial);
 // The same for a thumbprint; `which` names it in the message ("SHA-1").
 std::string stored_thumbprint(const std::string& hex, const char* which);
 
+// A leader lease's name (Store::try_leader_lease): 1 to 100 of letters,
+// digits, '-', '.', '_' and ':'; throws StoreError otherwise. It becomes
+// part of a file name (SQLite) and a lock key (PostgreSQL).
+const std::string& checked_lease_name(const std::string& name);
+
 }  // namespace scepter

@@ -81,11 +81,33 @@ std::string IntuneSession::endpoint(const std::string& service) {
     return it->second;
 }
 
-ValidationTarget::Call IntuneSession::prepare(const std::string& action) {
-    std::string base = without_trailing_slash(endpoint(kScepValidationService));
-    return {base + "/ScepActions/" + action,
-            {"Authorization: Bearer " + tokens_.token(intune_scope_), "api-version: " + settings_.api_version,
+ValidationTarget::Call IntuneSession::intune_call(const char* service, const std::string& path,
+                                                  const std::string& api_version) {
+    std::string base = without_trailing_slash(endpoint(service));
+    return {base + path,
+            {"Authorization: Bearer " + tokens_.token(intune_scope_), "api-version: " + api_version,
              "UserAgent: " + settings_.caller_info}};
+}
+
+ValidationTarget::Call IntuneSession::prepare(const std::string& action) {
+    return intune_call(kScepValidationService, "/ScepActions/" + action, settings_.api_version);
+}
+
+IntuneSession::PkiReply IntuneSession::post_pki(const std::string& action, const std::string& body,
+                                                const std::string& user_agent) {
+    HttpOptions options = options_;
+    options.user_agent = user_agent;
+    for (int round = 0;; ++round) {
+        Call c = intune_call(kPkiConnectorService, "/CertificateAuthorityRequests/" + action,
+                             settings_.revocation_api_version);
+        HttpReply reply = http_.send({true, c.url, body, "application/json", std::move(c.headers)}, options);
+        if (reply.transport_ok && reply.status == 401 && round == 0) {
+            unauthorized();
+            continue;
+        }
+        if (!reply.success()) failed();
+        return {c.url, std::move(reply)};
+    }
 }
 
 void IntuneSession::unauthorized() noexcept { tokens_.forget(intune_scope_); }

@@ -13,6 +13,8 @@
 // with Authorization: Bearer (scope {resource}/.default), api-version, and
 // Java's "UserAgent" header; client-request-id is added per attempt by the
 // HTTP client.
+// Revocation sync (post_pki): POST {PkiConnectorFEService}/CertificateAuthorityRequests/{action}
+// with the same token and headers, api-version revocation_api_version.
 #pragma once
 
 #include "integrations/external_validation.h"
@@ -48,8 +50,21 @@ class IntuneSession : public ValidationTarget {
 
     const std::string& discovery_url() const noexcept { return discovery_url_; }
 
+    // One PkiConnectorFEService call (downloadRevocationRequests,
+    // uploadRevocationResults), sent like a ScepActions call: a 401 drops
+    // the token and sends it once more, any other failure forgets the
+    // endpoints. user_agent: the User-Agent of this call. Throws TargetError
+    // when there is no token or endpoint; any HTTP answer is returned.
+    struct PkiReply {
+        std::string url;
+        HttpReply reply;
+    };
+    PkiReply post_pki(const std::string& action, const std::string& body, const std::string& user_agent);
+
    private:
     std::map<std::string, std::string> discover();
+    // The URL under `service` and the headers every Intune call carries.
+    Call intune_call(const char* service, const std::string& path, const std::string& api_version);
 
     IntuneSettings settings_;
     HttpOptions options_;

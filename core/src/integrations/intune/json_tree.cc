@@ -57,4 +57,25 @@ std::map<std::string, std::string> json_endpoint_map(const std::string& text) {
     return out;
 }
 
+std::vector<std::map<std::string, std::string>> json_value_objects(const std::string& text) {
+    auto n = load(text);
+    if (!n) throw std::runtime_error("the answer is not a JSON object");
+    std::vector<std::map<std::string, std::string>> out;
+    try {
+        YAML::Node value = (*n)["value"];
+        if (!value || !value.IsSequence()) throw std::runtime_error("the answer has no \"value\" array");
+        for (const auto& e : value) {
+            if (!e.IsMap()) continue;
+            std::map<std::string, std::string> fields;
+            for (const auto& kv : e)
+                if (kv.first.IsScalar() && kv.second.IsScalar())
+                    fields[kv.first.as<std::string>()] = kv.second.as<std::string>();
+            out.push_back(std::move(fields));
+        }
+    } catch (const YAML::Exception& ex) {
+        throw std::runtime_error(std::string("the answer could not be read: ") + ex.what());
+    }
+    return out;
+}
+
 }  // namespace scepter

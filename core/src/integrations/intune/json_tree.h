@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace scepter {
 
@@ -19,5 +20,11 @@ std::optional<std::string> json_top_string(const std::string& text, const std::s
 // as a map from N in lower case to U. Throws std::runtime_error when the
 // text is not of that shape.
 std::map<std::string, std::string> json_endpoint_map(const std::string& text);
+
+// The objects of an answer's "value" array ({"value": [{...}, ...]}, as
+// downloadRevocationRequests answers), each as its scalar fields; other
+// fields and elements that are not objects are left out. Throws
+// std::runtime_error when the text is not of that shape.
+std::vector<std::map<std::string, std::string>> json_value_objects(const std::string& text);
 
 }  // namespace scepter

@@ -95,7 +95,8 @@ std::vector<IssuedCert> read_certs(const pg::Result& r) {
 }  // namespace
 
 PgStore::PgStore(const PgSettings& settings)
-    : pool_({settings.conninfo, settings.password_file, settings.connect_timeout_s}, settings.max_connections,
+    : connect_{settings.conninfo, settings.password_file, settings.connect_timeout_s},
+      pool_(connect_, settings.max_connections,
             [this](pg::Connection& conn) { on_open(conn); }) {}
 
 void PgStore::on_open(pg::Connection& conn) {

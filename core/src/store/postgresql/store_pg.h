@@ -5,6 +5,7 @@
 //   store_pg_schema.cc         the schema and its migrations
 //   store_pg_lifecycle.cc      pending requests, revocation, CRLs
 //   store_pg_challenges.cc     one-time challenges
+//   leader_lease_pg.cc         leader leases (session advisory locks)
 // Internal to the core; everything else sees only scepter/store.h.
 //
 // Every race the SQLite store settles with BEGIN IMMEDIATE is settled here
@@ -17,6 +18,8 @@
 #include "store/postgresql/pg_db.h"
 
 #include <atomic>
+#include <map>
+#include <mutex>
 #include <memory>
 #include <string>
 
@@ -65,6 +68,7 @@ class PgStore final : public Store {
     std::int64_t next_crl_number() override;
     void save_crl(const CrlRecord& crl) override;
     std::optional<CrlRecord> latest_crl() override;
+    std::unique_ptr<LeaderLease> try_leader_lease(const std::string& name) override;  // leader_lease_pg.cc
 
    private:
     void insert_cert(pg::Connection& conn, const IssuedCert& cert);
@@ -77,6 +81,12 @@ class PgStore final : public Store {
     void on_open(pg::Connection& conn);
 
     std::atomic<bool> schema_ready_{false};
+    const pg::ConnectSettings connect_;  // a leader lease's own connection
+    // Per lease name, the connection that asked in vain, kept for the next
+    // attempt: a worker that is not the leader does not connect anew each
+    // interval. Handed to the lease when it is granted.
+    std::mutex lease_mutex_;
+    std::map<std::string, std::unique_ptr<pg::Connection>> lease_askers_;
     pg::ConnectionPool pool_;
 };
 

@@ -4,6 +4,7 @@
 //   store_sqlite_lifecycle.cc  pending requests, revocation, CRLs
 //   store_sqlite_challenges.cc one-time challenges
 //   store_marker.cc            the marker that tells a lost store from a new one
+//   leader_lease_sqlite.cc     leader leases (a flock beside the file)
 // Internal to the core; everything else sees only scepter/store.h.
 #pragma once
 
@@ -66,6 +67,7 @@ class SqliteStore final : public Store {
     std::int64_t next_crl_number() override;
     void save_crl(const CrlRecord& crl) override;
     std::optional<CrlRecord> latest_crl() override;
+    std::unique_ptr<LeaderLease> try_leader_lease(const std::string& name) override;  // leader_lease_sqlite.cc
 
    private:
     void insert_cert(sqlite::Connection& conn, const IssuedCert& cert);
