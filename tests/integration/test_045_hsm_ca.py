@@ -358,9 +358,9 @@ def test_045_009_ra_keys_in_the_token_decrypt_and_sign(ra_pki, server_class, wor
         cacert = devices_dir / "token-ras-getcacert.der"
         cacert.write_bytes(h.get_op(n.port, "/scep", "GetCACert").body)
         client = h.TestClient(cacert, ra_pki.ca_cert)
-        for i in range(3):
+        for i, oaep in enumerate((False, False, True)):  # RSA-OAEP key transport: CKM_RSA_PKCS_OAEP in the token
             device = h.Device.create(devices_dir / f"token-ra-{i}", ra_pki.challenge)
-            req = client.request(device)
+            req = client.request(device, oaep=oaep)
             reply = h.send_pki(n.port, "/scep-strict", req.der)
             rep = client.reply(device, req, reply.body) if reply.status == 200 else None
             h.check_issued(h.Enrollment(reply, req, rep), device, ra_pki.ca_cert)
