@@ -33,6 +33,11 @@ int run_ra(const std::vector<std::string>& args) {
     if (!parsed.has("--config")) throw UsageError("ra renew needs --config FILE", "ra");
     Config cfg = load_config(parsed.options["--config"]);
     if (!cfg.ra_signing) throw std::runtime_error(cfg.path + ": the CA acts as RA here; there is no RA pair to renew");
+    // It writes new key files: a key in a token is made there (pkcs11-tool --keypairgen) by its keeper.
+    if (cfg.ra_signing_token || cfg.ra_encryption_token)
+        throw std::runtime_error(cfg.path + ": " + (cfg.ra_signing_token ? cfg.ra_signing_token : cfg.ra_encryption_token)->config_key +
+                                 " is in a token; ra renew makes key files: make the new key in the token and have the CA "
+                                 "issue its certificate");
     bool one_pair = !cfg.ra_encryption || cfg.ra_encryption->cert == cfg.ra_signing->cert;
     std::cout << renew_ra_pair(cfg, *cfg.ra_signing,
                                one_pair ? "critical,digitalSignature,keyEncipherment" : "critical,digitalSignature")

@@ -9,10 +9,14 @@ CA and RA certificates with them. Then micromdm's scepclient enrolls, the
 certificate verifies against ca.pem, and `scepter certs revoke` publishes a
 CRL signed inside the token that the server serves. A wrong PIN fails
 closed: the configuration checks say why, and a server started anyway
-issues nothing and logs SCP1003/SCP1004."""
+issues nothing and logs SCP1003/SCP1004. The RA keys may be in the token
+too (test_045_009 on): their certificates are issued by the token's CA key
+through OpenSSL's pkcs11 engine, and the workers decrypt and sign CertReps
+and GetNextCACert inside the token."""
 
 import os
 import re
+import secrets
 import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +27,7 @@ import pytest
 
 import harness as h
 from test_020_scepclient import issued_cert, run_scepclient
-from test_033_ec_ca import one_ra_config
+from test_033_ec_ca import NDES_RAS, one_ra_config
 
 SOFTHSM_MODULE = "/usr/lib/softhsm/libsofthsm2.so"
 PKCS11_TOOL = shutil.which("pkcs11-tool") or "/usr/bin/pkcs11-tool"
@@ -31,7 +35,7 @@ SOFTHSM_UTIL = shutil.which("softhsm2-util") or "/usr/bin/softhsm2-util"
 TOKEN = "scepter-test"
 PIN = "271828"  # the test token's user PIN: only in the PIN file and pkcs11-tool's arguments
 # key label -> pkcs11-tool's key type
-KEYS = {"ca-rsa": "rsa:2048", "ca-ec": "EC:prime256v1"}
+KEYS = {"ca-rsa": "rsa:2048", "ca-ec": "EC:prime256v1", "ra-sign": "rsa:2048", "ra-enc": "rsa:2048"}
 
 
 def key_uri(label: str) -> str:
@@ -265,3 +269,148 @@ def test_045_008_concurrent_enrollments_sign_in_the_token(hsm, devices_dir):
     for device, req, r in zip(devices, reqs, replies):
         rep = client.reply(device, req, r.body) if r.status == 200 else None
         h.check_issued(h.Enrollment(r, req, rep), device, hsm.pki.ca_cert)
+
+
+# ---- RA keys in the token ----------------------------------------------
+
+RA_KEY_USAGE = {"ra-sign": "critical,digitalSignature", "ra-enc": "critical,digitalSignature,keyEncipherment"}
+
+
+def engine_key(label: str) -> str:
+    """The key for OpenSSL's command line (the test's own tooling): the
+    engine takes the PIN in the URI, which scepter.yaml refuses."""
+    return key_uri(label) + f";pin-value={PIN}"
+
+
+def token_ra_cert(pki, label: str) -> Path:
+    """A certificate for the token's RA key `label`, issued by the token's CA
+    key: the request and the certificate are both signed inside the token."""
+    csr, ext, cert = pki.dir / f"token-{label}.csr", pki.dir / f"token-{label}.ext", pki.dir / f"token-{label}.pem"
+    ext.write_text(f"[ra]\nbasicConstraints=critical,CA:FALSE\nkeyUsage={RA_KEY_USAGE[label]}\n"
+                   "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n")
+    engine = ["-engine", "pkcs11"]
+    h.run(["openssl", "req", "-new", *engine, "-keyform", "engine", "-key", engine_key(label),
+           "-subj", f"/CN=Scepter HSM Test RA ({label})", "-out", csr])
+    h.run(["openssl", "x509", "-req", "-in", csr, *engine, "-CA", pki.ca_cert, "-CAkeyform", "engine",
+           "-CAkey", engine_key("ca-rsa"), "-set_serial", f"0x{secrets.token_hex(16)}", "-days", "365",
+           "-extfile", ext, "-extensions", "ra", "-out", cert])
+    return cert
+
+
+def ra_section(sign: str = "ra-sign", enc: str = "ra-enc") -> str:
+    """ra: with both keys in the token; sign/enc: the token objects named."""
+    return (f"ra:\n  signing:\n    cert: token-ra-sign.pem\n    key: \"{key_uri(sign)}\"\n"
+            f"  encryption:\n    cert: token-ra-enc.pem\n    key: \"{key_uri(enc)}\"\n")
+
+
+def one_ra_section(key: str = "ra-enc") -> str:
+    """One RA pair in the token (micromdm's scepclient checks the CertRep
+    against the certificate it encrypted to)."""
+    return f"ra:\n  cert: token-ra-enc.pem\n  key: \"{key_uri(key)}\"\n"
+
+
+@pytest.fixture(scope="module")
+def ra_pki(token, workdir):
+    pki = token_pki(token, workdir / "pki-hsm-ra", "ca-rsa")
+    for label in RA_KEY_USAGE:
+        cert = token_ra_cert(pki, label)
+        out = h.run(["openssl", "verify", "-CAfile", pki.ca_cert, cert]).stdout
+        assert out.strip().endswith(": OK"), out
+    h.chown_worker(token.dir, recursive=True)
+    return pki
+
+
+def ra_config(pki, name: str, ra: str) -> Path:
+    """The token PKI's configuration with `ra` instead of its RA key files,
+    and a store of its own."""
+    text = pki.config.read_text()
+    assert NDES_RAS in text, text
+    text = text.replace(NDES_RAS, ra).replace("sqlite: state/scepter.db", f"sqlite: state/{name}.db")
+    path = pki.dir / f"{name}.yaml"
+    path.write_text(text)
+    path.chmod(0o600)
+    return path
+
+
+def test_045_009_ra_keys_in_the_token_decrypt_and_sign(ra_pki, server_class, workdir, devices_dir):
+    """CA, RA signing and RA encryption keys all in the token: requests are
+    opened and CertReps signed inside it, with two RA pairs (the project's
+    client) and with one (micromdm's scepclient); GetNextCACert is signed by
+    the token's RA key after the worker loaded it."""
+    config = ra_config(ra_pki, "token-ras", ra_section())
+    snippet = h.run([h.SCEPTER, "init", ra_pki.dir, "--next-ca"]).stdout
+    config.write_text(config.read_text() + snippet)
+    out = h.run([h.SCEPTER, "config", "check", config]).stdout
+    assert out.strip().endswith(": ok"), out
+    n = with_token_env(server_class)(workdir / f"{server_class.kind}-hsm-ras", config)
+    try:
+        n.start()
+        r = h.get_op(n.port, "/scep", "GetNextCACert")
+        assert r.status == 200 and r.content_type == "application/x-x509-next-ca-cert", (r.status, r.body)
+        signed, inner = ra_pki.dir / "next.der", ra_pki.dir / "next-inner.der"
+        signed.write_bytes(r.body)
+        h.run(["openssl", "cms", "-verify", "-inform", "DER", "-in", signed, "-binary", "-CAfile", ra_pki.ca_cert,
+               "-purpose", "any", "-out", inner])
+        signer = ra_pki.dir / "next-signer.pem"
+        h.run(["openssl", "cms", "-verify", "-inform", "DER", "-in", signed, "-binary", "-noverify",
+               "-signer", signer, "-out", "/dev/null"])
+        assert h.run(["openssl", "x509", "-in", signer, "-noout", "-subject"]).stdout.strip().endswith("(ra-sign)")
+        cacert = devices_dir / "token-ras-getcacert.der"
+        cacert.write_bytes(h.get_op(n.port, "/scep", "GetCACert").body)
+        client = h.TestClient(cacert, ra_pki.ca_cert)
+        for i, oaep in enumerate((False, False, True)):  # RSA-OAEP key transport: CKM_RSA_PKCS_OAEP in the token
+            device = h.Device.create(devices_dir / f"token-ra-{i}", ra_pki.challenge)
+            req = client.request(device, oaep=oaep)
+            reply = h.send_pki(n.port, "/scep-strict", req.der)
+            rep = client.reply(device, req, reply.body) if reply.status == 200 else None
+            h.check_issued(h.Enrollment(reply, req, rep), device, ra_pki.ca_cert)
+    finally:
+        n.discard()
+    one = with_token_env(server_class)(workdir / f"{server_class.kind}-hsm-one-ra",
+                                       ra_config(ra_pki, "token-one-ra", one_ra_section()))
+    try:
+        one.start()
+        enroll_with_scepclient(one.port, ra_pki, workdir / "hsm-scepclient" / "token-ra", "hsm-device-token-ra",
+                               recipient=ra_pki.dir / "token-ra-enc.pem")
+    finally:
+        one.discard()
+
+
+def test_045_010_a_missing_ra_object_is_named(ra_pki, server_class, workdir):
+    config = ra_config(ra_pki, "missing-ra", ra_section(enc="ra-missing"))
+    check = h.run([h.SCEPTER, "config", "check", config], check=False)
+    assert check.returncode != 0 and "ra.encryption.key (pkcs11)" in check.stderr, check.stdout + check.stderr
+    assert "ra-missing" in check.stderr and PIN not in check.stdout + check.stderr
+    t = with_token_env(server_class)(workdir / f"{server_class.kind}-hsm-missing-ra", config, gated=False).config_test()
+    assert t.returncode != 0 and "ra.encryption.key (pkcs11)" in t.stderr, t.stderr
+
+
+@pytest.mark.expect_log("SCP1003", "SCP1004")
+def test_045_011_a_token_ra_key_that_is_not_the_certificates_is_refused(ra_pki, server_class, workdir):
+    """Refused by the checks; a server started anyway issues nothing: each
+    worker refuses to load the key, and answers without a CertRep it could
+    not sign."""
+    config = ra_config(ra_pki, "other-ra-key", one_ra_section(key="ra-sign"))
+    check = h.run([h.SCEPTER, "config", "check", config], check=False)
+    assert check.returncode != 0 and "ra.key (pkcs11)" in check.stderr, check.stdout + check.stderr
+    assert "is not the key of ra.cert" in check.stderr, check.stderr
+    n = with_token_env(server_class)(workdir / f"{server_class.kind}-hsm-other-ra", config)
+    try:
+        t = n.config_test()
+        assert t.returncode != 0 and "is not the key of ra.cert" in t.stderr, t.stderr
+        n.start()
+        d = workdir / "hsm-scepclient" / "other-ra"
+        p = run_scepclient(n.port, ra_pki, d, "hsm-device-other-ra", recipient=ra_pki.dir / "token-ra-enc.pem")
+        assert p.returncode != 0 and issued_cert(d) is None, p.stdout + p.stderr
+        log = n.error_log.read_text()
+        assert re.search(r"SCP1003 .*ra\.key \(pkcs11\): the token's key .* is not the key of ra\.cert", log), log
+        assert "SCP1004" in log, log
+        assert h.get_op(n.port, "/scep", "GetCACert").status == 200  # what needs no key still answers
+    finally:
+        n.discard()
+
+
+def test_045_012_ra_renew_leaves_a_token_key_alone(ra_pki):
+    config = ra_config(ra_pki, "renew-token-ra", ra_section())
+    r = h.run([h.SCEPTER, "ra", "renew", "--config", config], check=False)
+    assert r.returncode != 0 and "ra.signing.key is in a token" in r.stderr, r.stdout + r.stderr

@@ -105,9 +105,10 @@ int scepter_service_check_worker_user(const scepter_service *svc, const char *us
                                       unsigned long gid, char *err, size_t err_len);
 
 /* A configuration check (`nginx -t`, `apachectl configtest`, `scepter config
- * check`) in a process that exits afterwards: when ca.key is in a PKCS#11
- * token, loads the engine, logs in with the PIN file's PIN, finds the key
- * and checks it against ca.cert. Never call it in nginx's master or Apache's
+ * check`) in a process that exits afterwards: for each key in a PKCS#11
+ * token (ca.key, and RA keys there), loads the engine, logs in with the PIN
+ * file's PIN, finds the key and checks it against its certificate (ca.cert,
+ * ra.signing.cert, ...). Never call it in nginx's master or Apache's
  * parent that go on to fork workers: a PKCS#11 session does not survive
  * fork. Returns 1 when fine (or nothing to check), else 0 and the reason in
  * err (never the PIN). */

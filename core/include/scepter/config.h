@@ -31,13 +31,15 @@ struct KeyPairFiles {
     std::string key;
 };
 
-// A private key that stays inside a PKCS#11 token (ca.key as an RFC 7512
-// `pkcs11:` URI): the module that reaches the token and the file holding the
-// user PIN. The PIN itself is read only where the key is loaded, never kept.
+// A private key that stays inside a PKCS#11 token (ca.key, or an RA key, as
+// an RFC 7512 `pkcs11:` URI): the module that reaches the token and the file
+// holding the user PIN. The PIN itself is read only where the key is loaded,
+// never kept.
 struct TokenKeySettings {
     std::string uri;       // pkcs11:token=...;object=...;type=private
     std::string module;    // ca.pkcs11_module: the PKCS#11 module (.so)
     std::string pin_file;  // ca.key_pin_file: the PIN is its first line
+    std::string config_key = "ca.key";  // the key naming it, for errors: ca.key, ra.key, ra.signing.key, ...
 };
 
 struct SubjectRules {
@@ -236,6 +238,10 @@ struct Config {
     std::string ca_issuers_url;  // the CA certificate's URL, put into issued certificates' AIA (caIssuers)
     std::optional<KeyPairFiles> ra_signing;     // absent: the CA acts as RA
     std::optional<KeyPairFiles> ra_encryption;  // absent: ra_signing also decrypts
+    // Set when that RA pair's key is a pkcs11: URI (its KeyPairFiles::key):
+    // the same token module and PIN file as ca_token, which it requires.
+    std::optional<TokenKeySettings> ra_signing_token;
+    std::optional<TokenKeySettings> ra_encryption_token;
     std::size_t max_message_bytes = 65536;
     InputLimits input_limits;
     PolicyLimits policy_limits;  // defaults for every profile's policy_limits

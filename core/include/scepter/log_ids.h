@@ -15,7 +15,7 @@
 /* configuration */
 #define SCEPTER_ID_CONFIG_LOADED        "SCP1001" /* info: a generation is ready */
 #define SCEPTER_ID_CONFIG_INVALID       "SCP1002" /* error: the YAML or a file it names is wrong */
-#define SCEPTER_ID_WORKER_INIT_FAILED   "SCP1003" /* error: a worker could not build its store, status records or validation clients, or load its CA key from a token */
+#define SCEPTER_ID_WORKER_INIT_FAILED   "SCP1003" /* error: a worker could not build its store, status records or validation clients, or load its CA or RA keys from a token */
 #define SCEPTER_ID_WORKER_NOT_READY     "SCP1004" /* error: a request refused (CertRep FAILURE or 503) because of SCP1003 */
 #define SCEPTER_ID_CERT_EXPIRING        "SCP1005" /* warn: a CA or RA certificate expires within 30 days, or has expired */
 

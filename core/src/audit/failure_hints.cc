@@ -279,8 +279,8 @@ const std::vector<FailureHint> kHints = {
 
     // ---- a FAILURE without a failed step ----------------------------------------------
     {"service_unavailable", "response_sent", "",
-     "The worker could not build its store, status records or validation clients, or load a CA key kept in a PKCS#11 token, so it answered FAILURE untried.",
-     "Read SCP1003 and SCP1004 in the error log: usually the store's directory is not writable by the worker user; for `ca.key (pkcs11)`, the token, the object or the PIN file is wrong (`scepter config check` says which), then reload."},
+     "The worker could not build its store, status records or validation clients, or load the CA key kept in a PKCS#11 token, so it answered FAILURE untried (an RA key kept there that it could not load gets HTTP 503 instead: nothing can sign a CertRep).",
+     "Read SCP1003 and SCP1004 in the error log: usually the store's directory is not writable by the worker user; for `ca.key (pkcs11)` (or `ra.signing.key (pkcs11)` and the like), the token, the object or the PIN file is wrong, or the key is not its certificate's (`scepter config check` says which), then reload."},
 };
 
 bool looks_like_code(std::string_view word) {

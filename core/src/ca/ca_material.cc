@@ -66,7 +66,8 @@ void check_ra(const Config& cfg, const std::string& key, const KeyPair& ra, cons
               bool decrypts) {
     if (X509_check_issued(ca.cert.get(), ra.cert.get()) != X509_V_OK)
         fail(cfg, key + ".cert", "the RA certificate is not issued by the CA");
-    if (decrypts && EVP_PKEY_get_base_id(ra.key.get()) != EVP_PKEY_RSA)
+    // The certificate's key: a key in a token is loaded later, in the worker.
+    if (decrypts && EVP_PKEY_get_base_id(X509_get0_pubkey(ra.cert.get())) != EVP_PKEY_RSA)
         fail(cfg, key + ".key", "the RA encryption key must be RSA (clients use key transport)");
     if (decrypts && !has_key_usage(ra.cert.get(), KU_KEY_ENCIPHERMENT | KU_DIGITAL_SIGNATURE))
         fail(cfg, key + ".cert", "the RA encryption certificate needs keyUsage digitalSignature and keyEncipherment");
@@ -75,6 +76,26 @@ void check_ra(const Config& cfg, const std::string& key, const KeyPair& ra, cons
 }
 
 KeyPair share(const KeyPair& p) { return KeyPair{ossl::up_ref(p.cert.get()), ossl::up_ref(p.key.get())}; }
+
+// An RA pair; a key in a token is left null for load_ra_token_keys (never
+// in a web server's master or parent).
+KeyPair ra_pair(const Config& cfg, const std::string& name, const KeyPairFiles& files,
+                const std::optional<TokenKeySettings>& token) {
+    if (!token) return read_pair(cfg, name, files);
+    return KeyPair{read_cert(cfg, name + ".cert", files.cert), ossl::PKey()};
+}
+
+// The token's key the settings name, checked to be the certificate's.
+ossl::PKey load_checked(const TokenKeySettings& token, X509* cert, const std::string& cert_path) {
+    ossl::PKey key = load_token_key(token);
+    if (EVP_PKEY_eq(X509_get0_pubkey(cert), key.get()) != 1) {
+        clear_openssl_errors();
+        std::string cert_key = token.config_key.substr(0, token.config_key.size() - 4) + ".cert";  // ra.key -> ra.cert
+        throw std::runtime_error(token.config_key + " (pkcs11): the token's key '" + token.uri + "' is not the key of " +
+                                 cert_key + " '" + cert_path + "'");
+    }
+    return key;
+}
 
 void load_ra(const Config& cfg, CaMaterial& m) {
     if (!cfg.ra_signing) {
@@ -86,10 +107,10 @@ void load_ra(const Config& cfg, CaMaterial& m) {
     }
     m.ca_is_ra = false;
     std::string sign_key = cfg.ra_encryption ? "ra.signing" : "ra";
-    m.ra_signing = read_pair(cfg, sign_key, *cfg.ra_signing);
+    m.ra_signing = ra_pair(cfg, sign_key, *cfg.ra_signing, cfg.ra_signing_token);
     check_ra(cfg, sign_key, m.ra_signing, m.ca, !cfg.ra_encryption);
     if (cfg.ra_encryption) {
-        m.ra_encryption = read_pair(cfg, "ra.encryption", *cfg.ra_encryption);
+        m.ra_encryption = ra_pair(cfg, "ra.encryption", *cfg.ra_encryption, cfg.ra_encryption_token);
         check_ra(cfg, "ra.encryption", m.ra_encryption, m.ca, true);
     } else {
         m.ra_encryption = share(m.ra_signing);
@@ -115,6 +136,14 @@ void make_getcacert(CaMaterial& m) {
     m.getcacert_body = write_certs_only(certs);
 }
 
+// GetNextCACert, signed by the current RA, so that a device trusts the rollover.
+void sign_next_ca(CaMaterial& m) {
+    std::vector<X509*> certs;
+    for (const auto& c : m.next_certs) certs.push_back(c.get());
+    m.getnextcacert_body = write_signed_data(write_certs_only(certs), m.ra_signing.cert.get(),
+                                             m.ra_signing.key.get(), Digest::sha256);
+}
+
 void load_next_ca(const Config& cfg, CaMaterial& m) {
     if (!cfg.next_ca) return;
     for (const auto& path : cfg.next_ca->ra_certs) m.next_certs.push_back(read_cert(cfg, "next_ca.ra_certs", path));
@@ -122,11 +151,7 @@ void load_next_ca(const Config& cfg, CaMaterial& m) {
     if (X509_check_ca(next.get()) == 0) fail(cfg, "next_ca.cert", "the next CA certificate is not a CA");
     m.next_certs.push_back(std::move(next));
     for (const auto& path : cfg.next_ca->chain) m.next_certs.push_back(read_cert(cfg, "next_ca.chain", path));
-    std::vector<X509*> certs;
-    for (const auto& c : m.next_certs) certs.push_back(c.get());
-    // Signed by the current RA, so that a device trusts the rollover.
-    m.getnextcacert_body = write_signed_data(write_certs_only(certs), m.ra_signing.cert.get(),
-                                             m.ra_signing.key.get(), Digest::sha256);
+    if (m.ra_signing.key) sign_next_ca(m);  // else once load_ra_token_keys has the key
 }
 
 bool needs_legacy(const Config& cfg) {
@@ -173,24 +198,30 @@ KeyPair read_pair(const Config& cfg, const std::string& key, const KeyPairFiles&
     return p;
 }
 
-ossl::PKey load_checked_token_key(const Config& cfg, X509* ca_cert) {
-    ossl::PKey key = load_token_key(*cfg.ca_token);
-    if (EVP_PKEY_eq(X509_get0_pubkey(ca_cert), key.get()) != 1) {
-        clear_openssl_errors();
-        throw std::runtime_error("ca.key (pkcs11): the token's key '" + cfg.ca_token->uri +
-                                 "' is not the key of ca.cert '" + cfg.ca.cert + "'");
-    }
-    return key;
+void load_ca_token_key(const Config& cfg, CaMaterial& m) {
+    if (cfg.ca_token && !m.ca.key) m.ca.key = load_checked(*cfg.ca_token, m.ca.cert.get(), cfg.ca.cert);
 }
 
-void load_ca_token_key(const Config& cfg, CaMaterial& m) {
-    if (cfg.ca_token && !m.ca.key) m.ca.key = load_checked_token_key(cfg, m.ca.cert.get());
+void load_ra_token_keys(const Config& cfg, CaMaterial& m) {
+    if (cfg.ra_signing_token && !m.ra_signing.key)
+        m.ra_signing.key = load_checked(*cfg.ra_signing_token, m.ra_signing.cert.get(), cfg.ra_signing->cert);
+    if (cfg.ra_encryption_token && !m.ra_encryption.key)
+        m.ra_encryption.key = load_checked(*cfg.ra_encryption_token, m.ra_encryption.cert.get(), cfg.ra_encryption->cert);
+    if (!cfg.ra_encryption && !m.ra_encryption.key) m.ra_encryption.key = ossl::up_ref(m.ra_signing.key.get());
+    if (cfg.next_ca && m.getnextcacert_body.empty()) sign_next_ca(m);
+}
+
+void check_token_keys(const Config& cfg, const CaMaterial& m) {
+    if (cfg.ca_token) load_checked(*cfg.ca_token, m.ca.cert.get(), cfg.ca.cert);
+    if (cfg.ra_signing_token) load_checked(*cfg.ra_signing_token, m.ra_signing.cert.get(), cfg.ra_signing->cert);
+    if (cfg.ra_encryption_token)
+        load_checked(*cfg.ra_encryption_token, m.ra_encryption.cert.get(), cfg.ra_encryption->cert);
 }
 
 std::vector<std::pair<X509*, EVP_PKEY*>> CaMaterial::decryption_keys() const {
     std::vector<std::pair<X509*, EVP_PKEY*>> keys{{ra_encryption.cert.get(), ra_encryption.key.get()}};
     if (X509_cmp(ra_signing.cert.get(), ra_encryption.cert.get()) != 0 &&
-        EVP_PKEY_get_base_id(ra_signing.key.get()) == EVP_PKEY_RSA)
+        EVP_PKEY_get_base_id(X509_get0_pubkey(ra_signing.cert.get())) == EVP_PKEY_RSA)
         keys.emplace_back(ra_signing.cert.get(), ra_signing.key.get());
     return keys;
 }
@@ -220,7 +251,7 @@ CaMaterial load_ca_material(const Config& cfg) {
         // Without an RA the CA key would decrypt every request and sign every
         // CertRep; in a token it signs certificates and CRLs only.
         if (!cfg.ra_signing)
-            fail(cfg, "ca.key", "a CA key in a token needs an RA (ra: with its pairs in files) to sign CertReps");
+            fail(cfg, "ca.key", "a CA key in a token needs an RA (ra:, its keys in files or in the token) to sign CertReps");
     } else {
         m.ca = read_pair(cfg, "ca", cfg.ca);
     }

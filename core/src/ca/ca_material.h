@@ -23,6 +23,7 @@ struct CaMaterial {
     std::vector<ossl::X509Ptr> chain;  // above the CA, up to the root
     KeyPair ra_signing;                // the CA's own pair when the CA acts as RA
     KeyPair ra_encryption;             // ra_signing's pair when there is one RA pair
+    // (an RA key in a token is null until load_ra_token_keys)
     bool ca_is_ra = true;
     // Private library context with the legacy provider, created only when a
     // profile accepts single DES; the process's default context (and so the
@@ -37,7 +38,8 @@ struct CaMaterial {
     std::string getcacert_type;
     Bytes getcacert_body;
     // GetNextCACert (CA rollover): the next CA's RA certificates, CA and chain
-    // as certs-only, signed by the current RA; empty without next_ca.
+    // as certs-only, signed by the current RA; empty without next_ca, and
+    // until load_ra_token_keys when the RA signing key is in a token.
     std::vector<ossl::X509Ptr> next_certs;
     Bytes getnextcacert_body;
     // Per profile: the certificate and key an `intune:` block signs its
@@ -51,8 +53,9 @@ KeyPair read_pair(const Config& cfg, const std::string& key, const KeyPairFiles&
                   const std::string& cert_key = "", const std::string& key_key = "");
 
 // Loads and cross-checks every certificate and key the configuration names,
-// except a CA key in a token (see load_ca_token_key: never in a web server's
-// master or parent, since a PKCS#11 session does not survive fork).
+// except keys in a token (see load_ca_token_key, load_ra_token_keys: never in
+// a web server's master or parent, since a PKCS#11 session does not survive
+// fork). Checks that need an RA key (RSA for decryption) use its certificate.
 // Throws ConfigError pointing at the offending key.
 CaMaterial load_ca_material(const Config& cfg);
 
@@ -62,9 +65,16 @@ CaMaterial load_ca_material(const Config& cfg);
 // PIN never appears in it.
 void load_ca_token_key(const Config& cfg, CaMaterial& m);
 
-// The token's key of cfg.ca_token, checked against ca_cert; for a
-// configuration check, which loads it and lets it go.
-ossl::PKey load_checked_token_key(const Config& cfg, X509* ca_cert);
+// The RA keys in the token (cfg.ra_signing_token, ra_encryption_token): loads
+// those not loaded yet in this process, checks each against its certificate,
+// then signs what waited for the RA signing key (GetNextCACert). Throws
+// std::runtime_error naming the configuration key (ra.signing.key, ...).
+void load_ra_token_keys(const Config& cfg, CaMaterial& m);
+
+// For a configuration check, which exits afterwards: every key of cfg in a
+// token is loaded, checked against its certificate and let go. Throws
+// std::runtime_error naming the configuration key that failed.
+void check_token_keys(const Config& cfg, const CaMaterial& m);
 
 // The digest the CA signs with (certificates, CRLs): SHA-256 for RSA and
 // P-256, SHA-384 for P-384, SHA-512 for P-521, so the hash is never weaker

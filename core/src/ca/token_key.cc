@@ -28,9 +28,10 @@ int keys_loaded = 0;  // keys the engine handed out in this process
 constexpr int kAttempts = 3;
 constexpr std::chrono::milliseconds kAttemptPause{200};
 
-[[noreturn]] void fail(const std::string& why) {
+// name: the configuration key the token key is (ca.key, ra.signing.key, ...).
+[[noreturn]] void fail(const std::string& name, const std::string& why) {
     std::string detail = drain_openssl_errors();
-    std::string text = "ca.key (pkcs11): " + why + (detail.empty() ? "" : ": " + detail);
+    std::string text = name + " (pkcs11): " + why + (detail.empty() ? "" : ": " + detail);
     // libp11 names the PKCS#11 return code: CKR_PIN_INCORRECT is "PIN incorrect", and so on.
     if (detail.find("PIN") != std::string::npos) throw TokenPinError(text);
     throw std::runtime_error(text);
@@ -48,11 +49,11 @@ UI_METHOD* no_prompt() {
     return method;
 }
 
-ENGINE* pkcs11_engine(const std::string& module) {
+ENGINE* pkcs11_engine(const std::string& name, const std::string& module) {
     if (engine) return engine;
     clear_openssl_errors();
     ENGINE* e = ENGINE_by_id("pkcs11");
-    if (!e) fail("OpenSSL's pkcs11 engine cannot be loaded (is libengine-pkcs11-openssl installed?)");
+    if (!e) fail(name, "OpenSSL's pkcs11 engine cannot be loaded (is libengine-pkcs11-openssl installed?)");
     // libp11 keeps its RSA and EC methods in statics of the engine's shared
     // object and never frees them: once OpenSSL's exit-time cleanup frees the
     // engine and unloads the object, they are unreachable (a leak report in
@@ -62,19 +63,19 @@ ENGINE* pkcs11_engine(const std::string& module) {
     (void)keeps_module_loaded;
     if (ENGINE_ctrl_cmd_string(e, "MODULE_PATH", module.c_str(), 0) != 1 || ENGINE_init(e) != 1) {
         ENGINE_free(e);
-        fail("the PKCS#11 module '" + module + "' cannot be initialised");
+        fail(name, "the PKCS#11 module '" + module + "' cannot be initialised");
     }
     engine = e;  // kept (structural and functional reference) while keys it made may be in use
     engine_module = module;
     return e;
 }
 
-std::string read_pin(const std::string& path) {
+std::string read_pin(const std::string& name, const std::string& path) {
     std::ifstream in(path);
     std::string pin;
-    if (!in || !std::getline(in, pin)) fail("cannot read the PIN from ca.key_pin_file '" + path + "'");
+    if (!in || !std::getline(in, pin)) fail(name, "cannot read the PIN from ca.key_pin_file '" + path + "'");
     if (!pin.empty() && pin.back() == '\r') pin.pop_back();
-    if (pin.empty()) fail("the first line of ca.key_pin_file '" + path + "' is empty");
+    if (pin.empty()) fail(name, "the first line of ca.key_pin_file '" + path + "' is empty");
     return pin;
 }
 
@@ -92,14 +93,15 @@ void drop_engine() noexcept {
 }
 
 ossl::PKey load_once(const TokenKeySettings& settings) {
-    std::string pin = read_pin(settings.pin_file);
-    ENGINE* e = pkcs11_engine(settings.module);
+    const std::string& name = settings.config_key;
+    std::string pin = read_pin(name, settings.pin_file);
+    ENGINE* e = pkcs11_engine(name, settings.module);
     int pin_set = ENGINE_ctrl_cmd_string(e, "PIN", pin.c_str(), 0);
     OPENSSL_cleanse(pin.data(), pin.size());
-    if (pin_set != 1) fail("the engine refused the PIN");
+    if (pin_set != 1) fail(name, "the engine refused the PIN");
     ossl::PKey key(ENGINE_load_private_key(e, settings.uri.c_str(), no_prompt(), nullptr));
     if (!key)
-        fail("no private key '" + settings.uri + "' could be used with the PIN of '" + settings.pin_file +
+        fail(name, "no private key '" + settings.uri + "' could be used with the PIN of '" + settings.pin_file +
              "' (a wrong PIN, a token or object that does not exist, or a key that is not private)");
     return key;
 }
@@ -109,7 +111,7 @@ ossl::PKey load_once(const TokenKeySettings& settings) {
 ossl::PKey load_token_key(const TokenKeySettings& settings) {
     std::lock_guard<std::mutex> lock(engine_mutex);
     if (engine && settings.module != engine_module)  // libp11 takes one module per engine
-        throw std::runtime_error("ca.key (pkcs11): this process already uses the module '" + engine_module +
+        throw std::runtime_error(settings.config_key + " (pkcs11): this process already uses the module '" + engine_module +
                                  "', not '" + settings.module + "'");
     for (int attempt = 1;; ++attempt) {
         try {

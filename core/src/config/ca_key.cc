@@ -37,7 +37,7 @@ std::string attribute_problem(const std::string& attr, std::set<std::string>& se
     if (!seen.insert(name).second) return "the attribute " + name + " appears twice";
     std::string value = attr.substr(eq + 1);
     if (!valid_value(value)) return "the value of " + name + " holds a character RFC 7512 does not allow (use %XX)";
-    if (name == "type" && value != "private") return "type must be private (the CA's private key)";
+    if (name == "type" && value != "private") return "type must be private (the key is a private key)";
     return "";
 }
 

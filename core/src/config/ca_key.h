@@ -9,7 +9,7 @@
 
 namespace scepter {
 
-// Why a pkcs11: URI cannot name the CA's private key, or "" when it can:
+// Why a pkcs11: URI cannot name a private key (the CA's, an RA's), or "" when it can:
 // well-formed path attributes (RFC 7512 section 2.3), an object or id, type
 // private when given, and no PIN or module in the URI itself (those come
 // from ca.key_pin_file and ca.pkcs11_module, so the YAML never holds a PIN).

@@ -4,6 +4,7 @@
 #include "config/config_intune.h"
 #include "config/config_template.h"
 #include "config/config_yaml.h"
+#include "config/ra_keys.h"
 #include "scepter/config.h"
 #include "util/digest_hex.h"
 #include "util/header_line.h"
@@ -14,22 +15,6 @@
 
 namespace scepter {
 namespace {
-
-KeyPairFiles read_pair(const YamlSection& s) {
-    s.allow_only({"cert", "key"});
-    return KeyPairFiles{s.readable_file("cert"), s.readable_file("key")};
-}
-
-void read_ra(const YamlSection& ra, Config& cfg) {
-    if (ra.has("cert") || ra.has("key")) {
-        ra.allow_only({"cert", "key"});
-        cfg.ra_signing = read_pair(ra);
-        return;
-    }
-    ra.allow_only({"signing", "encryption"});
-    cfg.ra_signing = read_pair(ra.section("signing"));
-    if (ra.has("encryption")) cfg.ra_encryption = read_pair(ra.section("encryption"));
-}
 
 // Each bound has a floor a real device never goes below and a ceiling that
 // keeps the audit trail, the store and the claim matching cheap.

@@ -38,7 +38,8 @@ Service::Service(Config cfg, CaMaterial ca)
       ca_(std::move(ca)),
       audit_(cfg_.audit_log),
       get_sampler_(cfg_.audit_get_requests),
-      load_warnings_(expiry_warnings(ca_, std::int64_t(std::time(nullptr)))) {
+      load_warnings_(expiry_warnings(ca_, std::int64_t(std::time(nullptr)))),
+      ra_keys_ready_(!cfg_.ra_signing_token && !cfg_.ra_encryption_token) {
     for (const auto& [name, profile] : cfg_.profiles) {
         caps_[name] = capabilities_of(profile, bool(cfg_.next_ca));
         ProfileHooks& hooks = hooks_[name];
@@ -216,7 +217,14 @@ std::optional<Response> Service::dispatch(const Request& req, bool allow_blockin
         return bad_request(405, "method " + req.method + " is not allowed for " + operation_name(ctx.operation), ctx);
     if (ctx.operation == "GetCACaps") return get_ca_caps(profile->second, ctx);
     if (ctx.operation == "GetCACert") return get_ca_cert(ctx);
-    if (ctx.operation == "GetNextCACert") return get_next_ca_cert(ctx);
+    if (ctx.operation == "GetNextCACert") {
+        // Signed with an RA key in a token: only once the worker loaded it.
+        if (cfg_.next_ca && !ra_keys_ready_.load(std::memory_order_acquire)) {
+            if (!allow_blocking) return std::nullopt;  // may load the keys
+            if (!worker_ready(why)) return unavailable(why, ctx);
+        }
+        return get_next_ca_cert(ctx);
+    }
     if (ctx.operation != "PKIOperation") return bad_request(400, "unknown operation", ctx);
     Bytes message;
     if (auto error = read_message(req, params, cfg_.max_message_bytes, ctx, message)) return error;

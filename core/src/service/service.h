@@ -16,6 +16,7 @@
 #include "scepter/config.h"
 #include "scepter/store.h"
 
+#include <atomic>
 #include <chrono>
 #include <exception>
 #include <functional>
@@ -56,8 +57,8 @@ class Service {
     // ConfigError.
     void check_worker_user(const std::string& name, unsigned long uid, unsigned long gid) const;
 
-    // A configuration check that exits afterwards: a CA key in a token is
-    // loaded and checked against the CA certificate, then let go.
+    // A configuration check that exits afterwards: every key in a token (the
+    // CA's, the RA's) is loaded and checked against its certificate, then let go.
     void check_ca_key() const;
 
     // Thread-safe. nullopt when the request needs slow work and
@@ -88,7 +89,7 @@ class Service {
     bool worker_ready(std::string& why);  // builds them if due; why: the last failure
     void try_building();                  // store_mutex_ held; never throws
     void build_worker_resources();        // store_mutex_ held; publishes only when all are built
-    void load_token_key_once();           // store_mutex_ held; the CA key when it is in a token
+    void load_token_key_once();           // store_mutex_ held; the CA and RA keys that are in a token
     ExternalValidationConfig intune_config(const std::string& profile, const IntuneSettings& s) const;
     Response unavailable(const std::string& why, AuditContext& ctx) const;
     Response unavailable_pki_operation(const Bytes& message, const Profile& profile, const std::string& why,
@@ -138,6 +139,10 @@ class Service {
     std::mutex store_mutex_;                     // guards building and publishing the worker's resources
     std::unique_ptr<Store> store_;               // published last: set means everything is in place
     std::string pin_failure_;                    // the token refused the CA key's PIN: not tried again (lockout)
+    // The RA keys and what they sign at load (GetNextCACert) are in place:
+    // from the start with key files, once the worker loaded them from a token.
+    // Read without store_mutex_ (a CertRep FAILURE while not ready).
+    std::atomic<bool> ra_keys_ready_{false};
     std::string build_failure_;                  // why the last attempt failed
     std::chrono::steady_clock::time_point last_attempt_;
     bool attempted_ = false;

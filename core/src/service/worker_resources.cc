@@ -69,23 +69,24 @@ void Service::check_worker_user(const std::string& name, unsigned long uid, unsi
     if (!why.empty()) throw ConfigError(cfg_.path, cfg_.line_of("audit_log"), "audit_log", why);
 }
 
-void Service::check_ca_key() const {
-    if (cfg_.ca_token) load_checked_token_key(cfg_, ca_.ca.cert.get());
-}
+void Service::check_ca_key() const { check_token_keys(cfg_, ca_); }
 
-// A CA key in a token is loaded in the worker, after fork. A PIN the token
+// Keys in a token (the CA's, the RA's) are loaded in the worker, after fork,
+// the CA's first: until all are, the worker is not ready. A PIN the token
 // refused is not tried again before a reload: tried every few seconds by
 // every worker it would lock a real token's PIN. Anything else (the token
 // busy or unreachable) is retried like the rest of the worker's resources.
 void Service::load_token_key_once() {
-    if (!cfg_.ca_token || ca_.ca.key) return;
+    if (!cfg_.ca_token || (ca_.ca.key && ra_keys_ready_.load(std::memory_order_relaxed))) return;
     if (!pin_failure_.empty()) throw std::runtime_error(pin_failure_ + " (not tried again before a reload)");
     try {
         load_ca_token_key(cfg_, ca_);
+        load_ra_token_keys(cfg_, ca_);
     } catch (const TokenPinError& e) {
         pin_failure_ = e.what();
         throw;
     }
+    ra_keys_ready_.store(true, std::memory_order_release);
 }
 
 void Service::build_worker_resources() {
@@ -164,6 +165,8 @@ Response Service::unavailable(const std::string& why, AuditContext& ctx) const {
 // in the protocol's own terms, and may retry later.
 Response Service::unavailable_pki_operation(const Bytes& message, const Profile& profile, const std::string& why,
                                             AuditContext& ctx) const {
+    // An RA key in a token not loaded yet: no CertRep can be signed.
+    if (!ra_keys_ready_.load(std::memory_order_acquire)) return unavailable(why, ctx);
     ScepAttributes attrs = read_unverified_attributes(message);
     try {
         check_attribute_bounds(cfg_.input_limits, attrs);
